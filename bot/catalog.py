@@ -1,0 +1,158 @@
+"""The query catalogue: `query_templates/*.sql` plus their `*.toml` specs, loaded into frozen models.
+
+A template is data. Loading it checks everything that could go wrong later, so that a bad
+template stops start-up instead of a responder's query: the SQL parses in Athena's dialect, is a
+single SELECT over the logical table `vpcflow`, binds exactly the parameters its spec declares
+plus the scope parameters, is bounded by the window and prunes on `date_partition`, and names
+exactly the output columns its spec lists.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from functools import cached_property
+from importlib import resources
+from typing import Literal
+
+import sqlglot
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlglot import exp
+
+LOGICAL_TABLE = "vpcflow"
+"""The table name templates use; engines point it at the real table or at local files."""
+
+SCOPE_PARAMS: frozenset[str] = frozenset({"from_ts", "to_ts", "first_day", "last_day", "account", "region"})
+REQUIRED_SCOPE: frozenset[str] = frozenset({"from_ts", "to_ts", "first_day", "last_day"})
+LIMIT_PARAM = "limit"
+
+AthenaType = Literal["integer", "bigint", "smallint", "double", "varchar", "boolean", "timestamp", "date"]
+ColumnKind = Literal["ip", "bytes", "count", "time", "epoch", "text", "number", "port"]
+
+
+class TemplateError(ValueError):
+    """A template or its spec is wrong; raised at load time, never at query time."""
+
+
+class ParamSpec(BaseModel):
+    """A positional parameter a user types after the command word (e.g. the IP of `ratio`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+    type: Literal["ip"]
+    help: str
+
+
+class ColumnSpec(BaseModel):
+    """An output column: its Athena type (what the engines must return) and how to show it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+    type: AthenaType
+    kind: ColumnKind = "text"
+
+
+class QueryTemplate(BaseModel):
+    """One query of the catalogue: what it is called, what it binds, what it returns."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+    command: tuple[str, ...] = Field(min_length=1, description="Words that select it, e.g. ('top', 'src').")
+    title: str
+    description: str
+    example: str
+    source: str
+    params: tuple[ParamSpec, ...] = ()
+    columns: tuple[ColumnSpec, ...]
+    summary_columns: tuple[str, ...] = Field(min_length=1, max_length=4)
+    default_limit: int | None = None
+    sql: str
+
+    @model_validator(mode="after")
+    def _check(self) -> QueryTemplate:
+        names = [c.name for c in self.columns]
+        unknown = set(self.summary_columns) - set(names)
+        if unknown:
+            raise ValueError(f"summary_columns not among columns: {sorted(unknown)}")
+        try:
+            tree = sqlglot.parse_one(self.sql, read="trino")
+        except sqlglot.errors.ParseError as exc:
+            raise ValueError(f"SQL does not parse in Athena's dialect: {exc}") from exc
+        if not isinstance(tree, exp.Select | exp.Union):
+            raise ValueError("a template must be a single SELECT")
+        tables = {t.name for t in tree.find_all(exp.Table)}
+        if tables != {LOGICAL_TABLE}:
+            raise ValueError(f"a template reads only the table {LOGICAL_TABLE!r}, not {sorted(tables)}")
+        used = {p.name for p in tree.find_all(exp.Placeholder)}
+        declared = {p.name for p in self.params}
+        allowed = declared | SCOPE_PARAMS | {LIMIT_PARAM}
+        if used - allowed:
+            raise ValueError(f"SQL binds undeclared parameters: {sorted(used - allowed)}")
+        if declared - used:
+            raise ValueError(f"declared parameters unused by the SQL: {sorted(declared - used)}")
+        if REQUIRED_SCOPE - used:
+            raise ValueError(f"SQL must bound the window and prune partitions with {sorted(REQUIRED_SCOPE)}")
+        if tree.selects and [s.alias_or_name for s in tree.selects] != names:
+            raise ValueError(f"SQL output columns {tree.named_selects} differ from the spec's {names}")
+        return self
+
+    @cached_property
+    def uses_limit(self) -> bool:
+        """Whether the SQL takes `:limit` (an aggregate like `count` does not)."""
+        tree = sqlglot.parse_one(self.sql, read="trino")
+        return any(p.name == LIMIT_PARAM for p in tree.find_all(exp.Placeholder))
+
+    @property
+    def usage(self) -> str:
+        """The command as a user types it, e.g. `ratio <ip>`."""
+        return " ".join([*self.command, *(f"<{p.name}>" for p in self.params)])
+
+
+class Catalog:
+    """All templates, looked up by name or by the words a user typed."""
+
+    def __init__(self, templates: list[QueryTemplate]) -> None:
+        self._by_name = {t.name: t for t in templates}
+        self._by_command = {t.command: t for t in templates}
+        if len(self._by_name) != len(templates) or len(self._by_command) != len(templates):
+            raise TemplateError("template names and command words must be unique")
+
+    def __iter__(self) -> Iterator[QueryTemplate]:
+        return iter(self._by_name.values())
+
+    def __getitem__(self, name: str) -> QueryTemplate:
+        return self._by_name[name]
+
+    def match(self, words: list[str]) -> tuple[QueryTemplate, int] | None:
+        """The template whose command words start `words` (longest match) and how many words it took."""
+        for size in range(min(len(words), max(len(c) for c in self._by_command)), 0, -1):
+            template = self._by_command.get(tuple(w.lower() for w in words[:size]))
+            if template:
+                return template, size
+        return None
+
+    def families(self) -> dict[str, list[QueryTemplate]]:
+        """Templates grouped by first command word (`top` → top src, top dst)."""
+        groups: dict[str, list[QueryTemplate]] = {}
+        for template in self:
+            groups.setdefault(template.command[0], []).append(template)
+        return groups
+
+
+def load_catalog() -> Catalog:
+    """Load and validate every template shipped in `query_templates/`."""
+    folder = resources.files("query_templates")
+    templates = []
+    for spec_file in sorted(folder.iterdir(), key=lambda f: f.name):
+        if not spec_file.name.endswith(".toml"):
+            continue
+        name = spec_file.name.removesuffix(".toml")
+        sql_file = folder / f"{name}.sql"
+        try:
+            spec = tomllib.loads(spec_file.read_text(encoding="utf-8"))
+            templates.append(QueryTemplate(name=name, sql=sql_file.read_text(encoding="utf-8"), **spec))
+        except (ValueError, FileNotFoundError) as exc:
+            raise TemplateError(f"query_templates/{name}: {exc}") from exc
+    if not templates:
+        raise TemplateError("no templates found in query_templates/")
+    return Catalog(templates)

@@ -1,0 +1,70 @@
+"""The flow-log table as the playbook's DDL declares it, and how a file's header maps onto it.
+
+One place holds the field list so that the local engine, the DDL (later) and the tests agree on
+names and on Athena types. Header names are what VPC Flow Logs writes on a file's first line
+(`account-id`); column names are the playbook's (`account`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FlowField:
+    """One flow-log field: its name in file headers, its table column and its Athena type."""
+
+    header: str
+    column: str
+    athena_type: str
+
+
+# Order and types follow the playbook's `vpcflow` DDL.
+FIELDS: tuple[FlowField, ...] = (
+    FlowField("version", "version", "integer"),
+    FlowField("account-id", "account", "varchar"),
+    FlowField("interface-id", "interfaceid", "varchar"),
+    FlowField("srcaddr", "sourceaddress", "varchar"),
+    FlowField("dstaddr", "destinationaddress", "varchar"),
+    FlowField("srcport", "sourceport", "integer"),
+    FlowField("dstport", "destinationport", "integer"),
+    FlowField("protocol", "protocol", "integer"),
+    FlowField("packets", "numpackets", "integer"),
+    FlowField("bytes", "numbytes", "bigint"),
+    FlowField("start", "starttime", "integer"),
+    FlowField("end", "endtime", "integer"),
+    FlowField("action", "action", "varchar"),
+    FlowField("log-status", "logstatus", "varchar"),
+    FlowField("vpc-id", "vpcid", "varchar"),
+    FlowField("type", "type", "varchar"),
+    FlowField("tcp-flags", "tcpflags", "smallint"),
+    FlowField("subnet-id", "subnetid", "varchar"),
+    FlowField("sublocation-type", "sublocationtype", "varchar"),
+    FlowField("sublocation-id", "sublocationid", "varchar"),
+    FlowField("region", "region", "varchar"),
+    FlowField("pkt-srcaddr", "pktsrcaddr", "varchar"),
+    FlowField("pkt-dstaddr", "pktdstaddr", "varchar"),
+    FlowField("instance-id", "instanceid", "varchar"),
+    FlowField("az-id", "azid", "varchar"),
+    FlowField("pkt-src-aws-service", "pktsrcawsservice", "varchar"),
+    FlowField("pkt-dst-aws-service", "pktdstawsservice", "varchar"),
+    FlowField("flow-direction", "flowdirection", "varchar"),
+    FlowField("traffic-path", "trafficpath", "integer"),
+)
+
+BY_HEADER: dict[str, FlowField] = {f.header: f for f in FIELDS}
+
+DEFAULT_V2_HEADERS: tuple[str, ...] = tuple(f.header for f in FIELDS[:14])
+"""The default (version 2) format, as written on the first line of every file."""
+
+PARTITION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("date_partition", "varchar"),
+    ("region_partition", "varchar"),
+    ("account_partition", "varchar"),
+)
+"""Partition columns of the projected table, in the DDL's order, filled from the S3 path."""
+
+
+def table_columns(headers: tuple[str, ...] = DEFAULT_V2_HEADERS) -> list[tuple[str, str]]:
+    """The table's (column, Athena type) list for a log format, partition columns last."""
+    return [(BY_HEADER[h].column, BY_HEADER[h].athena_type) for h in headers] + list(PARTITION_COLUMNS)

@@ -1,0 +1,153 @@
+"""The local engine: the Athena templates, run by DuckDB over flow-log files in the S3 layout.
+
+It reads a file the way Athena's delimited-text table does: the header line is skipped, string
+columns keep their text (a missing value stays `-`), numeric columns become NULL where the text is
+not a number. Columns are mapped by the header line's field names, so files are read correctly
+whatever order their format puts the fields in.
+"""
+
+from __future__ import annotations
+
+import gzip
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from bot.catalog import LOGICAL_TABLE, QueryTemplate
+from bot.engines.base import Column, EngineError, ResultStream, Row, ScanStats
+from bot.engines.dialect import to_duckdb
+from bot.engines.flowlog_format import BY_HEADER, FIELDS, PARTITION_COLUMNS, table_columns
+from bot.engines.layout import FlowLogFile, select_files
+from bot.request import FlowRequest
+
+BATCH_ROWS = 10_000
+DUCKDB_TO_ATHENA = {
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "SMALLINT": "smallint",
+    "DOUBLE": "double",
+    "VARCHAR": "varchar",
+    "BOOLEAN": "boolean",
+    "TIMESTAMP": "timestamp",
+    "DATE": "date",
+}
+_DUCKDB_TYPE = {"integer": "INTEGER", "bigint": "BIGINT", "smallint": "SMALLINT", "varchar": "VARCHAR"}
+
+
+@cache
+def _duckdb_sql(sql: str) -> tuple[str, tuple[str, ...]]:
+    """A template in DuckDB's dialect and its placeholder names; transpiled once per process."""
+    duck_sql = to_duckdb(sql, {LOGICAL_TABLE: dict(table_columns())})
+    names = dict.fromkeys(p.name for p in sqlglot.parse_one(duck_sql, read="duckdb").find_all(exp.Placeholder))
+    return duck_sql, tuple(names)
+
+
+def read_header(path: Path) -> tuple[str, ...]:
+    """A file's field names, from its first line."""
+    with gzip.open(path, "rt", encoding="ascii", errors="replace") as handle:
+        return tuple(handle.readline().split())
+
+
+_HEADER_OF = {f.column: f.header for f in FIELDS}
+_PARTITION_NAMES = {name for name, _ in PARTITION_COLUMNS}
+_PATH_PARTS = r"'/AWSLogs/(\d{12})/vpcflowlogs/([^/]+)/(\d{4}/\d{2}/\d{2})/[^/]*$'"
+
+
+def _projection(headers: tuple[str, ...]) -> str:
+    """SELECT list turning one header layout into the table's columns (fixed text, no user input).
+
+    Partition values come from each row's file name, as Athena's come from the S3 key.
+    """
+    items = []
+    for column, athena_type in table_columns():
+        if column in _PARTITION_NAMES:
+            continue
+        header = _HEADER_OF[column]
+        source = f'"{header}"' if header in headers else "NULL"
+        if athena_type == "varchar":
+            items.append(f"CAST({source} AS VARCHAR) AS {column}")
+        else:  # LazySimpleSerDe: text that is not a number reads as NULL
+            items.append(f"TRY_CAST({source} AS {_DUCKDB_TYPE[athena_type]}) AS {column}")
+    items += [
+        f"regexp_extract(filename, {_PATH_PARTS}, 3) AS date_partition",
+        f"regexp_extract(filename, {_PATH_PARTS}, 2) AS region_partition",
+        f"regexp_extract(filename, {_PATH_PARTS}, 1) AS account_partition",
+    ]
+    return ", ".join(items)
+
+
+class LocalEngine:
+    """DuckDB over a folder holding `AWSLogs/` as the flow-log bucket does."""
+
+    name = "local"
+
+    def __init__(self, data_dir: Path, *, threads: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.threads = threads
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        config: dict[str, str | int | bool] = {"threads": self.threads} if self.threads else {}
+        con = duckdb.connect(":memory:", config=config)
+        con.execute("SET TimeZone = 'UTC'")  # Athena's session zone; from_unixtime and date_format follow it
+        return con
+
+    def _table(self, con: duckdb.DuckDBPyConnection, files: list[FlowLogFile]) -> None:
+        """Create the `vpcflow` view over exactly these files, one reader per header layout."""
+        by_header: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for file in files:
+            headers = read_header(file.path)
+            unknown = [h for h in headers if h not in BY_HEADER]
+            if not headers or unknown:
+                raise EngineError(f"{file.path.name}: unknown flow-log fields {unknown or 'none (empty file)'}")
+            by_header[headers].append(str(file.path))
+        relation = None
+        for headers, paths in by_header.items():
+            part = con.read_csv(
+                paths, header=True, delimiter=" ", all_varchar=True, filename=True, quotechar="", escapechar=""
+            ).project(_projection(headers))
+            relation = part if relation is None else relation.union(part)
+        if relation is None:  # no file in scope: an empty table with the right columns and types
+            empty = ", ".join(
+                f"CAST(NULL AS {_DUCKDB_TYPE[t]}) AS {c}" for c, t in table_columns()
+            )
+            relation = con.sql(f"SELECT {empty} WHERE false")  # noqa: S608  # fixed text, no input
+        relation.create_view(LOGICAL_TABLE)
+
+    def run(self, template: QueryTemplate, request: FlowRequest) -> ResultStream:
+        """Open only the window's files, bind the request's values, stream the rows."""
+        started = time.perf_counter()
+        files = select_files(self.data_dir, request.window.days(), request.account, request.region)
+        con = self._connect()
+        try:
+            self._table(con, files)
+            sql, names = _duckdb_sql(template.sql)
+            bindings = request.bindings()
+            params = {name: bindings[name] for name in names}
+            cursor = con.execute(sql, params)
+        except duckdb.Error as exc:
+            con.close()
+            raise EngineError(f"the local engine could not run {template.name}: {exc}") from exc
+        columns = [Column(d[0], DUCKDB_TO_ATHENA.get(str(d[1]), str(d[1]).lower())) for d in cursor.description or []]
+        expected = [(c.name, c.type) for c in template.columns]
+        if [(c.name, c.type) for c in columns] != expected:
+            con.close()
+            raise EngineError(f"{template.name}: local result types {columns} differ from Athena's {expected}")
+        stats = ScanStats(files_scanned=len(files), bytes_scanned=sum(f.size for f in files))
+        return ResultStream(columns, _fetch(con), stats, started)
+
+
+def _fetch(con: duckdb.DuckDBPyConnection) -> Iterator[list[Row]]:
+    try:
+        while batch := con.fetchmany(BATCH_ROWS):
+            yield batch
+    except duckdb.Error as exc:
+        raise EngineError(f"the local engine failed while reading rows: {exc}") from exc
+    finally:
+        con.close()
+

@@ -1,0 +1,217 @@
+"""Turn what a responder typed after `/flow` into a typed request, or one clear line of error.
+
+Slack rewrites text before we see it: addresses arrive as `<http://10.1.1.1|10.1.1.1>` links, people
+paste defanged indicators (`10[.]1[.]1[.]1`, `hxxp://`), and phone keyboards turn `--` into an en or
+em dash. All of that is undone here, and nothing else of the text is trusted: every value is parsed
+into a type, and only `FlowRequest` leaves this module.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
+
+from pydantic import ValidationError
+
+from bot.catalog import Catalog, QueryTemplate
+from bot.request import FlowRequest, Window
+from bot.settings import Settings
+
+OPTIONS = ("last", "from", "to", "account", "region", "limit")
+OPTION_FORMS = (
+    "--last 15m|6h|7d, --from <ISO 8601> [--to <ISO 8601>], --account <12 digits>, --region <name>, --limit N"
+)
+
+_SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+_LEADING_DASHES = re.compile(f"^[{_DASHES}]+(?=[A-Za-z])")
+_DEFANG_DOT = re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}", re.IGNORECASE)
+_DEFANG_COLON = re.compile(r"\[:\]|\(:\)|\{:\}")
+_SCHEME = re.compile(r"^(?:hxxps?|https?|fxp|ftp)(?:\[:\]|:)//", re.IGNORECASE)
+_DURATION = re.compile(r"^(\d{1,6})\s*(m|min|mins|h|hr|hrs|d|day|days|w)$", re.IGNORECASE)
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+class CommandError(ValueError):
+    """What was wrong with the text, in one line a responder can act on."""
+
+
+@dataclass(frozen=True)
+class HelpRequest:
+    """`/flow help`, an empty command or an unknown word: answer with the command list."""
+
+    unknown: str | None = None
+
+
+def normalise(text: str) -> list[str]:
+    """Undo Slack's links and phone dashes; split into words."""
+    text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = text.replace("\u00a0", " ").replace("\u201c", '"').replace("\u201d", '"')
+    words = []
+    for word in text.split():
+        word = _LEADING_DASHES.sub("--", word)
+        words.append(word)
+    return words
+
+
+def refang(value: str) -> str:
+    """`hxxp://10[.]1[.]1[.]1/` → `10.1.1.1`: strip defanging, a URL scheme and a trailing slash."""
+    value = _DEFANG_DOT.sub(".", value.strip().strip("\"'`"))
+    value = _DEFANG_COLON.sub(":", value)
+    value = _SCHEME.sub("", value)
+    value = value.rstrip("/")
+    if value.startswith("[") and value.endswith("]"):  # bracketed IPv6, as in URLs
+        value = value[1:-1]
+    return value
+
+
+def parse_ip(value: str) -> str:
+    """A single IPv4 or IPv6 address, canonical form."""
+    cleaned = refang(value)
+    try:
+        return str(ip_address(cleaned))
+    except ValueError:
+        raise CommandError(f"`{value}` is not an IP address (e.g. 10.0.1.25 or 2600:1f18::1)") from None
+
+
+def parse_duration(value: str) -> timedelta:
+    """`15m`, `6h`, `7d`, `2w`."""
+    match = _DURATION.match(value)
+    if not match or int(match.group(1)) == 0:
+        raise CommandError(f"--last takes a duration like 15m, 6h or 7d (got `{value}`)")
+    return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)[0].lower()])
+
+
+def parse_time(option: str, value: str) -> datetime:
+    """ISO 8601 date or date-time; no zone means UTC; truncated to whole seconds."""
+    text = value.strip()
+    if text.endswith(("z", "Z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError(
+            f"--{option} takes an ISO 8601 time like 2026-11-24T13:00 or 2026-11-24T13:00:00Z (got `{value}`)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC).replace(microsecond=0)
+    except OverflowError:
+        raise CommandError(f"--{option} is out of range (got `{value}`)") from None
+
+
+def _split_options(words: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Positional words and `--option value` pairs (also `--option=value`)."""
+    positional: list[str] = []
+    options: dict[str, str] = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if not word.startswith("--"):
+            positional.append(word)
+            i += 1
+            continue
+        name, _, inline = word[2:].partition("=")
+        name = name.lower()
+        if name not in OPTIONS:
+            raise CommandError(f"unknown option `{word}`; options are {OPTION_FORMS}")
+        if name in options:
+            raise CommandError(f"--{name} is given twice")
+        if inline:
+            value = inline
+            i += 1
+        elif i + 1 < len(words) and not words[i + 1].startswith("--"):
+            value = words[i + 1]
+            i += 2
+        else:
+            raise CommandError(f"--{name} needs a value; options are {OPTION_FORMS}")
+        options[name] = value
+    return positional, options
+
+
+def _window(options: dict[str, str], settings: Settings, now: datetime) -> Window:
+    if "last" in options and ("from" in options or "to" in options):
+        raise CommandError("use either --last or --from/--to, not both")
+    if "to" in options and "from" not in options:
+        raise CommandError("--to needs --from (e.g. --from 2026-11-24T00:00 --to 2026-11-24T06:00)")
+    longest = timedelta(days=settings.max_window_days)
+    too_long = f"the window is longer than {settings.max_window_days} days; narrow it"
+    end = now.astimezone(UTC).replace(microsecond=0)
+    if "from" not in options:
+        span = parse_duration(options.get("last", settings.default_window))
+        if span > longest:
+            raise CommandError(too_long)
+        return Window(start=end - span, end=end)
+    start = parse_time("from", options["from"])
+    if "to" in options:
+        end = parse_time("to", options["to"])
+    if start >= end:
+        raise CommandError("--from must be before --to (and before now)")
+    if end - start > longest:
+        raise CommandError(too_long)
+    return Window(start=start, end=end)
+
+
+def _limit(options: dict[str, str], template: QueryTemplate, settings: Settings) -> int:
+    if "limit" not in options:
+        return min(template.default_limit or settings.default_limit, settings.max_limit)
+    value = options["limit"].replace(",", "").replace("_", "")
+    if not value.isdigit() or not 1 <= int(value) <= settings.max_limit:
+        raise CommandError(f"--limit takes a whole number from 1 to {settings.max_limit:,} (got `{options['limit']}`)")
+    return int(value)
+
+
+def _canonical(template: QueryTemplate, args: dict[str, str], options: dict[str, str]) -> str:
+    words = [*template.command, *args.values()]
+    words += [f"--{name} {options[name]}" for name in OPTIONS if name in options]
+    return " ".join(words)
+
+
+def parse_command(text: str, catalog: Catalog, settings: Settings, now: datetime) -> FlowRequest | HelpRequest:
+    """Parse the text after `/flow`; raise `CommandError` with one clear line when it is wrong."""
+    words = normalise(text)
+    if words[:1] == ["--"]:
+        words = words[1:]
+    if not words or words[0].lower() in {"help", "?", "--help"}:
+        return HelpRequest()
+    positional, options = _split_options(words)
+    matched = catalog.match(positional)
+    if matched is None:
+        family = catalog.families().get(positional[0].lower()) if positional else None
+        if family:
+            forms = " or ".join(f"`{t.usage}`" for t in family)
+            raise CommandError(f"`{positional[0]}` needs more: {forms}")
+        return HelpRequest(unknown=positional[0] if positional else words[0])
+    template, used = matched
+    rest = positional[used:]
+    args: dict[str, str] = {}
+    for spec in template.params:
+        if not rest:
+            raise CommandError(f"`{' '.join(template.command)}` needs {spec.help}: `{template.example}`")
+        args[spec.name] = parse_ip(rest.pop(0))
+    if rest:
+        raise CommandError(f"unexpected `{' '.join(rest)}`; the form is `{template.usage} [options]`")
+    account = options.get("account")
+    if account is not None and not _ACCOUNT.fullmatch(account):
+        raise CommandError(f"--account takes a 12-digit AWS account ID (got `{account}`)")
+    region = options.get("region", "").lower() or None
+    if region is not None and not _REGION.fullmatch(region):
+        raise CommandError(f"--region takes an AWS region name like us-east-1 (got `{options['region']}`)")
+    window = _window(options, settings, now)
+    try:
+        return FlowRequest(
+            query=template.name,
+            params=args,  # type: ignore[arg-type]  # validated into addresses by the model
+            window=window,
+            account=account,
+            region=region,
+            limit=_limit(options, template, settings),
+            text=_canonical(template, args, options),
+        )
+    except ValidationError as exc:  # every field was checked above; this is a last guard
+        raise CommandError(f"that command could not be understood: {exc.errors()[0]['msg']}") from None

@@ -1,0 +1,104 @@
+"""Typed requests: what a parsed `/flow` command asks, with every value already validated.
+
+A request is plain data (it crosses Redis as JSON), and it carries an absolute window: `--last 6h`
+means the six hours before the moment the responder asked, not before a worker picked it up.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+
+DAY_FORMAT = "%Y/%m/%d"
+DELIVERY_MARGIN = timedelta(days=1)
+"""Flow-log files are foldered by delivery time, so a record can sit in the next day's folder."""
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamps must carry a time zone")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[
+    datetime,
+    AfterValidator(_utc),
+    PlainSerializer(lambda v: v.strftime("%Y-%m-%dT%H:%M:%SZ"), return_type=str, when_used="json"),
+]
+IpValue = Annotated[IPv4Address | IPv6Address, PlainSerializer(str, return_type=str)]
+
+
+class Window(BaseModel):
+    """A half-open time window [start, end) on a record's `start`, in whole UTC seconds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    start: UtcDatetime
+    end: UtcDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.start >= self.end:
+            raise ValueError("the window's start must be before its end")
+        if self.start.microsecond or self.end.microsecond:
+            raise ValueError("window bounds are whole seconds")
+        return self
+
+    @property
+    def from_ts(self) -> int:
+        """First epoch second in the window."""
+        return int(self.start.timestamp())
+
+    @property
+    def to_ts(self) -> int:
+        """First epoch second after the window."""
+        return int(self.end.timestamp())
+
+    @property
+    def first_day(self) -> date:
+        """First partition day that can hold a record of the window."""
+        return self.start.date()
+
+    @property
+    def last_day(self) -> date:
+        """Last partition day that can hold a record of the window (its last day plus the margin)."""
+        return (self.end - timedelta(seconds=1)).date() + DELIVERY_MARGIN
+
+    def days(self) -> list[date]:
+        """Every partition day to open, in order."""
+        count = (self.last_day - self.first_day).days + 1
+        return [self.first_day + timedelta(days=i) for i in range(count)]
+
+    def describe(self) -> str:
+        """Short UTC form for a phone: `2026-11-24 14:00 → 2026-11-25 14:00 UTC`."""
+        fmt = "%Y-%m-%d %H:%M" if not (self.start.second or self.end.second) else "%Y-%m-%d %H:%M:%S"
+        return f"{self.start.strftime(fmt)} → {self.end.strftime(fmt)} UTC"
+
+
+class FlowRequest(BaseModel):
+    """One query to run: which template, its typed parameters, and the scope that bounds it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    query: str = Field(description="Template name, e.g. `ratio`.")
+    params: dict[str, IpValue] = Field(default_factory=dict)
+    window: Window
+    account: str | None = Field(None, pattern=r"^\d{12}$")
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    limit: int = Field(ge=1)
+    text: str = Field(description="The command as Flowbot understood it, shown with the answer.")
+
+    def bindings(self) -> dict[str, object]:
+        """Values for every placeholder a template may use; engines bind only those it names."""
+        values: dict[str, object] = {name: str(value) for name, value in self.params.items()}
+        values.update(
+            from_ts=self.window.from_ts,
+            to_ts=self.window.to_ts,
+            first_day=self.window.first_day.strftime(DAY_FORMAT),
+            last_day=self.window.last_day.strftime(DAY_FORMAT),
+            account=self.account or "",
+            region=self.region or "",
+            limit=self.limit,
+        )
+        return values

@@ -1,0 +1,21 @@
+-- Sample rows: the playbook's look at raw records, bounded by the window.
+SELECT date_format(from_unixtime(starttime), '%Y/%m/%d %H:%i:%s') AS start_utc,
+       account,
+       interfaceid,
+       sourceaddress,
+       sourceport,
+       destinationaddress,
+       destinationport,
+       protocol,
+       numpackets,
+       numbytes,
+       starttime,
+       endtime,
+       action,
+       logstatus
+FROM vpcflow
+WHERE date_partition BETWEEN :first_day AND :last_day
+  AND (:region = '' OR region_partition = :region)
+  AND (:account = '' OR account_partition = :account)
+  AND starttime >= :from_ts AND starttime < :to_ts
+LIMIT :limit
