@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 from typing import Literal
 
@@ -50,6 +50,12 @@ class ColumnSpec(BaseModel):
     name: str
     type: AthenaType
     kind: ColumnKind = "text"
+    label: str = Field("", description="Short heading for the phone summary; the name when empty.")
+
+    @property
+    def heading(self) -> str:
+        """What the summary table shows above the column."""
+        return self.label or self.name
 
 
 class QueryTemplate(BaseModel):
@@ -139,8 +145,9 @@ class Catalog:
         return groups
 
 
+@cache
 def load_catalog() -> Catalog:
-    """Load and validate every template shipped in `query_templates/`."""
+    """Load and validate every template shipped in `query_templates/` (once per process)."""
     folder = resources.files("query_templates")
     templates = []
     for spec_file in sorted(folder.iterdir(), key=lambda f: f.name):

@@ -13,6 +13,10 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+class MissingSettingError(RuntimeError):
+    """A setting the chosen mode needs is not set; the message names the variable."""
+
+
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
 
 

@@ -1,0 +1,50 @@
+"""Run one request to its answer: the single job function the CLI and the worker share.
+
+It knows engines, templates and rendering, and nothing of Slack or terminals, so an answer is
+the same wherever it was asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TextIO
+
+from bot.catalog import Catalog
+from bot.engines.base import Engine, Row
+from bot.rendering.csv_out import write_csv
+from bot.rendering.summary import Summary
+from bot.request import FlowRequest
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A finished query: its phone summary, and every row when the caller asked to keep them."""
+
+    summary: Summary
+    rows: list[Row] | None
+
+
+def answer(
+    request: FlowRequest,
+    *,
+    catalog: Catalog,
+    engine: Engine,
+    summary_rows: int,
+    csv_out: TextIO | None = None,
+    keep_rows: bool = False,
+) -> Answer:
+    """Run the request; stream rows to `csv_out` while keeping the summary's first rows."""
+    template = catalog[request.query]
+    result = engine.run(template, request)
+    batches = result.batches()
+    if csv_out is not None:
+        batches = write_csv(csv_out, result.columns, batches)
+    head: list[Row] = []
+    kept: list[Row] | None = [] if keep_rows else None
+    for batch in batches:
+        if len(head) < summary_rows:
+            head.extend(batch[: summary_rows - len(head)])
+        if kept is not None:
+            kept.extend(batch)
+    summary = Summary(request, template, result.columns, head, result.stats, engine.name)
+    return Answer(summary, kept)

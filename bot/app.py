@@ -1,0 +1,25 @@
+"""The Bolt app: settings in, listeners registered, no global app object."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.catalog import Catalog, load_catalog
+from bot.delivery import slack_client
+from bot.queue import FlowQueue
+from bot.settings import MissingSettingError, Settings
+from handlers import flow
+
+
+def create_app(settings: Settings, queue: FlowQueue, *, socket_mode: bool = False, catalog: Catalog | None = None) -> App:
+    """Build the Slack app; HTTP mode verifies every request's signature (Bolt's middleware)."""
+    if not socket_mode and settings.slack_signing_secret is None:
+        raise MissingSettingError("FLOWBOT_SLACK_SIGNING_SECRET is not set (needed to verify Slack's requests)")
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    app = App(
+        client=slack_client(settings),
+        signing_secret=secret,
+        request_verification_enabled=not socket_mode,
+    )
+    flow.register(app, settings, catalog or load_catalog(), queue)
+    return app

@@ -1,0 +1,193 @@
+"""`flowbot`: ask a question from a terminal, make sample data, run the Slack app or a worker.
+
+`flowbot ask` parses text exactly as `/flow` does and runs the same job function inline (no Redis,
+no Slack), so a terminal answer equals a Slack answer. Exit status: 0 answered, 2 bad input (one
+line on stderr), 1 any other failure (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from pydantic import ValidationError
+
+from bot.answer import answer
+from bot.catalog import load_catalog
+from bot.engines import EngineError, make_engine
+from bot.parsing import CommandError, HelpRequest, parse_command
+from bot.rendering.help import help_text
+from bot.settings import MissingSettingError, Settings
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage in one line with exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see --help)\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="flowbot", description="VPC Flow Log answers for incident responders.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    ask = commands.add_parser("ask", help="answer one question inline, as /flow would")
+    ask.add_argument("--engine", choices=["local"], help="query engine (default: settings)")
+    ask.add_argument("--data", type=Path, help="folder holding AWSLogs/ (local engine)")
+    ask.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    ask.add_argument("--out", type=Path, help="write the CSV (table, csv) or JSON (json) here")
+    ask.add_argument("text", nargs=argparse.REMAINDER, help="what you would type after /flow")
+
+    sample = commands.add_parser("sample-data", help="write realistic sample flow logs in the S3 layout")
+    sample.add_argument("dir", type=Path)
+    sample.add_argument("--days", type=int, default=3)
+    sample.add_argument("--seed", type=int, default=7)
+    sample.add_argument("--scale", type=float, default=1.0)
+    sample.add_argument("--end", help="UTC end of the data, ISO 8601 (default: this hour)")
+
+    serve = commands.add_parser("serve", help="run the Slack app (HTTP on /slack/events, or Socket Mode)")
+    serve.add_argument("--socket", action="store_true", help="use Socket Mode instead of HTTP")
+    serve.add_argument("--port", type=int, help="HTTP port (default: FLOWBOT_HTTP_PORT)")
+
+    worker = commands.add_parser("worker", help="run a queue worker")
+    worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    return parser
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _ask(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
+    catalog = load_catalog()
+    parsed = parse_command(" ".join(args.text), catalog, settings, datetime.now(UTC))
+    if isinstance(parsed, HelpRequest):
+        print(help_text(catalog, settings, parsed.unknown, markup=False), file=stdout)
+        return EXIT_OK if parsed.unknown is None else EXIT_BAD_INPUT
+    engine = make_engine(settings)
+    if args.format == "json":
+        result = answer(parsed, catalog=catalog, engine=engine, summary_rows=settings.summary_rows, keep_rows=True)
+        summary = result.summary
+        window = parsed.window.model_dump(mode="json")
+        document = {
+            "query": parsed.text,
+            "columns": [c.name for c in summary.columns],
+            "rows": [[_json_value(v) for v in row] for row in result.rows or []],
+            "window": {"from": window["start"], "to": window["end"]},
+            "stats": {
+                "rows": summary.stats.rows,
+                "bytes_scanned": summary.stats.bytes_scanned,
+                "files_scanned": summary.stats.files_scanned,
+                "elapsed_ms": summary.stats.elapsed_ms,
+            },
+        }
+        _emit(args.out, stdout, lambda out: out.write(json.dumps(document, ensure_ascii=False) + "\n"))
+        return EXIT_OK
+    if args.format == "csv":
+        _emit(
+            args.out,
+            stdout,
+            lambda out: answer(
+                parsed, catalog=catalog, engine=engine, summary_rows=settings.summary_rows, csv_out=out
+            ),
+        )
+        return EXIT_OK
+    out_path = args.out or Path("out") / f"{parsed.query}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.csv"
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with out_path.open("w", newline="", encoding="utf-8") as out:
+        result = answer(parsed, catalog=catalog, engine=engine, summary_rows=settings.summary_rows, csv_out=out)
+    print(result.summary.text(), file=stdout)
+    print(f"\nCSV: {out_path}", file=stdout)
+    return EXIT_OK
+
+
+def _emit(path: Path | None, stdout: TextIO, write: Any) -> None:
+    """Write to a file when one is named, else to stdout."""
+    if path is None:
+        write(stdout)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        write(out)
+
+
+def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
+    from bot.sample_data import INCIDENTS, generate
+    from bot.parsing import parse_time
+
+    end = parse_time("end", args.end) if args.end else None
+    report = generate(args.dir, end=end, days=args.days, seed=args.seed, scale=args.scale)
+    print(
+        f"wrote {report.records:,} records in {report.files:,} files to {report.root} "
+        f"({report.first_day} to {report.last_day}; accounts {', '.join(report.accounts)}; "
+        f"regions {', '.join(report.regions)})",
+        file=stdout,
+    )
+    for incident in INCIDENTS:
+        print(f"  planted: {incident.name}: {incident.description} (try: {incident.example_command})", file=stdout)
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.server import serve_http, serve_socket_mode
+
+    if args.socket:
+        serve_socket_mode(settings)
+    else:
+        serve_http(settings, port=args.port)
+    return EXIT_OK
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.worker import run_worker
+
+    run_worker(settings, burst=args.burst)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout) -> int:
+    """Entry point of the `flowbot` console script."""
+    args = _build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        overrides: dict[str, Any] = {}
+        if getattr(args, "engine", None):
+            overrides["engine"] = args.engine
+        if getattr(args, "data", None):
+            overrides["local_data_dir"] = args.data
+        settings = Settings(**overrides)
+        if args.command == "ask":
+            return _ask(args, settings, stdout)
+        if args.command == "sample-data":
+            return _sample_data(args, stdout)
+        if args.command == "serve":
+            return _serve(args, settings)
+        return _worker(args, settings)
+    except CommandError as exc:
+        print(f"flowbot: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"flowbot: setting {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (EngineError, MissingSettingError) as exc:
+        print(f"flowbot: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+    except Exception as exc:  # a CLI reports, it does not dump tracebacks on a responder
+        logging.getLogger("flowbot").debug("failure", exc_info=True)
+        print(f"flowbot: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Posting answers to Slack: the summary message, the CSV in its thread, failures, at most once each.
+
+A job may run twice (a worker died mid-way, RQ retried it); the final answer must not. Before the
+final post the job claims `flowbot:answered:<job id>` in Redis with SET NX; if the post fails the
+claim is released so a retry can answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+from redis import Redis
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.webhook import WebhookClient
+
+from bot.rendering.summary import Summary
+from bot.settings import MissingSettingError, Settings
+
+log = logging.getLogger(__name__)
+ANSWERED_KEY = "flowbot:answered:{job_id}"
+ANSWERED_TTL_SECONDS = 7 * 86400
+_NOT_POSTABLE = {"not_in_channel", "channel_not_found", "is_archived"}
+
+
+class ReplyTarget(BaseModel):
+    """Where and for whom to answer: taken from the Slack request, carried through the queue."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    team_id: str
+    channel_id: str
+    user_id: str
+    job_id: str
+    response_url: str | None = None
+
+
+def slack_client(settings: Settings) -> WebClient:
+    """The Web API client: bot token, configurable base URL, retries on 429 and dropped connections."""
+    if settings.slack_bot_token is None:
+        raise MissingSettingError("FLOWBOT_SLACK_BOT_TOKEN is not set")
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3), ConnectionErrorRetryHandler()],
+    )
+
+
+def deliver_once(redis: Redis, target: ReplyTarget, send: Callable[[], None]) -> bool:
+    """Run `send` unless this job's final answer was already posted; False when it was."""
+    key = ANSWERED_KEY.format(job_id=target.job_id)
+    if not redis.set(key, "1", nx=True, ex=ANSWERED_TTL_SECONDS):
+        log.info("job %s already answered; not posting again", target.job_id)
+        return False
+    try:
+        send()
+    except Exception:
+        redis.delete(key)
+        raise
+    return True
+
+
+def post_answer(client: WebClient, target: ReplyTarget, summary: Summary, csv_path: Path | None) -> None:
+    """Summary in the channel; the full CSV as a file in its thread."""
+    try:
+        posted = client.chat_postMessage(
+            channel=target.channel_id,
+            text=summary.fallback(),
+            blocks=summary.blocks(asked_by=target.user_id),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+    except SlackApiError as exc:
+        if exc.response.get("error") not in _NOT_POSTABLE or not target.response_url:
+            raise
+        _respond(target, summary.text() + "\n\n(Invite Flowbot to this channel to get the CSV file.)")
+        return
+    if csv_path is not None and summary.stats.rows:
+        client.files_upload_v2(
+            channel=target.channel_id,
+            thread_ts=posted["ts"],
+            file=str(csv_path),
+            filename=f"flowbot-{summary.request.query}-{target.job_id[:8]}.csv",
+            title=f"{summary.request.text} ({summary.stats.rows:,} rows)",
+        )
+
+
+def post_failure(client: WebClient, target: ReplyTarget, asked: str, reason: str) -> None:
+    """One short message saying the question could not be answered, and why."""
+    text = f":warning: `{asked}` could not be answered: {reason} (job {target.job_id[:8]})"
+    try:
+        client.chat_postMessage(channel=target.channel_id, text=text)
+    except SlackApiError as exc:
+        if exc.response.get("error") not in _NOT_POSTABLE or not target.response_url:
+            raise
+        _respond(target, text)
+
+
+def _respond(target: ReplyTarget, text: str) -> None:
+    """Answer through the command's response_url when the bot cannot post in the channel."""
+    assert target.response_url is not None
+    WebhookClient(target.response_url).send(text=text, response_type="ephemeral")

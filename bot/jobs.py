@@ -1,0 +1,69 @@
+"""The job a worker runs for a Slack request, and the callback that reports a job that died.
+
+Plain top-level functions with JSON-able arguments, as RQ wants them. Each builds what it needs
+from settings; the Redis connection is the job's own.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from redis import Redis
+from rq import get_current_job
+from rq.job import Job
+from rq.timeouts import JobTimeoutException
+
+from bot.answer import answer
+from bot.catalog import load_catalog
+from bot.delivery import ReplyTarget, deliver_once, post_answer, post_failure, slack_client
+from bot.engines import EngineError, make_engine
+from bot.request import FlowRequest
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> dict[str, Any]:
+    """Run the query, post the summary and the CSV; post a clear failure if the engine cannot."""
+    settings = Settings()
+    request = FlowRequest.model_validate(request_data)
+    target = ReplyTarget.model_validate(target_data)
+    job = get_current_job()
+    if job is None:
+        raise RuntimeError("run_flow_job runs inside an RQ worker")
+    client = slack_client(settings)
+    try:
+        engine = make_engine(settings)
+        with tempfile.TemporaryDirectory(prefix="flowbot-") as tmp:
+            csv_path = Path(tmp) / "result.csv"
+            with csv_path.open("w", newline="", encoding="utf-8") as out:
+                result = answer(
+                    request, catalog=load_catalog(), engine=engine, summary_rows=settings.summary_rows, csv_out=out
+                )
+            deliver_once(job.connection, target, lambda: post_answer(client, target, result.summary, csv_path))
+    except EngineError as exc:
+        deliver_once(job.connection, target, lambda: post_failure(client, target, request.text, str(exc)))
+        return {"status": "failed", "reason": str(exc)}
+    stats = result.summary.stats
+    return {"status": "answered", "rows": stats.rows, "bytes_scanned": stats.bytes_scanned}
+
+
+def report_failure(
+    job: Job, connection: Redis, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    """RQ's on_failure callback: the job raised or timed out; tell the channel, once."""
+    request_data, target_data = job.args[0], job.args[1]
+    target = ReplyTarget.model_validate(target_data)
+    asked = str(request_data.get("text", "?"))
+    settings = Settings()
+    if isinstance(exc, JobTimeoutException):
+        reason = f"it ran longer than {settings.query_timeout_seconds} s; try a narrower window"
+    else:
+        reason = "Flowbot hit an internal error; the worker log has the details"
+    log.error("job %s failed: %s: %s", job.id, exc_type.__name__, exc)
+    client = slack_client(settings)
+    deliver_once(connection, target, lambda: post_failure(client, target, asked, reason))

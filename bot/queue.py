@@ -1,0 +1,55 @@
+"""Putting a parsed request on the Redis queue, once, however often Slack delivers it.
+
+The job id is derived from the Slack request (team and trigger id), and a SET NX key remembers it,
+so a retried delivery of the same command finds the key and makes no second job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from redis import Redis
+from rq import Callback, Queue
+
+from bot.delivery import ReplyTarget
+from bot.jobs import report_failure, run_flow_job
+from bot.request import FlowRequest
+from bot.settings import Settings
+
+REQUEST_KEY = "flowbot:request:{job_id}"
+
+
+def job_id_for(team_id: str, request_id: str) -> str:
+    """A stable job id for one Slack request: the same delivery retried gives the same id."""
+    return hashlib.sha256(f"{team_id}:{request_id}".encode()).hexdigest()[:32]
+
+
+class FlowQueue:
+    """The queue the Slack app enqueues to; the Redis connection is passed in, never global."""
+
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.queue = Queue(settings.queue_name, connection=redis)
+
+    def submit(self, request: FlowRequest, target: ReplyTarget) -> bool:
+        """Enqueue the job; False when this request was already enqueued (a Slack retry)."""
+        key = REQUEST_KEY.format(job_id=target.job_id)
+        if not self.redis.set(key, "1", nx=True, ex=self.settings.dedupe_ttl_seconds):
+            return False
+        try:
+            self.queue.enqueue(
+                run_flow_job,
+                request.model_dump(mode="json"),
+                target.model_dump(mode="json"),
+                job_id=target.job_id,
+                job_timeout=self.settings.query_timeout_seconds,
+                result_ttl=86400,
+                failure_ttl=7 * 86400,
+                on_failure=Callback(report_failure),
+                description=f"/flow {request.text}",
+            )
+        except Exception:
+            self.redis.delete(key)
+            raise
+        return True

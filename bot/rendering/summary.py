@@ -1,0 +1,93 @@
+"""The answer a responder reads on a phone: what was asked, a small table, what it scanned.
+
+One `Summary` renders three ways: Slack Block Kit (with a plain-text fallback for notifications)
+and plain text for the terminal, so `flowbot ask` prints exactly what Slack shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.catalog import QueryTemplate
+from bot.engines.base import Column, Row, ScanStats
+from bot.rendering.cells import cell, human_bytes
+from bot.request import FlowRequest
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Everything the phone view needs; built from a finished query."""
+
+    request: FlowRequest
+    template: QueryTemplate
+    columns: list[Column]
+    head: list[Row]
+    stats: ScanStats
+    engine: str
+
+    def headline(self) -> str:
+        """`Data ratio · ratio 10.0.1.25`."""
+        return f"{self.template.title} · {self.request.text}"
+
+    def scope_line(self) -> str:
+        """Window, rows, what was scanned and how long it took: every answer says it."""
+        req, st = self.request, self.stats
+        where = " · ".join(x for x in (req.account, req.region) if x)
+        rows = f"{st.rows:,} row{'s' if st.rows != 1 else ''}"
+        if st.rows > len(self.head):
+            rows += f" (first {len(self.head)} shown, all in the CSV)"
+        if self.template.uses_limit and st.rows >= req.limit:
+            rows += f", stopped at --limit {req.limit:,}"
+        scanned = f"scanned {st.files_scanned:,} file{'s' if st.files_scanned != 1 else ''}, " + human_bytes(
+            st.bytes_scanned
+        )
+        parts = [req.window.describe(), where, rows, scanned, f"{st.elapsed_ms / 1000:.1f} s ({self.engine})"]
+        return " · ".join(p for p in parts if p)
+
+    def table(self) -> str:
+        """At most 4 narrow, aligned columns; empty when nothing matched."""
+        if not self.head:
+            return ""
+        index = {c.name: i for i, c in enumerate(self.columns)}
+        specs = [next(c for c in self.template.columns if c.name == n) for n in self.template.summary_columns]
+        grid = [[s.heading for s in specs]]
+        grid += [[cell(row[index[s.name]], s.kind) for s in specs] for row in self.head]
+        widths = [max(len(r[i]) for r in grid) for i in range(len(specs))]
+        numeric = [s.kind in {"bytes", "count", "number", "port"} for s in specs]
+        lines = [
+            "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(r, widths, numeric, strict=True))
+            for r in grid
+        ]
+        return "\n".join(line.rstrip() for line in lines)
+
+    def empty_note(self) -> str:
+        """Why there is no table: no files in scope, or files but no match."""
+        if self.stats.files_scanned == 0:
+            return "No flow-log files cover this window, account and region."
+        return "No records matched."
+
+    def text(self) -> str:
+        """Plain text for a terminal."""
+        body = self.table() or self.empty_note()
+        return f"{self.headline()}\n\n{body}\n\n{self.scope_line()}"
+
+    def fallback(self) -> str:
+        """Notification text for Slack (shown where blocks are not)."""
+        return f"{self.headline()} — {self.stats.rows:,} rows"
+
+    def blocks(self, asked_by: str | None = None) -> list[dict[str, Any]]:
+        """Block Kit: headline, table as a code block, scope in a context line."""
+        who = f" · asked by <@{asked_by}>" if asked_by else ""
+        table = self.table()
+        body = f"```\n{table}\n```" if table else f"_{self.empty_note()}_"
+        return [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_escape(self.headline())}*{who}"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": _escape(self.scope_line())}]},
+        ]
+
+
+def _escape(text: str) -> str:
+    """Slack mrkdwn control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

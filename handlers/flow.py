@@ -1,0 +1,63 @@
+"""`/flow`: acknowledge at once with help, one line of error, or "queued"; never run SQL here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.exceptions import RedisError
+from slack_bolt import Ack, App
+
+from bot.catalog import Catalog
+from bot.delivery import ReplyTarget
+from bot.parsing import CommandError, HelpRequest, parse_command
+from bot.queue import FlowQueue, job_id_for
+from bot.rendering.help import help_text
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def register(
+    app: App,
+    settings: Settings,
+    catalog: Catalog,
+    queue: FlowQueue,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
+    """Attach the `/flow` listener to the app."""
+
+    def handle_flow_command(ack: Ack, command: dict[str, Any]) -> None:
+        """Parse, enqueue, and acknowledge within Slack's 3 seconds."""
+        text = command.get("text", "")
+        try:
+            parsed = parse_command(text, catalog, settings, clock())
+        except CommandError as exc:
+            ack(text=f":x: {exc}\nType `{settings.command} help` for every command.")
+            return
+        if isinstance(parsed, HelpRequest):
+            ack(text=help_text(catalog, settings, parsed.unknown))
+            return
+        request_id = command.get("trigger_id") or f"{command.get('channel_id')}:{command.get('user_id')}:{text}"
+        target = ReplyTarget(
+            team_id=command.get("team_id", ""),
+            channel_id=command["channel_id"],
+            user_id=command["user_id"],
+            job_id=job_id_for(command.get("team_id", ""), request_id),
+            response_url=command.get("response_url"),
+        )
+        try:
+            fresh = queue.submit(parsed, target)
+        except RedisError:
+            log.exception("could not enqueue %s", parsed.text)
+            ack(text=":warning: Flowbot's queue is unavailable right now; please try again in a minute.")
+            return
+        if not fresh:  # Slack delivered the same command again: the first delivery was answered
+            ack()
+            return
+        ack(text=f":hourglass_flowing_sand: Queued `{parsed.text}` · {parsed.window.describe()}. "
+                 "The answer will be posted here.")
+
+    app.command(settings.command)(handle_flow_command)

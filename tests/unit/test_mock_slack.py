@@ -1,0 +1,361 @@
+"""The mock Slack Web API and the signing helpers, exercised with the real slack_sdk and Bolt."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.error
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # tests/unit has no __init__.py: make `tests.*` importable
+    sys.path.insert(0, str(ROOT))
+
+from slack_sdk import WebClient  # noqa: E402
+from slack_sdk.errors import SlackApiError  # noqa: E402
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler  # noqa: E402
+from slack_sdk.signature import SignatureVerifier  # noqa: E402
+from slack_sdk.webhook import WebhookClient  # noqa: E402
+
+from tests.mock_slack import MockSlack, child_env  # noqa: E402
+from tests.slack_signing import signature, signed_headers, slash_command_body  # noqa: E402
+
+SECRET = "test-signing-secret"  # noqa: S105
+TOKEN = "xoxb-test"  # noqa: S105 (a fake token the mock accepts)
+
+
+@pytest.fixture
+def mock(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockSlack]:
+    # slack_sdk would send calls to 127.0.0.1 through a proxy from the environment (it ignores NO_PROXY)
+    for key in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(key, raising=False)
+    with MockSlack() as m:
+        yield m
+
+
+@pytest.fixture
+def client(mock: MockSlack) -> WebClient:
+    return WebClient(token=TOKEN, base_url=mock.base_url, timeout=10)
+
+
+# ---------------------------------------------------------------------- basic methods
+
+
+def test_mock_base_url_shape(mock: MockSlack) -> None:
+    assert mock.base_url == f"http://127.0.0.1:{mock.port}/api/"
+    assert mock.port > 0
+
+
+def test_mock_auth_test(mock: MockSlack, client: WebClient) -> None:
+    resp = client.auth_test()
+    assert resp["ok"] is True
+    assert resp["team_id"] == "T0001"
+    assert resp["user"] == "flowbot"
+    assert resp["user_id"] and resp["bot_id"] and resp["url"].startswith("https://")
+    [call] = mock.calls("auth.test")
+    assert call.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert call.headers["authorization"] == f"Bearer {TOKEN}"  # case-insensitive
+    assert call.token == TOKEN
+
+
+def test_mock_post_message_records_params_and_returns_increasing_ts(
+    mock: MockSlack, client: WebClient
+) -> None:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
+    r1 = client.chat_postMessage(channel="C0INC", text="hi", blocks=blocks)
+    r2 = client.chat_postMessage(channel="C0INC", text="again", thread_ts=r1["ts"])
+    assert r1["ok"] and r1["channel"] == "C0INC" and r1["message"]["text"] == "hi"
+    assert r1["ts"] < r2["ts"]
+    assert r1["ts"].startswith("17") and len(r1["ts"].split(".")[1]) == 6
+    assert r2["message"]["thread_ts"] == r1["ts"]
+
+    first, second = mock.wait_for("chat.postMessage", 2)
+    assert first.params["channel"] == "C0INC"
+    # slack_sdk >= 3.x sends chat.* and views.* as a JSON body (blocks stay structured) ...
+    assert first.headers["Content-Type"].startswith("application/json")
+    assert first.params["blocks"] == blocks
+    assert first.json_param("blocks") == blocks
+    assert second.params["thread_ts"] == r1["ts"]
+    assert json.loads(first.body)["text"] == "hi"
+    # ... while a form-encoded call carries blocks as a JSON string: json_param decodes either
+    client.api_call("chat.postMessage", params={"channel": "C0INC", "blocks": json.dumps(blocks)})
+    third = mock.wait_for("chat.postMessage", 3)[2]
+    assert isinstance(third.params["blocks"], str) and third.json_param("blocks") == blocks
+
+
+def test_mock_missing_token_is_not_authed(mock: MockSlack) -> None:
+    anon = WebClient(base_url=mock.base_url)
+    with pytest.raises(SlackApiError) as err:
+        anon.chat_postMessage(channel="C0INC", text="x")
+    assert err.value.response["error"] == "not_authed"
+    [call] = mock.calls("chat.postMessage")
+    assert "Authorization" not in call.headers
+    assert not call.ok
+
+
+def test_mock_json_bodies_and_views(mock: MockSlack, client: WebClient) -> None:
+    view = {
+        "type": "modal",
+        "callback_id": "flow_q",
+        "title": {"type": "plain_text", "text": "Flow"},
+        "blocks": [],
+    }
+    opened = client.views_open(trigger_id="123.456.abc", view=view)  # slack_sdk sends views.* as JSON
+    assert opened["view"]["id"].startswith("V") and opened["view"]["callback_id"] == "flow_q"
+    updated = client.views_update(view_id=opened["view"]["id"], view=view)
+    assert updated["view"]["id"] == opened["view"]["id"]
+    [call] = mock.calls("views.open")
+    assert call.headers["Content-Type"].startswith("application/json")
+    assert call.params["view"] == view and call.params["trigger_id"] == "123.456.abc"
+
+
+def test_mock_other_methods(mock: MockSlack, client: WebClient) -> None:
+    assert client.conversations_info(channel="C0INC")["channel"]["id"] == "C0INC"
+    assert client.users_info(user="U0AAA")["user"]["tz"]
+    assert client.chat_postEphemeral(channel="C0INC", user="U0AAA", text="psst")["message_ts"]
+    up = client.chat_update(channel="C0INC", ts="1700000000.000100", text="new")
+    assert (up["channel"], up["ts"]) == ("C0INC", "1700000000.000100")
+    assert client.reactions_add(channel="C0INC", timestamp="1700000000.000100", name="eyes")["ok"]
+    with pytest.raises(SlackApiError) as err:
+        client.reactions_add(channel="C0INC", timestamp="1700000000.000100", name="eyes")
+    assert err.value.response["error"] == "already_reacted"
+    assert client.api_call("bookmarks.list")["ok"] is True  # anything else: ok
+
+
+def test_mock_refuses_blocks_over_slack_limits(mock: MockSlack, client: WebClient) -> None:
+    too_many = [{"type": "divider"}] * 51
+    with pytest.raises(SlackApiError) as err:
+        client.chat_postMessage(channel="C0INC", text="x", blocks=too_many)
+    assert err.value.response["error"] == "invalid_blocks"
+    long_section = [{"type": "section", "text": {"type": "mrkdwn", "text": "a" * 3001}}]
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="C0INC", text="x", blocks=long_section)
+    mock.validate_blocks = False
+    assert client.chat_postMessage(channel="C0INC", text="x", blocks=too_many)["ok"]
+
+
+# ---------------------------------------------------------------------- file uploads
+
+
+def test_mock_files_upload_v2(mock: MockSlack, client: WebClient) -> None:
+    content = b"a,b\n1,2\n"
+    resp = client.files_upload_v2(
+        channel="C0INC",
+        filename="r.csv",
+        content=content,
+        title="Top talkers",
+        thread_ts="1700000000.000100",
+        initial_comment="results",
+    )
+    assert resp["ok"] is True
+    assert resp["file"]["id"] == resp["files"][0]["id"]
+    assert resp["file"]["title"] == "Top talkers" and resp["file"]["name"] == "r.csv"
+
+    [get_url] = mock.calls("files.getUploadURLExternal")
+    assert get_url.params["filename"] == "r.csv"
+    assert get_url.params["length"] == str(len(content))
+
+    [upload] = mock.calls("upload")
+    file_id = resp["file"]["id"]
+    assert upload.path == f"/upload/{file_id}"
+    assert upload.body == content
+    assert mock.uploads == {file_id: content}
+    # the upload URL is pre-signed: slack_sdk sends no token there
+    assert "Authorization" not in upload.headers
+
+    [complete] = mock.calls("files.completeUploadExternal")
+    assert complete.params["channel_id"] == "C0INC"
+    assert complete.params["thread_ts"] == "1700000000.000100"
+    assert complete.params["initial_comment"] == "results"
+    assert complete.json_param("files") == [{"id": file_id, "title": "Top talkers"}]
+
+    info = client.files_info(file=file_id)
+    assert info["file"]["size"] == len(content)
+
+    # strict order of the three steps
+    methods = [c.method for c in mock.calls()]
+    assert methods[:3] == ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+
+
+def test_mock_upload_bytes_that_look_like_a_form_are_kept_raw(mock: MockSlack, client: WebClient) -> None:
+    # urllib labels the raw upload body application/x-www-form-urlencoded; it must not be form-decoded
+    content = b"a=1&b=%20two\x00\xff"
+    resp = client.files_upload_v2(channel="C0INC", filename="x.bin", content=content)
+    assert mock.uploads[resp["file"]["id"]] == content
+    assert resp["file"]["title"] == "x.bin"  # slack_sdk defaults the title to the filename
+
+
+def test_mock_upload_step_failure_is_not_retried_and_not_a_slack_api_error(mock: MockSlack) -> None:
+    client = WebClient(
+        token=TOKEN,
+        base_url=mock.base_url,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+    mock.fail_next("upload", status=500)
+    with pytest.raises(urllib.error.HTTPError):
+        client.files_upload_v2(channel="C0INC", filename="r.csv", content=b"x")
+    assert len(mock.calls("upload")) == 1
+    assert mock.calls("files.completeUploadExternal") == []
+
+
+# ---------------------------------------------------------------------- failure injection
+
+
+def test_mock_rate_limit_retry_with_slack_sdk_handler(mock: MockSlack) -> None:
+    client = WebClient(
+        token=TOKEN,
+        base_url=mock.base_url,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+    )
+    mock.fail_next("chat.postMessage", status=429, retry_after=1)
+    started = time.monotonic()
+    resp = client.chat_postMessage(channel="C0INC", text="hello")
+    assert resp["ok"] is True
+    assert time.monotonic() - started >= 1.0  # it honoured Retry-After
+    first, second = mock.calls("chat.postMessage")
+    assert (first.status, second.status) == (429, 200)
+    assert first.params == second.params
+
+
+def test_mock_rate_limit_without_handler_raises(mock: MockSlack, client: WebClient) -> None:
+    mock.fail_next("chat.postMessage", status=429, retry_after=7)
+    with pytest.raises(SlackApiError) as err:
+        client.chat_postMessage(channel="C0INC", text="hello")
+    assert err.value.response.status_code == 429
+    assert err.value.response["error"] == "ratelimited"
+    assert err.value.response.headers["Retry-After"] == "7"
+    assert client.chat_postMessage(channel="C0INC", text="hello")["ok"]  # only the next one failed
+
+
+def test_mock_fail_next_with_error_and_times(mock: MockSlack, client: WebClient) -> None:
+    mock.fail_next("chat.update", error="message_not_found", times=2)
+    for _ in range(2):
+        with pytest.raises(SlackApiError) as err:
+            client.chat_update(channel="C0INC", ts="1700000000.000100", text="x")
+        assert err.value.response.status_code == 200
+        assert err.value.response["error"] == "message_not_found"
+    assert client.chat_update(channel="C0INC", ts="1700000000.000100", text="x")["ok"]
+
+
+def test_mock_reset(mock: MockSlack, client: WebClient) -> None:
+    client.chat_postMessage(channel="C0INC", text="x")
+    mock.fail_next("auth.test", error="invalid_auth")
+    mock.reset()
+    assert mock.calls() == []
+    assert client.auth_test()["ok"]
+
+
+# ---------------------------------------------------------------------- waiting, other processes
+
+
+def test_mock_wait_for_timeout_lists_what_arrived(mock: MockSlack, client: WebClient) -> None:
+    client.auth_test()
+    with pytest.raises(AssertionError, match=r"auth\.test x1"):
+        mock.wait_for("chat.postMessage", timeout=0.2)
+
+
+def test_mock_records_calls_from_another_process(mock: MockSlack) -> None:
+    code = textwrap.dedent(
+        """
+        import sys, time
+        from slack_sdk import WebClient
+        time.sleep(0.3)
+        c = WebClient(token=sys.argv[2], base_url=sys.argv[1])
+        r = c.chat_postMessage(channel="C0INC", text="from the worker")
+        c.files_upload_v2(channel="C0INC", filename="r.csv", content=b"a,b\\n", thread_ts=r["ts"])
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, mock.base_url, TOKEN], env=child_env())
+    try:
+        [call] = mock.wait_for("chat.postMessage", timeout=20)
+        assert call.params["text"] == "from the worker"
+        [complete] = mock.wait_for("files.completeUploadExternal", timeout=20)
+        assert complete.params["channel_id"] == "C0INC"
+        assert list(mock.uploads.values()) == [b"a,b\n"]
+    finally:
+        assert proc.wait(timeout=20) == 0
+
+
+def test_mock_response_url(mock: MockSlack) -> None:
+    url = mock.response_url("abc")
+    resp = WebhookClient(url).send(text="queued", response_type="ephemeral")
+    assert resp.status_code == 200
+    [call] = mock.wait_for("response_url")
+    assert call.path == "/response_url/abc"
+    assert call.params == {"text": "queued", "response_type": "ephemeral"}
+    WebhookClient(mock.base_url + "response_url/xyz").send(text="done")
+    assert len(mock.calls("response_url")) == 2
+
+
+# ---------------------------------------------------------------------- signing helpers
+
+
+def test_signing_known_signature_format() -> None:
+    sig = signature("s", "body", 1700000000)
+    assert sig.startswith("v0=") and len(sig) == 3 + 64
+    assert sig != signature("s", "body", 1700000001) != signature("t", "body", 1700000000)
+
+
+def test_signing_accepted_by_slack_sdk_signature_verifier() -> None:
+    body = slash_command_body(
+        "top talkers last 1h", response_url="https://hooks.slack.com/commands/T0001/1/x"
+    )
+    headers = signed_headers(SECRET, body)
+    verifier = SignatureVerifier(SECRET)
+    assert verifier.is_valid_request(body, headers)
+    assert verifier.is_valid(body, headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"])
+    assert headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert not SignatureVerifier("other-secret").is_valid_request(body, headers)
+    assert not verifier.is_valid_request(body + "x", headers)
+    stale = signed_headers(SECRET, body, timestamp=int(time.time()) - 6 * 60)
+    assert not verifier.is_valid_request(body, stale)
+
+
+def test_signing_slash_command_body_fields() -> None:
+    body = slash_command_body(
+        "src 10.0.0.1 & dst=10.0.0.2", user_id="U0BBB", response_url="http://x/response_url/1"
+    )
+    fields = parse_qs(body, keep_blank_values=True)
+    assert list(fields) == [
+        "token", "team_id", "team_domain", "channel_id", "channel_name", "user_id", "user_name",
+        "command", "text", "api_app_id", "is_enterprise_install", "response_url", "trigger_id",
+    ]  # fmt: skip
+    assert fields["text"] == ["src 10.0.0.1 & dst=10.0.0.2"]
+    assert (
+        fields["command"] == ["/flow"] and fields["user_id"] == ["U0BBB"] and fields["team_id"] == ["T0001"]
+    )
+
+
+def test_signing_and_mock_with_bolt_app(mock: MockSlack) -> None:
+    from slack_bolt import App, BoltRequest
+
+    app = App(
+        signing_secret=SECRET,
+        client=WebClient(token=TOKEN, base_url=mock.base_url),
+    )  # Bolt calls auth.test at start-up: the mock answers it
+    assert mock.calls("auth.test")
+
+    @app.command("/flow")
+    def flow(ack, respond, client, command):  # type: ignore[no-untyped-def]
+        ack("working on it")
+        respond(f"queued: {command['text']}")
+        client.chat_postMessage(channel=command["channel_id"], text="result")
+
+    body = slash_command_body("top talkers", response_url=mock.response_url("cmd1"))
+    resp = app.dispatch(BoltRequest(body=body, headers=signed_headers(SECRET, body)))
+    assert resp.status == 200 and "working on it" in resp.body
+    assert mock.wait_for("response_url")[0].params["text"] == "queued: top talkers"
+    assert mock.wait_for("chat.postMessage")[0].params["channel"] == "C0INC"
+
+    bad = app.dispatch(BoltRequest(body=body, headers=signed_headers("wrong", body)))
+    assert bad.status == 401
+    stale = app.dispatch(BoltRequest(body=body, headers=signed_headers(SECRET, body, int(time.time()) - 600)))
+    assert stale.status == 401
+    assert json.loads(bad.body) == {"error": "invalid request"}
