@@ -78,13 +78,22 @@ def post_answer(client: WebClient, target: ReplyTarget, summary: Summary, csv_pa
             raise
         _respond(target, summary.text() + "\n\n(Invite Flowbot to this channel to get the CSV file.)")
         return
-    if csv_path is not None and summary.stats.rows:
+    if csv_path is None or not summary.stats.rows:
+        return
+    try:
         client.files_upload_v2(
             channel=target.channel_id,
             thread_ts=posted["ts"],
             file=str(csv_path),
             filename=f"flowbot-{summary.request.query}-{target.job_id[:8]}.csv",
             title=f"{summary.request.text} ({summary.stats.rows:,} rows)",
+        )
+    except (SlackApiError, OSError) as exc:  # the upload URL's HTTPError is an OSError, not a SlackApiError
+        log.warning("CSV upload for job %s failed: %s", target.job_id, exc)
+        client.chat_postMessage(
+            channel=target.channel_id,
+            thread_ts=posted["ts"],
+            text=f":warning: The summary above is complete, but the CSV upload failed ({exc}). Ask again for the file.",
         )
 
 

@@ -22,8 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-
-from bot.engines.flowlog_format import DEFAULT_V2_HEADERS
+from typing import NamedTuple
 
 # --------------------------------------------------------------------------------------------------
 # Public API
@@ -72,9 +71,9 @@ INCIDENTS: tuple[Incident, ...] = (
     Incident(
         name="exfiltration",
         description=(
-            f"{EXFIL_HOST} (account {MAIN_ACCOUNT}, us-east-1) uploads gigabytes to {EXFIL_PEER}:{EXFIL_PORT} "
-            "over a few hours of the last day; the pair tops its data-ratio list by far, above the "
-            "host's ordinary traffic with internal and AWS peers."
+            f"{EXFIL_HOST} (account {MAIN_ACCOUNT}, us-east-1) uploads gigabytes to "
+            f"{EXFIL_PEER}:{EXFIL_PORT} over a few hours of the last day; the pair tops its data-ratio "
+            "list by far, above the host's ordinary traffic with internal and AWS peers."
         ),
         example_command=f"ratio {EXFIL_HOST}",
     ),
@@ -90,9 +89,10 @@ INCIDENTS: tuple[Incident, ...] = (
         name="crypto-mining-beacon",
         description=(
             f"{MINER_HOST} (account {MAIN_ACCOUNT}, us-east-1) opens a short connection to the mining "
-            f"pool {MINING_POOL}:{MINING_PORT} every four to six minutes, on every day."
+            f"pool {MINING_POOL}:{MINING_PORT} every four to six minutes, on every day: the pair tops "
+            "the host's data-ratio list with many records of a few hundred bytes; a timeline shows the beat."
         ),
-        example_command=f"timeline {MINER_HOST}",
+        example_command=f"ratio {MINER_HOST}",
     ),
 )
 
@@ -101,7 +101,12 @@ INCIDENTS: tuple[Incident, ...] = (
 
 DELIVERY_INTERVAL = 600
 """A file is delivered every 10 minutes per flow log, holding the records that ended since the last."""
-HEADER_LINE = " ".join(DEFAULT_V2_HEADERS)
+HEADER_LINE = " ".join((
+    "version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
+    "protocol", "packets", "bytes", "start", "end", "action", "log-status",
+))  # fmt: skip
+"""The default (version 2) format's header, fixed by AWS; spelled out so that this module needs only the
+standard library (a test checks it against `bot.engines.flowlog_format.DEFAULT_V2_HEADERS`)."""
 EPHEMERAL_PORTS = (32768, 65535)
 TCP, UDP, ICMP = 6, 17, 1
 
@@ -153,7 +158,7 @@ class _FlowLog:
 
 
 def _hex(text: str, length: int) -> str:
-    return hashlib.sha1(text.encode()).hexdigest()[:length]
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:length]
 
 
 # Internet peers come from the documentation ranges; the incident addresses are kept out of the pools.
@@ -167,7 +172,12 @@ _SCANNERS = ("192.0.2.14", "192.0.2.131", "203.0.113.201", "198.51.100.174")
 _UPSTREAM_DNS = ("192.0.2.53", "198.51.100.53")
 _AWS_US = ("52.216.20.35", "52.217.44.82", "54.239.28.85", "52.94.233.131", "54.231.129.40", "52.46.155.24")
 _AWS_EU = ("52.218.97.12", "52.95.150.60", "54.239.39.10", "52.119.160.9")
-_IPV6_CLIENTS = ("2001:db8:4f1:20::7", "2001:db8:85a3::8a2e:370:7334", "2001:db8:c0de:1::53", "2001:db8:aa::1")
+_IPV6_CLIENTS = (
+    "2001:db8:4f1:20::7",
+    "2001:db8:85a3::8a2e:370:7334",
+    "2001:db8:c0de:1::53",
+    "2001:db8:aa::1",
+)
 _IPV6_AWS_US = ("2600:1f18:2489:8201::64", "2600:1f18:6ab:4e00::1f")
 _OFFICE = ("198.51.100.10", "198.51.100.11")
 
@@ -195,14 +205,29 @@ def _estate() -> tuple[_FlowLog, ...]:
     us_internal = tuple(h.ip for h in us_hosts)
     us_patterns: list[tuple[str, _Pattern]] = [
         ("10.0.1.10", _Pattern(_OFFICE, 22, TCP, 3, False, (3_000, 40_000), (5_000, 300_000), 1_800)),
-        ("10.0.1.10", _Pattern(("10.0.2.15", "10.0.2.16", "10.0.3.20"), 22, TCP, 1.5, True,
-                               (2_000, 20_000), (4_000, 80_000), 900)),
+        (
+            "10.0.1.10",
+            _Pattern(
+                ("10.0.2.15", "10.0.2.16", "10.0.3.20"),
+                22,
+                TCP,
+                1.5,
+                True,
+                (2_000, 20_000),
+                (4_000, 80_000),
+                900,
+            ),
+        ),
         ("10.0.2.99", _Pattern(us_internal[:-4], 0, ICMP, 12, True, ping[0], ping[1], 1, diurnal=False)),
         ("10.0.3.53", _Pattern(_UPSTREAM_DNS, 53, UDP, 30, True, *dns, max_seconds=1)),
-        ("10.0.1.10", _Pattern(_SCANNERS, 3389, TCP, 2, False, (40, 120), (0, 0), 2, reject_share=1.0,
-                               diurnal=False)),
-        ("10.0.1.11", _Pattern(_SCANNERS, 23, TCP, 1.5, False, (40, 80), (0, 0), 2, reject_share=1.0,
-                               diurnal=False)),
+        (
+            "10.0.1.10",
+            _Pattern(_SCANNERS, 3389, TCP, 2, False, (40, 120), (0, 0), 2, reject_share=1.0, diurnal=False),
+        ),
+        (
+            "10.0.1.11",
+            _Pattern(_SCANNERS, 23, TCP, 1.5, False, (40, 80), (0, 0), 2, reject_share=1.0, diurnal=False),
+        ),
     ]
     for web_ip in ("10.0.1.11", "10.0.1.12"):
         us_patterns += [
@@ -238,8 +263,10 @@ def _estate() -> tuple[_FlowLog, ...]:
     eu_patterns: list[tuple[str, _Pattern]] = [
         ("10.0.130.20", _Pattern(("10.0.130.30",), 5432, TCP, 15, True, (500, 8_000), (1_000, 500_000), 120)),
         ("10.0.130.20", _Pattern(_AWS_EU, 443, TCP, 6, True, (1_000, 100_000), (2_000, 40_000), 30)),
-        ("10.0.129.10", _Pattern(_SCANNERS, 22, TCP, 1, False, (40, 120), (0, 0), 2, reject_share=1.0,
-                                 diurnal=False)),
+        (
+            "10.0.129.10",
+            _Pattern(_SCANNERS, 22, TCP, 1, False, (40, 120), (0, 0), 2, reject_share=1.0, diurnal=False),
+        ),
         ("10.0.130.99", _Pattern(("10.0.130.20",), 0, ICMP, 0.05, False, ping[0], ping[1], 1)),
     ]
     for web_ip in ("10.0.129.10", "10.0.129.11"):
@@ -258,18 +285,35 @@ def _estate() -> tuple[_FlowLog, ...]:
     )
     second_patterns: list[tuple[str, _Pattern]] = [
         ("172.31.48.5", _Pattern(_OFFICE, 22, TCP, 2, False, (3_000, 40_000), (5_000, 300_000), 1_800)),
-        ("172.31.16.10", _Pattern(_AWS_US + ("203.0.113.140", "203.0.113.141"), 443, TCP, 20, True,
-                                  (2_000, 300_000), (5_000, 20_000_000), 120)),
-        ("172.31.16.10", _Pattern(("172.31.32.20", "172.31.32.21"), 3306, TCP, 3, True,
-                                  (500, 5_000), (1_000, 100_000), 30)),
+        (
+            "172.31.16.10",
+            _Pattern(
+                (*_AWS_US, "203.0.113.140", "203.0.113.141"),
+                443,
+                TCP,
+                20,
+                True,
+                (2_000, 300_000),
+                (5_000, 20_000_000),
+                120,
+            ),
+        ),
+        (
+            "172.31.16.10",
+            _Pattern(
+                ("172.31.32.20", "172.31.32.21"), 3306, TCP, 3, True, (500, 5_000), (1_000, 100_000), 30
+            ),
+        ),
         ("172.31.16.11", _Pattern(_CLIENTS, 443, TCP, 25, False, *web, max_seconds=90, reject_share=0.01)),
         ("172.31.16.11", _Pattern(_CLIENTS, 80, TCP, 6, False, (300, 900), (300, 2_000), 3)),
         ("172.31.16.11", _Pattern(_IPV6_CLIENTS, 443, TCP, 3, False, *web, max_seconds=60)),
         ("172.31.16.11", _Pattern(("172.31.32.20",), 3306, TCP, 15, True, (300, 5_000), (800, 200_000), 60)),
         ("172.31.16.11", _Pattern(("172.31.32.21",), 5432, TCP, 8, True, (500, 8_000), (1_000, 400_000), 60)),
         ("172.31.16.11", _Pattern(_UPSTREAM_DNS, 53, UDP, 10, True, *dns, max_seconds=1)),
-        ("172.31.16.10", _Pattern(_SCANNERS, 5432, TCP, 1, False, (40, 80), (0, 0), 2, reject_share=1.0,
-                                  diurnal=False)),
+        (
+            "172.31.16.10",
+            _Pattern(_SCANNERS, 5432, TCP, 1, False, (40, 80), (0, 0), 2, reject_share=1.0, diurnal=False),
+        ),
     ]
 
     return (
@@ -282,9 +326,22 @@ def _estate() -> tuple[_FlowLog, ...]:
 # --------------------------------------------------------------------------------------------------
 # Records
 
-# (start, end, eni, src, dst, srcport, dstport, protocol, packets, bytes, action, log-status)
-_Record = tuple[int, int, str, str | None, str | None, int | None, int | None, int | None, int | None,
-                int | None, str | None, str]
+
+class _Record(NamedTuple):
+    """One flow-log record before formatting; None is written as `-`."""
+
+    start: int
+    end: int
+    eni: str
+    status: str = "OK"
+    src: str | None = None
+    dst: str | None = None
+    srcport: int | None = None
+    dstport: int | None = None
+    protocol: int | None = None
+    packets: int | None = None
+    nbytes: int | None = None
+    action: str | None = None
 
 
 class _Collector:
@@ -311,10 +368,10 @@ class _Collector:
 
     def emit(self, record: _Record) -> None:
         """Keep a record if it lies wholly in [start, end): every file is then delivered by `end`."""
-        if record[0] >= self.start and record[1] < self.end:
+        if record.start >= self.start and record.end < self.end:
             self.records.append(record)
-            if record[11] == "OK":
-                self.busy.add((record[2], self.window_of(record[0])))
+            if record.status == "OK":
+                self.busy.add((record.eni, self.window_of(record.start)))
 
     def flow(
         self,
@@ -348,13 +405,14 @@ class _Collector:
             for src, dst, sport, dport, nbytes in sides:
                 packets = _packets(rng, nbytes, proto)
                 for eni in enis:
-                    self.emit((start, end, eni, src, dst, sport, dport, proto, packets, nbytes, action, "OK"))
+                    self.emit(
+                        _Record(start, end, eni, "OK", src, dst, sport, dport, proto, packets, nbytes, action)
+                    )
             w += agg
 
     def status_row(self, eni: str, window: int, status: str) -> None:
         """A NODATA or SKIPDATA row: only version, account, ENI, times and status are filled."""
-        self.emit((window, window + self.flow_log.aggregation, eni,
-                   None, None, None, None, None, None, None, None, status))
+        self.emit(_Record(window, window + self.flow_log.aggregation, eni, status))
 
 
 def _packets(rng: random.Random, nbytes: int, proto: int) -> int:
@@ -401,7 +459,6 @@ def _background(col: _Collector, rng: random.Random, host_ip: str, pattern: _Pat
         else:
             ports = (rng.randint(*EPHEMERAL_PORTS), pattern.port)
         rejected = pattern.reject_share > 0 and rng.random() < pattern.reject_share
-        low, high = pattern.response_bytes
         col.flow(
             rng,
             int(t),
@@ -412,7 +469,7 @@ def _background(col: _Collector, rng: random.Random, host_ip: str, pattern: _Pat
             ports[1],
             pattern.proto,
             lambda: _log_uniform(rng, *pattern.request_bytes),
-            None if rejected else (lambda: _log_uniform(rng, low, high)),
+            None if rejected else (lambda: _log_uniform(rng, *pattern.response_bytes)),
             "REJECT" if rejected else "ACCEPT",
         )
 
@@ -429,16 +486,32 @@ def _exfiltration(col: _Collector, rng: random.Random) -> None:
     while t < min(begin + 4 * 3_600, col.end):
         seconds = rng.randint(900, 1_800)  # the uploader reconnects every 15-30 minutes
         col.flow(
-            rng, t, seconds, EXFIL_HOST, EXFIL_PEER, rng.randint(*EPHEMERAL_PORTS), EXFIL_PORT, TCP,
-            lambda: rng.randint(35_000_000, 90_000_000), lambda: rng.randint(400_000, 1_500_000),
+            rng,
+            t,
+            seconds,
+            EXFIL_HOST,
+            EXFIL_PEER,
+            rng.randint(*EPHEMERAL_PORTS),
+            EXFIL_PORT,
+            TCP,
+            lambda: rng.randint(35_000_000, 90_000_000),
+            lambda: rng.randint(400_000, 1_500_000),
         )
         t += seconds + rng.randint(2, 20)
     # A few small check-ins on the days before, as a beacon to the same host would leave.
     for _ in range(6):
         t = rng.randint(col.start, max(col.start, begin - 3_600))
         col.flow(
-            rng, t, rng.randint(2, 8), EXFIL_HOST, EXFIL_PEER, rng.randint(*EPHEMERAL_PORTS), EXFIL_PORT, TCP,
-            lambda: rng.randint(1_500, 4_000), lambda: rng.randint(3_000, 9_000),
+            rng,
+            t,
+            rng.randint(2, 8),
+            EXFIL_HOST,
+            EXFIL_PEER,
+            rng.randint(*EPHEMERAL_PORTS),
+            EXFIL_PORT,
+            TCP,
+            lambda: rng.randint(1_500, 4_000),
+            lambda: rng.randint(3_000, 9_000),
         )
 
 
@@ -455,13 +528,32 @@ def _brute_force(col: _Collector, rng: random.Random, bastion: str) -> None:
                         port = rng.randint(*EPHEMERAL_PORTS)
                         at = t + rng.randint(0, 59)
                         if target == bastion:
-                            col.flow(rng, at, rng.randint(2, 9), BRUTE_FORCE_SOURCE, target, port,
-                                     BRUTE_FORCE_PORT, TCP, lambda: rng.randint(2_000, 4_500),
-                                     lambda: rng.randint(2_500, 5_000))
+                            col.flow(
+                                rng,
+                                at,
+                                rng.randint(2, 9),
+                                BRUTE_FORCE_SOURCE,
+                                target,
+                                port,
+                                BRUTE_FORCE_PORT,
+                                TCP,
+                                lambda: rng.randint(2_000, 4_500),
+                                lambda: rng.randint(2_500, 5_000),
+                            )
                         else:
-                            col.flow(rng, at, rng.randint(1, 3), BRUTE_FORCE_SOURCE, target, port,
-                                     BRUTE_FORCE_PORT, TCP, lambda: rng.choice((40, 44, 60, 120)), None,
-                                     "REJECT")
+                            col.flow(
+                                rng,
+                                at,
+                                rng.randint(1, 3),
+                                BRUTE_FORCE_SOURCE,
+                                target,
+                                port,
+                                BRUTE_FORCE_PORT,
+                                TCP,
+                                lambda: rng.choice((40, 44, 60, 120)),
+                                None,
+                                "REJECT",
+                            )
                 t += 60
         hour += 3_600
 
@@ -471,20 +563,33 @@ def _mining_beacon(col: _Collector, rng: random.Random) -> None:
     t = col.start + rng.randint(0, 300)
     while t < col.end:
         col.flow(
-            rng, t, rng.randint(1, 4), MINER_HOST, MINING_POOL, rng.randint(*EPHEMERAL_PORTS), MINING_PORT, TCP,
-            lambda: rng.randint(400, 900), lambda: rng.randint(300, 700),
+            rng,
+            t,
+            rng.randint(1, 4),
+            MINER_HOST,
+            MINING_POOL,
+            rng.randint(*EPHEMERAL_PORTS),
+            MINING_PORT,
+            TCP,
+            lambda: rng.randint(400, 900),
+            lambda: rng.randint(300, 700),
         )
         t += rng.randint(240, 360)
 
 
 def _day_edges(col: _Collector) -> None:
-    """DNS lookups starting exactly at each inner midnight and one second before, to test window edges."""
-    first = col.start - col.start % 86_400 + 86_400
+    """DNS lookups starting exactly at each midnight and one second before, to test window edges."""
+    client, resolver = "10.0.2.15", "10.0.3.53"
+    first = -(-col.start // 86_400) * 86_400
     for midnight in range(first, col.end, 86_400):
-        for start, end, port in ((midnight - 1, midnight, 53001), (midnight, midnight + 1, 53002)):
-            for eni in col.enis_seeing("10.0.2.15", "10.0.3.53"):
-                col.emit((start, end, eni, "10.0.2.15", "10.0.3.53", port, 53, UDP, 1, 74, "ACCEPT", "OK"))
-                col.emit((start, end, eni, "10.0.3.53", "10.0.2.15", 53, port, UDP, 1, 190, "ACCEPT", "OK"))
+        for start, port in ((midnight - 1, 53001), (midnight, 53002)):
+            for eni in col.enis_seeing(client, resolver):
+                col.emit(
+                    _Record(start, start + 1, eni, "OK", client, resolver, port, 53, UDP, 1, 74, "ACCEPT")
+                )
+                col.emit(
+                    _Record(start, start + 1, eni, "OK", resolver, client, 53, port, UDP, 1, 190, "ACCEPT")
+                )
 
 
 def _status_rows(col: _Collector, rng: random.Random) -> None:
@@ -508,7 +613,8 @@ def _status_rows(col: _Collector, rng: random.Random) -> None:
 
 
 def _format(account: str, r: _Record) -> str:
-    fields = (r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[0], r[1], r[10], r[11])
+    fields = (r.eni, r.src, r.dst, r.srcport, r.dstport, r.protocol, r.packets, r.nbytes, r.start, r.end,
+              r.action, r.status)  # fmt: skip
     return "2 " + account + " " + " ".join("-" if f is None else str(f) for f in fields)
 
 
@@ -524,17 +630,19 @@ def _write_files(root: Path, col: _Collector) -> tuple[int, set[date]]:
     fl = col.flow_log
     by_delivery: dict[int, list[_Record]] = defaultdict(list)
     for r in col.records:
-        by_delivery[(r[1] // DELIVERY_INTERVAL + 1) * DELIVERY_INTERVAL].append(r)
+        by_delivery[(r.end // DELIVERY_INTERVAL + 1) * DELIVERY_INTERVAL].append(r)
     days: set[date] = set()
     for delivered, records in sorted(by_delivery.items()):
-        records.sort(key=lambda r: (r[0], r[1], r[2]))
+        records.sort(key=lambda r: (r.start, r.end, r.eni))
         text = "\n".join([HEADER_LINE, *(_format(fl.account, r) for r in records)]) + "\n"
         data = text.encode()
         at = datetime.fromtimestamp(delivered, UTC)
-        folder = root / "AWSLogs" / fl.account / "vpcflowlogs" / fl.region / f"{at:%Y}" / f"{at:%m}" / f"{at:%d}"
+        folder = (
+            root / "AWSLogs" / fl.account / "vpcflowlogs" / fl.region / f"{at:%Y}" / f"{at:%m}" / f"{at:%d}"
+        )
         name = (
             f"{fl.account}_vpcflowlogs_{fl.region}_{fl.flow_log_id}_{at:%Y%m%dT%H%MZ}_"
-            f"{hashlib.sha1(data).hexdigest()[:8]}.log.gz"
+            f"{hashlib.sha1(data, usedforsecurity=False).hexdigest()[:8]}.log.gz"
         )
         folder.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(_gzip(data))
@@ -601,4 +709,3 @@ def generate(
         accounts=tuple(sorted({fl.account for fl in flow_logs})),
         regions=tuple(sorted({fl.region for fl in flow_logs})),
     )
-

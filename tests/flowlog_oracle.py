@@ -5,7 +5,8 @@ no SQL and no code from `bot/`, so that a test comparing the two catches a mista
 what Athena does with the playbook's `vpcflow` table (ROW FORMAT DELIMITED, fields terminated by one
 space, `skip.header.line.count` = 1, no `serialization.null.format`, partition projection on the path):
 
-- lines end at `\\n`, `\\r\\n` or `\\r`; each is split on every single space; missing trailing fields are NULL, extra ones are ignored;
+- lines end at `\\n`, `\\r\\n` or `\\r`; each is split on every single space; missing trailing fields
+  are NULL, extra ones are ignored;
 - a string column keeps its text as is (`-` stays the string "-", an empty field is ""), except the
   default null sequence `\\N`, which is NULL;
 - an integer column is NULL when its text is empty, `\\N`, not a number or out of the column's range;
@@ -226,15 +227,17 @@ def expected_ratio(
         total = _sum(m.numbytes for m in members)
         starts = [m.starttime for m in members if m.starttime is not None]
         ends = [m.endtime for m in members if m.endtime is not None]
-        out.append((
-            src,
-            dst,
-            len(members),
-            total,
-            None if total is None else _div(total, len(members)),
-            utc_text(min(starts) if starts else None),
-            utc_text(max(ends) if ends else None),
-        ))
+        out.append(
+            (
+                src,
+                dst,
+                len(members),
+                total,
+                None if total is None else _div(total, len(members)),
+                utc_text(min(starts) if starts else None),
+                utc_text(max(ends) if ends else None),
+            )
+        )
     out.sort(key=lambda t: (_desc_nulls_last(t[3]), _asc_nulls_last(t[0]), _asc_nulls_last(t[1])))
     return out
 
@@ -292,6 +295,13 @@ def timeline_key(r: Row) -> tuple[tuple[bool, object], ...]:
     """The timeline's ORDER BY as a sort key, NULLs last."""
     return tuple(
         _asc_nulls_last(v)
-        for v in (r.starttime, r.endtime, r.interfaceid, r.sourceaddress, r.destinationaddress,
-                  r.sourceport, r.destinationport)
+        for v in (
+            r.starttime,
+            r.endtime,
+            r.interfaceid,
+            r.sourceaddress,
+            r.destinationaddress,
+            r.sourceport,
+            r.destinationport,
+        )
     )

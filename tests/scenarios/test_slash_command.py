@@ -1,0 +1,186 @@
+"""`/flow` end to end on real parts: the HTTP app in its own process, signed requests, the real Redis
+queue, a worker process, DuckDB on gzip'd flow logs, and a recording mock of Slack's Web API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from tests.conftest import SAMPLE_END
+from tests.flowlog_oracle import Row, expected_ratio
+from tests.mock_slack import MockSlack, child_env
+from tests.slack_signing import signed_headers, slash_command_body
+
+pytestmark = pytest.mark.e2e
+SECRET = "e2e-signing-secret"  # noqa: S105  # a test value, not a credential
+SLACK_ACK_LIMIT_SECONDS = 3.0
+START = SAMPLE_END - timedelta(days=1)
+WINDOW = f"--from {START:%Y-%m-%dT%H:%M}Z --to {SAMPLE_END:%Y-%m-%dT%H:%M}Z"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def mock_slack() -> Iterator[MockSlack]:
+    with MockSlack() as mock:
+        yield mock
+
+
+@pytest.fixture
+def env(mock_slack: MockSlack, redis_url: str, sample_root: Path) -> dict[str, str]:
+    return child_env(
+        FLOWBOT_SLACK_BOT_TOKEN="xoxb-test",  # noqa: S106
+        FLOWBOT_SLACK_SIGNING_SECRET=SECRET,
+        FLOWBOT_SLACK_API_URL=mock_slack.base_url,
+        FLOWBOT_REDIS_URL=redis_url,
+        FLOWBOT_LOCAL_DATA_DIR=str(sample_root),
+        FLOWBOT_HTTP_HOST="127.0.0.1",
+        FLOWBOT_QUEUE_NAME="flowbot-e2e",
+    )
+
+
+@pytest.fixture
+def app_url(env: dict[str, str]) -> Iterator[str]:
+    """`flowbot serve` in its own process; yields its /slack/events URL once /healthz answers."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:  # noqa: S310
+                    if resp.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                pytest.fail(f"flowbot serve did not come up:\n{out}")
+            time.sleep(0.1)
+        yield base + "/slack/events"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _post(url: str, body: str, headers: dict[str, str]) -> tuple[int, str]:
+    """POST as Slack does; Slack gives up after 3 s, so this client does too."""
+    request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=SLACK_ACK_LIMIT_SECONDS) as resp:  # noqa: S310
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def _slash(url: str, text: str, **fields: str) -> tuple[int, str]:
+    body = slash_command_body(text, **fields)
+    return _post(url, body, signed_headers(SECRET, body))
+
+
+def _run_worker(env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker", "--burst"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _ack_text(body: str) -> str:
+    return str(json.loads(body).get("text", "")) if body else ""
+
+
+def test_ratio_is_acked_then_answered_with_summary_and_csv(
+    app_url: str, env: dict[str, str], mock_slack: MockSlack, oracle_rows: list[Row]
+) -> None:
+    status, body = _slash(app_url, f"ratio <http://10.0.1.25|10.0.1.25> {WINDOW}", trigger_id="trig-ratio-1")
+    assert status == 200
+    assert "Queued `ratio 10.0.1.25" in _ack_text(body)
+
+    _run_worker(env)
+
+    posted = mock_slack.wait_for("chat.postMessage")
+    assert len(posted) == 1 and posted[0].ok
+    message = posted[0].params
+    assert message["channel"] == "C0INC"
+    expected = expected_ratio(
+        oracle_rows, "10.0.1.25", int(START.timestamp()), int(SAMPLE_END.timestamp()),
+        f"{START:%Y/%m/%d}", f"{SAMPLE_END:%Y/%m/%d}",
+    )
+    assert expected, "the sample data must hold traffic of 10.0.1.25 in the window"
+    blocks = json.dumps(posted[0].json_param("blocks"))
+    top_src, top_dst = expected[0][0], expected[0][1]
+    assert top_src in blocks and top_dst in blocks
+    assert f"{len(expected):,} row" in blocks
+    assert "<@U0AAA>" in blocks
+
+    completed = mock_slack.wait_for("files.completeUploadExternal")
+    assert completed[0].params["channel_id"] == "C0INC"
+    assert completed[0].params["thread_ts"] == posted[0].response["ts"]
+    (uploaded,) = mock_slack.uploads.values()
+    rows = list(csv.reader(io.StringIO(uploaded.decode())))
+    assert rows[0] == ["sourceaddress", "destinationaddress", "record_count", "total_bytes", "data_ratio",
+                       "first_seen", "last_seen"]
+    assert rows[1:] == [["" if v is None else str(v) for v in row] for row in expected]
+
+
+def test_a_retried_delivery_makes_no_second_job(
+    app_url: str, env: dict[str, str], mock_slack: MockSlack, redis_url: str
+) -> None:
+    first = _slash(app_url, f"count {WINDOW}", trigger_id="trig-retry-1")
+    again = _slash(app_url, f"count {WINDOW}", trigger_id="trig-retry-1")
+    assert first[0] == again[0] == 200
+    assert "Queued" in _ack_text(first[1])
+    assert "Queued" not in _ack_text(again[1])
+    assert Redis.from_url(redis_url).llen("rq:queue:flowbot-e2e") == 1
+
+    _run_worker(env)
+    mock_slack.wait_for("chat.postMessage")
+    time.sleep(0.5)
+    assert len(mock_slack.calls("chat.postMessage")) == 1
+
+
+def test_bad_input_gets_one_clear_line_and_no_job(app_url: str, mock_slack: MockSlack, redis_url: str) -> None:
+    status, body = _slash(app_url, "ratio 10.0.1", trigger_id="trig-bad-1")
+    assert status == 200
+    text = _ack_text(body)
+    assert "`10.0.1` is not an IP address" in text
+    assert "Traceback" not in text
+    assert Redis.from_url(redis_url).llen("rq:queue:flowbot-e2e") == 0
+
+
+def test_help_lists_every_command(app_url: str) -> None:
+    status, body = _slash(app_url, "help", trigger_id="trig-help-1")
+    assert status == 200
+    text = _ack_text(body)
+    for usage in ("count", "sample", "top src", "top dst", "timeline <ip>", "ratio <ip>"):
+        assert f"`{usage}`" in text
+
+
+def test_a_bad_signature_is_refused(app_url: str, redis_url: str) -> None:
+    body = slash_command_body(f"count {WINDOW}", trigger_id="trig-forged-1")
+    status, _ = _post(app_url, body, signed_headers("not-the-secret", body))
+    assert status == 401
+    stale = signed_headers(SECRET, body, timestamp=int(time.time()) - 600)
+    assert _post(app_url, body, stale)[0] == 401
+    assert Redis.from_url(redis_url).llen("rq:queue:flowbot-e2e") == 0

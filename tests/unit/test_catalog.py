@@ -1,0 +1,69 @@
+"""Templates are data checked at load: a wrong one stops start-up, not a responder's query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from bot.catalog import QueryTemplate, load_catalog
+from bot.rendering.help import help_text
+from bot.settings import Settings
+
+SCOPE = """date_partition BETWEEN :first_day AND :last_day
+  AND starttime >= :from_ts AND starttime < :to_ts"""
+
+
+def template(sql: str, **spec: Any) -> QueryTemplate:
+    fields: dict[str, Any] = {
+        "name": "t", "command": ["t"], "title": "T", "description": "d", "example": "t", "source": "s",
+        "columns": [{"name": "n", "type": "bigint"}], "summary_columns": ["n"], "sql": sql,
+    }
+    fields.update(spec)
+    return QueryTemplate(**fields)
+
+
+def test_a_valid_template_loads() -> None:
+    assert template(f"SELECT count(*) AS n FROM vpcflow WHERE {SCOPE}").uses_limit is False
+
+
+@pytest.mark.parametrize(
+    ("sql", "spec", "says"),
+    [
+        ("SELECT count(*) AS n FROM vpcflow", {}, "must bound the window"),
+        (f"SELECT count(*) AS n FROM vpcflow WHERE {SCOPE} AND x = :who", {}, "undeclared parameters"),
+        (f"SELECT count(*) AS n FROM vpcflow WHERE {SCOPE}",
+         {"params": [{"name": "ip", "type": "ip", "help": "h"}]}, "unused by the SQL"),
+        (f"SELECT count(*) AS n FROM other WHERE {SCOPE}", {}, "reads only the table"),
+        (f"SELECT count(*) AS total FROM vpcflow WHERE {SCOPE}", {}, "differ from the spec"),
+        ("DROP TABLE vpcflow", {}, "single SELECT"),
+        ("SELECT FROM WHERE (", {}, "does not parse"),
+        (f"SELECT count(*) AS n FROM vpcflow WHERE {SCOPE}", {"summary_columns": ["zz"]}, "summary_columns"),
+    ],
+)
+def test_a_wrong_template_is_refused(sql: str, spec: dict[str, Any], says: str) -> None:
+    with pytest.raises(ValidationError, match=says):
+        template(sql, **spec)
+
+
+def test_every_shipped_template_is_in_help_with_its_example() -> None:
+    settings = Settings()
+    text = help_text(load_catalog(), settings)
+    for t in load_catalog():
+        assert f"`{t.usage}`" in text
+        assert f"`/flow {t.example}`" in text
+
+
+def test_issue_commands_exist() -> None:
+    names = {t.name for t in load_catalog()}
+    assert {"count", "sample", "top_src", "top_dst", "timeline", "ratio"} <= names
+
+
+def test_ratio_is_the_playbooks_query() -> None:
+    ratio = load_catalog()["ratio"]
+    assert [c.name for c in ratio.columns] == [
+        "sourceaddress", "destinationaddress", "record_count", "total_bytes", "data_ratio", "first_seen", "last_seen"
+    ]
+    assert "SUM(numbytes) / count(*) AS data_ratio" in ratio.sql
+    assert "'%Y/%m/%d %H:%i:%s'" in ratio.sql
