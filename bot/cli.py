@@ -120,11 +120,14 @@ def _emit(path: Path | None, stdout: TextIO, write: Any) -> None:
 
 
 def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
-    from bot.sample_data import INCIDENTS, generate
     from bot.parsing import parse_time
+    from bot.sample_data import INCIDENTS, generate
 
     end = parse_time("end", args.end) if args.end else None
-    report = generate(args.dir, end=end, days=args.days, seed=args.seed, scale=args.scale)
+    try:
+        report = generate(args.dir, end=end, days=args.days, seed=args.seed, scale=args.scale)
+    except FileExistsError:
+        raise CommandError(f"{args.dir}/AWSLogs already holds flow logs; remove it or choose another folder") from None
     print(
         f"wrote {report.records:,} records in {report.files:,} files to {report.root} "
         f"({report.first_day} to {report.last_day}; accounts {', '.join(report.accounts)}; "

@@ -359,6 +359,7 @@ class _Collector:
                 self._enis[h.ipv6] = self._enis[h.ip]
 
     def window_of(self, t: int) -> int:
+        """The start of the capture window holding second t."""
         agg, phase = self.flow_log.aggregation, self.flow_log.window_phase
         return (t - phase) // agg * agg + phase
 
@@ -518,6 +519,39 @@ def _exfiltration(col: _Collector, rng: random.Random) -> None:
 def _brute_force(col: _Collector, rng: random.Random, bastion: str) -> None:
     """Bursts of SSH attempts on every host; only the bastion's security group lets them in."""
     targets = [h.ip for h in col.flow_log.hosts]
+
+    def attempt(at: int, target: str) -> None:
+        port = rng.randint(*EPHEMERAL_PORTS)
+        if target == bastion:  # handshake, then a failed login
+            handshake, reply = (lambda: rng.randint(2_000, 4_500)), (lambda: rng.randint(2_500, 5_000))
+            col.flow(
+                rng,
+                at,
+                rng.randint(2, 9),
+                BRUTE_FORCE_SOURCE,
+                target,
+                port,
+                BRUTE_FORCE_PORT,
+                TCP,
+                handshake,
+                reply,
+            )
+        else:  # a SYN or two, dropped by the security group
+            syn = lambda: rng.choice((40, 44, 60, 120))  # noqa: E731
+            col.flow(
+                rng,
+                at,
+                rng.randint(1, 3),
+                BRUTE_FORCE_SOURCE,
+                target,
+                port,
+                BRUTE_FORCE_PORT,
+                TCP,
+                syn,
+                None,
+                "REJECT",
+            )
+
     hour = col.start - col.start % 3_600
     while hour < col.end:
         if rng.random() < 0.6:
@@ -525,35 +559,7 @@ def _brute_force(col: _Collector, rng: random.Random, bastion: str) -> None:
             for _ in range(rng.randint(5, 25)):  # minutes in the burst
                 for target in rng.sample(targets, rng.randint(1, min(4, len(targets)))):
                     for _ in range(rng.randint(1, 3)):
-                        port = rng.randint(*EPHEMERAL_PORTS)
-                        at = t + rng.randint(0, 59)
-                        if target == bastion:
-                            col.flow(
-                                rng,
-                                at,
-                                rng.randint(2, 9),
-                                BRUTE_FORCE_SOURCE,
-                                target,
-                                port,
-                                BRUTE_FORCE_PORT,
-                                TCP,
-                                lambda: rng.randint(2_000, 4_500),
-                                lambda: rng.randint(2_500, 5_000),
-                            )
-                        else:
-                            col.flow(
-                                rng,
-                                at,
-                                rng.randint(1, 3),
-                                BRUTE_FORCE_SOURCE,
-                                target,
-                                port,
-                                BRUTE_FORCE_PORT,
-                                TCP,
-                                lambda: rng.choice((40, 44, 60, 120)),
-                                None,
-                                "REJECT",
-                            )
+                        attempt(t + rng.randint(0, 59), target)
                 t += 60
         hour += 3_600
 

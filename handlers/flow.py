@@ -35,10 +35,10 @@ def register(
         try:
             parsed = parse_command(text, catalog, settings, clock())
         except CommandError as exc:
-            ack(text=f":x: {exc}\nType `{settings.command} help` for every command.")
+            ack(text=f":x: {exc}\nType `{settings.command} help` for every command.", response_type="ephemeral")
             return
         if isinstance(parsed, HelpRequest):
-            ack(text=help_text(catalog, settings, parsed.unknown))
+            ack(text=help_text(catalog, settings, parsed.unknown), response_type="ephemeral")
             return
         request_id = command.get("trigger_id") or f"{command.get('channel_id')}:{command.get('user_id')}:{text}"
         target = ReplyTarget(
@@ -52,12 +52,16 @@ def register(
             fresh = queue.submit(parsed, target)
         except RedisError:
             log.exception("could not enqueue %s", parsed.text)
-            ack(text=":warning: Flowbot's queue is unavailable right now; please try again in a minute.")
+            ack(text=":warning: Flowbot's queue is unavailable right now; please try again in a minute.",
+                response_type="ephemeral")
             return
         if not fresh:  # Slack delivered the same command again: the first delivery was answered
             ack()
             return
-        ack(text=f":hourglass_flowing_sand: Queued `{parsed.text}` · {parsed.window.describe()}. "
-                 "The answer will be posted here.")
+        ack(
+            text=f":hourglass_flowing_sand: Queued `{parsed.text}` · {parsed.window.describe()}. "
+            "The answer will be posted here.",
+            response_type="ephemeral",
+        )
 
     app.command(settings.command)(handle_flow_command)

@@ -17,7 +17,17 @@ import pytest
 
 from bot.engines.flowlog_format import DEFAULT_V2_HEADERS
 from bot.sample_data import HEADER_LINE, INCIDENTS, GenerationReport, generate
-from tests.flowlog_oracle import Row, expected_count, expected_ratio, expected_timeline, load_rows
+from tests.flowlog_oracle import (
+    INT64,
+    Row,
+    expected_count,
+    expected_ratio,
+    expected_timeline,
+    load_rows,
+    parse_int,
+    parse_line,
+    split_lines,
+)
 
 END = datetime(2025, 3, 12, 14, 0, tzinfo=UTC)
 DAYS = 3
@@ -202,7 +212,8 @@ def test_ssh_brute_force_is_mostly_rejected_on_every_day(
     assert {r.account for r in attempts} == {"012345678901", "111122223333"}
     days = {datetime.fromtimestamp(r.starttime or 0, UTC).date() for r in attempts}
     assert len(days) >= DAYS
-    assert [r.starttime for r in timeline] == sorted(r.starttime for r in timeline)
+    starts = [r.starttime or 0 for r in timeline]
+    assert starts == sorted(starts)
 
 
 def test_mining_beacon_calls_every_few_minutes(generated: tuple[GenerationReport, list[Row]]) -> None:
@@ -230,3 +241,42 @@ def test_incidents_are_documented() -> None:
         "crypto-mining-beacon": "ratio 10.0.2.40",
     }
     assert all(i.description for i in INCIDENTS)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("-", None),
+        ("", None),
+        ("\\N", None),
+        ("443", 443),
+        ("+7", 7),
+        ("-3", -3),
+        ("1.9", 1),
+        ("2147483647", 2147483647),
+        ("2147483648", None),
+        (" 1", None),
+        ("1e3", None),
+    ],
+)
+def test_oracle_reads_integers_as_athena_does(text: str, expected: int | None) -> None:
+    assert parse_int(text) == expected
+
+
+def test_oracle_reads_lines_as_athena_does() -> None:
+    nodata = parse_line("2 012345678901 eni-0 - - - - - - - 10 20 - NODATA", "2025/03/10", "us-east-1", "x")
+    assert (nodata.account, nodata.sourceaddress, nodata.sourceport, nodata.action) == (
+        "012345678901",
+        "-",
+        None,
+        "-",
+    )
+    assert parse_int("3000000000", INT64) == 3_000_000_000
+    short = parse_line("2 012345678901  1.2.3.4", "2025/03/10", "us-east-1", "x")
+    assert (short.interfaceid, short.sourceaddress, short.destinationaddress, short.logstatus) == (
+        "",
+        "1.2.3.4",
+        None,
+        None,
+    )
+    assert split_lines(b"\xef\xbb\xbfh\r\na\rb\n\nc\n") == ["h", "a", "b", "", "c"]
