@@ -17,6 +17,8 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/flowbot ask --data $(DATA) ratio 10.0.1.25
 
 test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	.ci/ensure-redis
 	$(VENV)/bin/pytest
 

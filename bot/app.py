@@ -11,10 +11,14 @@ from bot.settings import MissingSettingError, Settings
 from handlers import flow
 
 
-def create_app(settings: Settings, queue: FlowQueue, *, socket_mode: bool = False, catalog: Catalog | None = None) -> App:
+def create_app(
+    settings: Settings, queue: FlowQueue, *, socket_mode: bool = False, catalog: Catalog | None = None
+) -> App:
     """Build the Slack app; HTTP mode verifies every request's signature (Bolt's middleware)."""
     if not socket_mode and settings.slack_signing_secret is None:
-        raise MissingSettingError("FLOWBOT_SLACK_SIGNING_SECRET is not set (needed to verify Slack's requests)")
+        raise MissingSettingError(
+            "FLOWBOT_SLACK_SIGNING_SECRET is not set (needed to verify Slack's requests)"
+        )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = App(
         client=slack_client(settings),

@@ -74,7 +74,9 @@ def _ask(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
         return EXIT_OK if parsed.unknown is None else EXIT_BAD_INPUT
     engine = make_engine(settings)
     if args.format == "json":
-        result = answer(parsed, catalog=catalog, engine=engine, summary_rows=settings.summary_rows, keep_rows=True)
+        result = answer(
+            parsed, catalog=catalog, engine=engine, summary_rows=settings.summary_rows, keep_rows=True
+        )
         summary = result.summary
         window = parsed.window.model_dump(mode="json")
         document = {
@@ -103,7 +105,9 @@ def _ask(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
     out_path = args.out or Path("out") / f"{parsed.query}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.csv"
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with out_path.open("w", newline="", encoding="utf-8") as out:
-        result = answer(parsed, catalog=catalog, engine=engine, summary_rows=settings.summary_rows, csv_out=out)
+        result = answer(
+            parsed, catalog=catalog, engine=engine, summary_rows=settings.summary_rows, csv_out=out
+        )
     print(result.summary.text(), file=stdout)
     print(f"\nCSV: {out_path}", file=stdout)
     return EXIT_OK
@@ -127,7 +131,9 @@ def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
     try:
         report = generate(args.dir, end=end, days=args.days, seed=args.seed, scale=args.scale)
     except FileExistsError:
-        raise CommandError(f"{args.dir}/AWSLogs already holds flow logs; remove it or choose another folder") from None
+        raise CommandError(
+            f"{args.dir}/AWSLogs already holds flow logs; remove it or choose another folder"
+        ) from None
     print(
         f"wrote {report.records:,} records in {report.files:,} files to {report.root} "
         f"({report.first_day} to {report.last_day}; accounts {', '.join(report.accounts)}; "
@@ -135,7 +141,10 @@ def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
         file=stdout,
     )
     for incident in INCIDENTS:
-        print(f"  planted: {incident.name}: {incident.description} (try: {incident.example_command})", file=stdout)
+        print(
+            f"  planted: {incident.name}: {incident.description} (try: {incident.example_command})",
+            file=stdout,
+        )
     return EXIT_OK
 
 

@@ -93,7 +93,8 @@ def post_answer(client: WebClient, target: ReplyTarget, summary: Summary, csv_pa
         client.chat_postMessage(
             channel=target.channel_id,
             thread_ts=posted["ts"],
-            text=f":warning: The summary above is complete, but the CSV upload failed ({exc}). Ask again for the file.",
+            text=f":warning: The summary above is complete, but the CSV upload failed ({exc}). "
+            "Ask again for the file.",
         )
 
 

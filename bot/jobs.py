@@ -42,12 +42,19 @@ def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> d
             csv_path = Path(tmp) / "result.csv"
             with csv_path.open("w", newline="", encoding="utf-8") as out:
                 result = answer(
-                    request, catalog=load_catalog(), engine=engine, summary_rows=settings.summary_rows, csv_out=out
+                    request,
+                    catalog=load_catalog(),
+                    engine=engine,
+                    summary_rows=settings.summary_rows,
+                    csv_out=out,
                 )
-            deliver_once(job.connection, target, lambda: post_answer(client, target, result.summary, csv_path))
+            deliver_once(
+                job.connection, target, lambda: post_answer(client, target, result.summary, csv_path)
+            )
     except EngineError as exc:
-        deliver_once(job.connection, target, lambda: post_failure(client, target, request.text, str(exc)))
-        return {"status": "failed", "reason": str(exc)}
+        reason = str(exc)
+        deliver_once(job.connection, target, lambda: post_failure(client, target, request.text, reason))
+        return {"status": "failed", "reason": reason}
     stats = result.summary.stats
     return {"status": "answered", "rows": stats.rows, "bytes_scanned": stats.bytes_scanned}
 

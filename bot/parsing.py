@@ -162,7 +162,9 @@ def _limit(options: dict[str, str], template: QueryTemplate, settings: Settings)
         return min(template.default_limit or settings.default_limit, settings.max_limit)
     value = options["limit"].replace(",", "").replace("_", "")
     if not value.isdigit() or not 1 <= int(value) <= settings.max_limit:
-        raise CommandError(f"--limit takes a whole number from 1 to {settings.max_limit:,} (got `{options['limit']}`)")
+        raise CommandError(
+            f"--limit takes a whole number from 1 to {settings.max_limit:,} (got `{options['limit']}`)"
+        )
     return int(value)
 
 
@@ -172,7 +174,9 @@ def _canonical(template: QueryTemplate, args: dict[str, str], options: dict[str,
     return " ".join(words)
 
 
-def parse_command(text: str, catalog: Catalog, settings: Settings, now: datetime) -> FlowRequest | HelpRequest:
+def parse_command(
+    text: str, catalog: Catalog, settings: Settings, now: datetime
+) -> FlowRequest | HelpRequest:
     """Parse the text after `/flow`; raise `CommandError` with one clear line when it is wrong."""
     words = normalise(text)
     if words[:1] == ["--"]:
@@ -206,7 +210,7 @@ def parse_command(text: str, catalog: Catalog, settings: Settings, now: datetime
     try:
         return FlowRequest(
             query=template.name,
-            params=args,  # type: ignore[arg-type]  # validated into addresses by the model
+            params=args,  # validated into addresses by the model
             window=window,
             account=account,
             region=region,

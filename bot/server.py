@@ -51,4 +51,4 @@ def serve_socket_mode(settings: Settings) -> None:
         raise MissingSettingError("FLOWBOT_SLACK_APP_TOKEN is not set (needed for Socket Mode)")
     redis = Redis.from_url(settings.redis_url)
     app = create_app(settings, FlowQueue(redis, settings), socket_mode=True)
-    SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
+    SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+
 class MissingSettingError(RuntimeError):
     """A setting the chosen mode needs is not set; the message names the variable."""
 
@@ -49,7 +50,9 @@ class Settings(BaseSettings):
     )
 
     slack_bot_token: SecretStr | None = Field(None, description="Bot token (xoxb-...) for the Web API.")
-    slack_signing_secret: SecretStr | None = Field(None, description="Verifies every HTTP request from Slack.")
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="Verifies every HTTP request from Slack."
+    )
     slack_app_token: SecretStr | None = Field(None, description="App-level token (xapp-...) for Socket Mode.")
     slack_api_url: str = Field(
         "https://slack.com/api/", description="Slack Web API base URL; tests point it at a local mock."
@@ -63,7 +66,9 @@ class Settings(BaseSettings):
     def _identifier(cls, value: str) -> str:
         """Only plain lower-case identifiers may ever be written into SQL."""
         if not IDENTIFIER.fullmatch(value):
-            raise ValueError("must be a lower-case identifier: letters, digits and _, not starting with a digit")
+            raise ValueError(
+                "must be a lower-case identifier: letters, digits and _, not starting with a digit"
+            )
         return value
 
     @field_validator("slack_api_url")

@@ -35,12 +35,17 @@ def register(
         try:
             parsed = parse_command(text, catalog, settings, clock())
         except CommandError as exc:
-            ack(text=f":x: {exc}\nType `{settings.command} help` for every command.", response_type="ephemeral")
+            ack(
+                text=f":x: {exc}\nType `{settings.command} help` for every command.",
+                response_type="ephemeral",
+            )
             return
         if isinstance(parsed, HelpRequest):
             ack(text=help_text(catalog, settings, parsed.unknown), response_type="ephemeral")
             return
-        request_id = command.get("trigger_id") or f"{command.get('channel_id')}:{command.get('user_id')}:{text}"
+        request_id = (
+            command.get("trigger_id") or f"{command.get('channel_id')}:{command.get('user_id')}:{text}"
+        )
         target = ReplyTarget(
             team_id=command.get("team_id", ""),
             channel_id=command["channel_id"],
@@ -52,8 +57,10 @@ def register(
             fresh = queue.submit(parsed, target)
         except RedisError:
             log.exception("could not enqueue %s", parsed.text)
-            ack(text=":warning: Flowbot's queue is unavailable right now; please try again in a minute.",
-                response_type="ephemeral")
+            ack(
+                text=":warning: Flowbot's queue is unavailable right now; please try again in a minute.",
+                response_type="ephemeral",
+            )
             return
         if not fresh:  # Slack delivered the same command again: the first delivery was answered
             ack()

@@ -14,12 +14,16 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
-Schema = dict[str, dict[str, str]]
+Schema = dict[str, object]
 
 
 def _trino_sum(node: exp.Expression) -> exp.Expression:
     """Trino: sum(integer types) → bigint. DuckDB would return HUGEINT."""
-    if isinstance(node, exp.Sum) and node.this.type is not None and node.this.type.is_type(*exp.DataType.INTEGER_TYPES):
+    if (
+        isinstance(node, exp.Sum)
+        and node.this.type is not None
+        and node.this.type.is_type(*exp.DataType.INTEGER_TYPES)
+    ):
         return exp.cast(node.copy(), exp.DataType.build("bigint"))
     return node
 

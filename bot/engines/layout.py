@@ -50,5 +50,7 @@ def select_files(
                 if not folder.is_dir():
                     continue
                 for path in sorted(folder.glob("*.log.gz")):
-                    files.append(FlowLogFile(path, account_dir.name, region_dir.name, day, path.stat().st_size))
+                    files.append(
+                        FlowLogFile(path, account_dir.name, region_dir.name, day, path.stat().st_size)
+                    )
     return files

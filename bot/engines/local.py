@@ -44,7 +44,9 @@ _DUCKDB_TYPE = {"integer": "INTEGER", "bigint": "BIGINT", "smallint": "SMALLINT"
 def _duckdb_sql(sql: str) -> tuple[str, tuple[str, ...]]:
     """A template in DuckDB's dialect and its placeholder names; transpiled once per process."""
     duck_sql = to_duckdb(sql, {LOGICAL_TABLE: dict(table_columns())})
-    names = dict.fromkeys(p.name for p in sqlglot.parse_one(duck_sql, read="duckdb").find_all(exp.Placeholder))
+    names = dict.fromkeys(
+        p.name for p in sqlglot.parse_one(duck_sql, read="duckdb").find_all(exp.Placeholder)
+    )
     return duck_sql, tuple(names)
 
 
@@ -92,8 +94,9 @@ class LocalEngine:
         self.threads = threads
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        config: dict[str, str | int | bool] = {"threads": self.threads} if self.threads else {}
-        con = duckdb.connect(":memory:", config=config)
+        con = duckdb.connect(":memory:")
+        if self.threads:
+            con.execute(f"SET threads = {int(self.threads)}")
         con.execute("SET TimeZone = 'UTC'")  # Athena's session zone; from_unixtime and date_format follow it
         return con
 
@@ -104,19 +107,25 @@ class LocalEngine:
             headers = read_header(file.path)
             unknown = [h for h in headers if h not in BY_HEADER]
             if not headers or unknown:
-                raise EngineError(f"{file.path.name}: unknown flow-log fields {unknown or 'none (empty file)'}")
+                raise EngineError(
+                    f"{file.path.name}: unknown flow-log fields {unknown or 'none (empty file)'}"
+                )
             by_header[headers].append(str(file.path))
         relation = None
         for headers, paths in by_header.items():
             part = con.read_csv(
-                paths, header=True, delimiter=" ", all_varchar=True, filename=True, quotechar="", escapechar=""
+                paths,
+                header=True,
+                delimiter=" ",
+                all_varchar=True,
+                filename=True,
+                quotechar="",
+                escapechar="",
             ).project(_projection(headers))
             relation = part if relation is None else relation.union(part)
         if relation is None:  # no file in scope: an empty table with the right columns and types
-            empty = ", ".join(
-                f"CAST(NULL AS {_DUCKDB_TYPE[t]}) AS {c}" for c, t in table_columns()
-            )
-            relation = con.sql(f"SELECT {empty} WHERE false")  # noqa: S608  # fixed text, no input
+            empty = ", ".join(f"CAST(NULL AS {_DUCKDB_TYPE[t]}) AS {c}" for c, t in table_columns())
+            relation = con.sql(f"SELECT {empty} WHERE false")  # fixed text, no input
         relation.create_view(LOGICAL_TABLE)
 
     def run(self, template: QueryTemplate, request: FlowRequest) -> ResultStream:
@@ -133,11 +142,15 @@ class LocalEngine:
         except duckdb.Error as exc:
             con.close()
             raise EngineError(f"the local engine could not run {template.name}: {exc}") from exc
-        columns = [Column(d[0], DUCKDB_TO_ATHENA.get(str(d[1]), str(d[1]).lower())) for d in cursor.description or []]
+        columns = [
+            Column(d[0], DUCKDB_TO_ATHENA.get(str(d[1]), str(d[1]).lower())) for d in cursor.description or []
+        ]
         expected = [(c.name, c.type) for c in template.columns]
         if [(c.name, c.type) for c in columns] != expected:
             con.close()
-            raise EngineError(f"{template.name}: local result types {columns} differ from Athena's {expected}")
+            raise EngineError(
+                f"{template.name}: local result types {columns} differ from Athena's {expected}"
+            )
         stats = ScanStats(files_scanned=len(files), bytes_scanned=sum(f.size for f in files))
         return ResultStream(columns, _fetch(con), stats, started)
 
@@ -150,4 +163,3 @@ def _fetch(con: duckdb.DuckDBPyConnection) -> Iterator[list[Row]]:
         raise EngineError(f"the local engine failed while reading rows: {exc}") from exc
     finally:
         con.close()
-

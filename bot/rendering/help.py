@@ -7,15 +7,21 @@ from bot.parsing import OPTION_FORMS
 from bot.settings import Settings
 
 
-def help_text(catalog: Catalog, settings: Settings, unknown: str | None = None, *, markup: bool = True) -> str:
+def help_text(
+    catalog: Catalog, settings: Settings, unknown: str | None = None, *, markup: bool = True
+) -> str:
     """The command list; names the unknown word first when there was one."""
     code = (lambda s: f"`{s}`") if markup else (lambda s: s)
     lines = []
     if unknown:
-        lines.append(f"I don't know `{unknown}`. These are the commands:" if markup else
-                     f"unknown command '{unknown}'. These are the commands:")
+        lines.append(
+            f"I don't know `{unknown}`. These are the commands:"
+            if markup
+            else f"unknown command '{unknown}'. These are the commands:"
+        )
     for template in sorted(catalog, key=lambda t: t.command):
-        lines.append(f"• {code(template.usage)} — {template.description} e.g. {code(settings.command + ' ' + template.example)}")
+        example = code(f"{settings.command} {template.example}")
+        lines.append(f"• {code(template.usage)} — {template.description} e.g. {example}")
     lines.append(f"• {code('help')} — this list.")
     lines.append(f"Options: {OPTION_FORMS}. Default window: last {settings.default_window}; times are UTC.")
     return "\n".join(lines)

@@ -20,8 +20,9 @@ BOUNDS = (int(START.timestamp()), int(SAMPLE_END.timestamp()), f"{START:%Y/%m/%d
 
 
 def flowbot(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, timeout=120,
-                          cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
 
 
 def test_json_is_one_object_with_the_whole_result(sample_root: Path, oracle_rows: list[Row]) -> None:
@@ -42,8 +43,9 @@ def test_text_as_one_argument(sample_root: Path, oracle_rows: list[Row]) -> None
     assert json.loads(done.stdout)["rows"] == [[expected_count(oracle_rows, *BOUNDS)]]
 
 
-def test_table_prints_the_phone_summary_and_writes_the_csv(sample_root: Path, tmp_path: Path,
-                                                           oracle_rows: list[Row]) -> None:
+def test_table_prints_the_phone_summary_and_writes_the_csv(
+    sample_root: Path, tmp_path: Path, oracle_rows: list[Row]
+) -> None:
     out = tmp_path / "ratio.csv"
     done = flowbot("ask", "--data", str(sample_root), "--out", str(out), "ratio", "10.0.1.25", *WINDOW)
     assert done.returncode == 0, done.stderr
@@ -55,7 +57,9 @@ def test_table_prints_the_phone_summary_and_writes_the_csv(sample_root: Path, tm
 
 
 def test_csv_to_stdout(sample_root: Path) -> None:
-    done = flowbot("ask", "--data", str(sample_root), "--format", "csv", "top", "dst", "--limit", "5", *WINDOW)
+    done = flowbot(
+        "ask", "--data", str(sample_root), "--format", "csv", "top", "dst", "--limit", "5", *WINDOW
+    )
     rows = list(csv.reader(io.StringIO(done.stdout)))
     assert rows[0] == ["destinationaddress", "record_count", "total_bytes"]
     assert len(rows) == 6

@@ -31,18 +31,27 @@ DAY = timedelta(days=1)
 WINDOWS = {
     "all three days": (SAMPLE_END - 3 * DAY, SAMPLE_END),
     "last day": (SAMPLE_END - DAY, SAMPLE_END),
-    "an hour across midnight": (SAMPLE_END - DAY - timedelta(minutes=30), SAMPLE_END - DAY + timedelta(minutes=30)),
+    "an hour across midnight": (
+        SAMPLE_END - DAY - timedelta(minutes=30),
+        SAMPLE_END - DAY + timedelta(minutes=30),
+    ),
     "the middle day": (SAMPLE_END - 2 * DAY, SAMPLE_END - DAY),
 }
-SCOPES: list[dict[str, str]] = [{}, {"account": "012345678901"}, {"region": "eu-west-1"},
-                                {"account": "012345678901", "region": "us-east-1"}]
+SCOPES: list[dict[str, str]] = [
+    {},
+    {"account": "012345678901"},
+    {"region": "eu-west-1"},
+    {"account": "012345678901", "region": "us-east-1"},
+]
 
 
 def request(text: str, start: datetime, end: datetime, **scope: str) -> FlowRequest:
     options = "".join(f" --{k} {v}" for k, v in scope.items())
     parsed = parse_command(
         f"{text} --from {start:%Y-%m-%dT%H:%M:%S}Z --to {end:%Y-%m-%dT%H:%M:%S}Z{options}",
-        CATALOG, Settings(max_limit=1_000_000), SAMPLE_END,
+        CATALOG,
+        Settings(max_limit=1_000_000),
+        SAMPLE_END,
     )
     assert isinstance(parsed, FlowRequest)
     return parsed
@@ -56,8 +65,14 @@ def run(engine: LocalEngine, req: FlowRequest) -> tuple[ResultStream, list[tuple
 
 def oracle_args(req: FlowRequest) -> dict[str, Any]:
     b = req.bindings()
-    return {"from_ts": b["from_ts"], "to_ts": b["to_ts"], "first_day": b["first_day"], "last_day": b["last_day"],
-            "account": req.account, "region": req.region}
+    return {
+        "from_ts": b["from_ts"],
+        "to_ts": b["to_ts"],
+        "first_day": b["first_day"],
+        "last_day": b["last_day"],
+        "account": req.account,
+        "region": req.region,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +104,9 @@ def test_ratio_finds_the_planted_exfiltration(engine: LocalEngine) -> None:
 @pytest.mark.parametrize("direction", ["src", "dst"])
 @pytest.mark.parametrize("window", WINDOWS)
 @pytest.mark.parametrize("scope", SCOPES[:2], ids=lambda s: "+".join(s) or "everywhere")
-def test_top(engine: LocalEngine, oracle_rows: list[Row], direction: str, window: str,
-             scope: dict[str, str]) -> None:
+def test_top(
+    engine: LocalEngine, oracle_rows: list[Row], direction: str, window: str, scope: dict[str, str]
+) -> None:
     req = request(f"top {direction} --limit 25", *WINDOWS[window], **scope)
     _, rows = run(engine, req)
     assert rows == expected_top(oracle_rows, direction, **oracle_args(req), limit=25)
@@ -106,7 +122,9 @@ def test_timeline(engine: LocalEngine, oracle_rows: list[Row], window: str, ip: 
     assert len(rows) == len(expected)
     as_dicts = [dict(zip(names, row, strict=True)) for row in rows]
     for got, want in zip(as_dicts, expected, strict=True):
-        assert got["start_utc"] == datetime.fromtimestamp(want.starttime or 0, UTC).strftime("%Y/%m/%d %H:%M:%S")
+        assert got["start_utc"] == datetime.fromtimestamp(want.starttime or 0, UTC).strftime(
+            "%Y/%m/%d %H:%M:%S"
+        )
         for name in names[1:]:
             assert got[name] == getattr(want, name), name
     keys = [timeline_key(r) for r in expected]
@@ -139,12 +157,18 @@ def test_window_edges_are_half_open(engine: LocalEngine, oracle_rows: list[Row])
 
 def test_records_delivered_the_next_day_are_not_lost(engine: LocalEngine, oracle_rows: list[Row]) -> None:
     start, end = WINDOWS["the middle day"]
-    late = [r for r in oracle_rows if r.starttime is not None and start.timestamp() <= r.starttime < end.timestamp()
-            and r.date_partition == f"{end:%Y/%m/%d}"]
+    late = [
+        r
+        for r in oracle_rows
+        if r.starttime is not None
+        and start.timestamp() <= r.starttime < end.timestamp()
+        and r.date_partition == f"{end:%Y/%m/%d}"
+    ]
     assert late, "the sample data has records whose file lies in the next day's folder"
     _, [(count,)] = run(engine, request("count", start, end))
-    assert count == expected_count(oracle_rows, int(start.timestamp()), int(end.timestamp()),
-                                   f"{start:%Y/%m/%d}", f"{end:%Y/%m/%d}")
+    assert count == expected_count(
+        oracle_rows, int(start.timestamp()), int(end.timestamp()), f"{start:%Y/%m/%d}", f"{end:%Y/%m/%d}"
+    )
 
 
 def test_a_one_day_window_opens_only_that_day_and_the_margin(engine: LocalEngine, sample_root: Path) -> None:

@@ -25,7 +25,7 @@ from tests.mock_slack import MockSlack, child_env
 from tests.slack_signing import signed_headers, slash_command_body
 
 pytestmark = pytest.mark.e2e
-SECRET = "e2e-signing-secret"  # noqa: S105  # a test value, not a credential
+SECRET = "e2e-signing-secret"  # a test value, not a credential
 SLACK_ACK_LIMIT_SECONDS = 3.0
 START = SAMPLE_END - timedelta(days=1)
 WINDOW = f"--from {START:%Y-%m-%dT%H:%M}Z --to {SAMPLE_END:%Y-%m-%dT%H:%M}Z"
@@ -46,7 +46,7 @@ def mock_slack() -> Iterator[MockSlack]:
 @pytest.fixture
 def env(mock_slack: MockSlack, redis_url: str, sample_root: Path) -> dict[str, str]:
     return child_env(
-        FLOWBOT_SLACK_BOT_TOKEN="xoxb-test",  # noqa: S106
+        FLOWBOT_SLACK_BOT_TOKEN="xoxb-test",
         FLOWBOT_SLACK_SIGNING_SECRET=SECRET,
         FLOWBOT_SLACK_API_URL=mock_slack.base_url,
         FLOWBOT_REDIS_URL=redis_url,
@@ -62,7 +62,9 @@ def app_url(env: dict[str, str]) -> Iterator[str]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -101,7 +103,11 @@ def _slash(url: str, text: str, **fields: str) -> tuple[int, str]:
 
 def _run_worker(env: dict[str, str]) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "worker", "--burst"], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "bot.cli", "worker", "--burst"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -124,8 +130,12 @@ def test_ratio_is_acked_then_answered_with_summary_and_csv(
     message = posted[0].params
     assert message["channel"] == "C0INC"
     expected = expected_ratio(
-        oracle_rows, "10.0.1.25", int(START.timestamp()), int(SAMPLE_END.timestamp()),
-        f"{START:%Y/%m/%d}", f"{SAMPLE_END:%Y/%m/%d}",
+        oracle_rows,
+        "10.0.1.25",
+        int(START.timestamp()),
+        int(SAMPLE_END.timestamp()),
+        f"{START:%Y/%m/%d}",
+        f"{SAMPLE_END:%Y/%m/%d}",
     )
     assert expected, "the sample data must hold traffic of 10.0.1.25 in the window"
     blocks = json.dumps(posted[0].json_param("blocks"))
@@ -139,8 +149,15 @@ def test_ratio_is_acked_then_answered_with_summary_and_csv(
     assert completed[0].params["thread_ts"] == posted[0].response["ts"]
     (uploaded,) = mock_slack.uploads.values()
     rows = list(csv.reader(io.StringIO(uploaded.decode())))
-    assert rows[0] == ["sourceaddress", "destinationaddress", "record_count", "total_bytes", "data_ratio",
-                       "first_seen", "last_seen"]
+    assert rows[0] == [
+        "sourceaddress",
+        "destinationaddress",
+        "record_count",
+        "total_bytes",
+        "data_ratio",
+        "first_seen",
+        "last_seen",
+    ]
     assert rows[1:] == [["" if v is None else str(v) for v in row] for row in expected]
 
 
@@ -160,7 +177,9 @@ def test_a_retried_delivery_makes_no_second_job(
     assert len(mock_slack.calls("chat.postMessage")) == 1
 
 
-def test_bad_input_gets_one_clear_line_and_no_job(app_url: str, mock_slack: MockSlack, redis_url: str) -> None:
+def test_bad_input_gets_one_clear_line_and_no_job(
+    app_url: str, mock_slack: MockSlack, redis_url: str
+) -> None:
     status, body = _slash(app_url, "ratio 10.0.1", trigger_id="trig-bad-1")
     assert status == 200
     text = _ack_text(body)

@@ -17,8 +17,15 @@ SCOPE = """date_partition BETWEEN :first_day AND :last_day
 
 def template(sql: str, **spec: Any) -> QueryTemplate:
     fields: dict[str, Any] = {
-        "name": "t", "command": ["t"], "title": "T", "description": "d", "example": "t", "source": "s",
-        "columns": [{"name": "n", "type": "bigint"}], "summary_columns": ["n"], "sql": sql,
+        "name": "t",
+        "command": ["t"],
+        "title": "T",
+        "description": "d",
+        "example": "t",
+        "source": "s",
+        "columns": [{"name": "n", "type": "bigint"}],
+        "summary_columns": ["n"],
+        "sql": sql,
     }
     fields.update(spec)
     return QueryTemplate(**fields)
@@ -33,8 +40,11 @@ def test_a_valid_template_loads() -> None:
     [
         ("SELECT count(*) AS n FROM vpcflow", {}, "must bound the window"),
         (f"SELECT count(*) AS n FROM vpcflow WHERE {SCOPE} AND x = :who", {}, "undeclared parameters"),
-        (f"SELECT count(*) AS n FROM vpcflow WHERE {SCOPE}",
-         {"params": [{"name": "ip", "type": "ip", "help": "h"}]}, "unused by the SQL"),
+        (
+            f"SELECT count(*) AS n FROM vpcflow WHERE {SCOPE}",
+            {"params": [{"name": "ip", "type": "ip", "help": "h"}]},
+            "unused by the SQL",
+        ),
         (f"SELECT count(*) AS n FROM other WHERE {SCOPE}", {}, "reads only the table"),
         (f"SELECT count(*) AS total FROM vpcflow WHERE {SCOPE}", {}, "differ from the spec"),
         ("DROP TABLE vpcflow", {}, "single SELECT"),
@@ -63,7 +73,13 @@ def test_issue_commands_exist() -> None:
 def test_ratio_is_the_playbooks_query() -> None:
     ratio = load_catalog()["ratio"]
     assert [c.name for c in ratio.columns] == [
-        "sourceaddress", "destinationaddress", "record_count", "total_bytes", "data_ratio", "first_seen", "last_seen"
+        "sourceaddress",
+        "destinationaddress",
+        "record_count",
+        "total_bytes",
+        "data_ratio",
+        "first_seen",
+        "last_seen",
     ]
     assert "SUM(numbytes) / count(*) AS data_ratio" in ratio.sql
     assert "'%Y/%m/%d %H:%i:%s'" in ratio.sql

@@ -27,8 +27,8 @@ from slack_sdk.webhook import WebhookClient  # noqa: E402
 from tests.mock_slack import MockSlack, child_env  # noqa: E402
 from tests.slack_signing import signature, signed_headers, slash_command_body  # noqa: E402
 
-SECRET = "test-signing-secret"  # noqa: S105
-TOKEN = "xoxb-test"  # noqa: S105 (a fake token the mock accepts)
+SECRET = "test-signing-secret"
+TOKEN = "xoxb-test"
 
 
 @pytest.fixture

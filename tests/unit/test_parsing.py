@@ -82,8 +82,15 @@ def test_default_window_is_last_24h_ending_now() -> None:
     assert window.end - window.start == timedelta(hours=24)
 
 
-@pytest.mark.parametrize(("value", "span"), [("15m", timedelta(minutes=15)), ("6h", timedelta(hours=6)),
-                                            ("7d", timedelta(days=7)), ("2w", timedelta(weeks=2))])
+@pytest.mark.parametrize(
+    ("value", "span"),
+    [
+        ("15m", timedelta(minutes=15)),
+        ("6h", timedelta(hours=6)),
+        ("7d", timedelta(days=7)),
+        ("2w", timedelta(weeks=2)),
+    ],
+)
 def test_last(value: str, span: timedelta) -> None:
     window = parse(f"count --last {value}").window
     assert (window.start, window.end) == (NOW - span, NOW)
@@ -173,9 +180,33 @@ def test_no_text_raises_anything_but_a_command_error(text: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
-        st.sampled_from(["ratio", "timeline", "top", "src", "count", "--last", "—last", "--from", "--to", "--limit",
-                         "--account", "--region", "6h", "99999999w", "0001-01-01", "9999-12-31T23:59:59-23:59",
-                         "10.0.1.25", "::1", "<http://1.2.3.4|1.2.3.4>", "012345678901", "us-east-1", "-1", "1e9"]),
+        st.sampled_from(
+            [
+                "ratio",
+                "timeline",
+                "top",
+                "src",
+                "count",
+                "--last",
+                "—last",
+                "--from",
+                "--to",
+                "--limit",
+                "--account",
+                "--region",
+                "6h",
+                "99999999w",
+                "0001-01-01",
+                "9999-12-31T23:59:59-23:59",
+                "10.0.1.25",
+                "::1",
+                "<http://1.2.3.4|1.2.3.4>",
+                "012345678901",
+                "us-east-1",
+                "-1",
+                "1e9",
+            ]
+        ),
         max_size=8,
     ).map(" ".join)
 )

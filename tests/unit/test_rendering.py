@@ -38,8 +38,17 @@ def test_cells_by_kind() -> None:
 
 @pytest.mark.parametrize(
     ("value", "written"),
-    [("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1", "'+1"), ("@SUM(A1)", "'@SUM(A1)"),
-     ("-2+3", "'-2+3"), ("\tx", "'\tx"), ("-", "-"), ("10.0.1.25", "10.0.1.25"), (42, 42), (None, "")],
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1", "'+1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("-2+3", "'-2+3"),
+        ("\tx", "'\tx"),
+        ("-", "-"),
+        ("10.0.1.25", "10.0.1.25"),
+        (42, 42),
+        (None, ""),
+    ],
 )
 def test_csv_cells_are_neutralised(value: object, written: object) -> None:
     assert safe_cell(value) == written
@@ -59,7 +68,15 @@ def _summary(rows: int, head: int) -> Summary:
     assert isinstance(request, FlowRequest)
     template = catalog["ratio"]
     columns = [Column(c.name, c.type) for c in template.columns]
-    row = ("10.0.1.25", "203.0.113.66", 4, 3_000_000_000, 750_000_000, "2026/11/25 08:01:00", "2026/11/25 13:59:00")
+    row = (
+        "10.0.1.25",
+        "203.0.113.66",
+        4,
+        3_000_000_000,
+        750_000_000,
+        "2026/11/25 08:01:00",
+        "2026/11/25 13:59:00",
+    )
     stats = ScanStats(rows=rows, files_scanned=36, bytes_scanned=2_500_000, elapsed_ms=420)
     return Summary(request, template, columns, [row] * head, stats, "local")
 
