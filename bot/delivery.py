@@ -49,6 +49,11 @@ def slack_client(settings: Settings) -> WebClient:
     )
 
 
+def is_answered(redis: Redis, target: ReplyTarget) -> bool:
+    """Whether this job's final answer is already in Slack (a re-run then has nothing to do)."""
+    return bool(redis.exists(ANSWERED_KEY.format(job_id=target.job_id)))
+
+
 def deliver_once(redis: Redis, target: ReplyTarget, send: Callable[[], None]) -> bool:
     """Run `send` unless this job's final answer was already posted; False when it was."""
     key = ANSWERED_KEY.format(job_id=target.job_id)

@@ -19,7 +19,7 @@ from rq.timeouts import JobTimeoutException
 
 from bot.answer import answer
 from bot.catalog import load_catalog
-from bot.delivery import ReplyTarget, deliver_once, post_answer, post_failure, slack_client
+from bot.delivery import ReplyTarget, deliver_once, is_answered, post_answer, post_failure, slack_client
 from bot.engines import EngineError, make_engine
 from bot.request import FlowRequest
 from bot.settings import Settings
@@ -35,6 +35,8 @@ def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> d
     job = get_current_job()
     if job is None:
         raise RuntimeError("run_flow_job runs inside an RQ worker")
+    if is_answered(job.connection, target):
+        return {"status": "already answered"}
     client = slack_client(settings)
     try:
         engine = make_engine(settings)

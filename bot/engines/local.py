@@ -52,8 +52,11 @@ def _duckdb_sql(sql: str) -> tuple[str, tuple[str, ...]]:
 
 def read_header(path: Path) -> tuple[str, ...]:
     """A file's field names, from its first line."""
-    with gzip.open(path, "rt", encoding="ascii", errors="replace") as handle:
-        return tuple(handle.readline().split())
+    try:
+        with gzip.open(path, "rt", encoding="ascii", errors="replace") as handle:
+            return tuple(handle.readline().split())
+    except (OSError, EOFError) as exc:  # Athena fails the query on such a file too
+        raise EngineError(f"{path.name} is not a readable gzip flow-log file ({exc})") from exc
 
 
 _HEADER_OF = {f.column: f.header for f in FIELDS}

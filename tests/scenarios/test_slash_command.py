@@ -203,3 +203,26 @@ def test_a_bad_signature_is_refused(app_url: str, redis_url: str) -> None:
     stale = signed_headers(SECRET, body, timestamp=int(time.time()) - 600)
     assert _post(app_url, body, stale)[0] == 401
     assert Redis.from_url(redis_url).llen("rq:queue:flowbot-e2e") == 0
+
+
+def test_an_engine_failure_is_answered_once_with_the_reason(
+    app_url: str, env: dict[str, str], mock_slack: MockSlack, tmp_path: Path
+) -> None:
+    assert _slash(app_url, f"count {WINDOW}", trigger_id="trig-nodata-1")[0] == 200
+    _run_worker({**env, "FLOWBOT_LOCAL_DATA_DIR": str(tmp_path / "no-logs-here")})
+    (posted,) = mock_slack.wait_for("chat.postMessage")
+    assert "could not be answered: no flow logs at" in posted.params["text"]
+    assert "Traceback" not in posted.params["text"]
+    assert mock_slack.calls("files.completeUploadExternal") == []
+
+
+def test_a_corrupt_file_in_the_window_is_answered_with_its_name(
+    app_url: str, env: dict[str, str], mock_slack: MockSlack, tmp_path: Path
+) -> None:
+    folder = tmp_path / "AWSLogs/012345678901/vpcflowlogs/us-east-1" / f"{START:%Y/%m/%d}"
+    folder.mkdir(parents=True)
+    (folder / "012345678901_vpcflowlogs_us-east-1_fl-1_20261119T0010Z_bad.log.gz").write_bytes(b"not gzip")
+    assert _slash(app_url, f"count {WINDOW}", trigger_id="trig-corrupt-1")[0] == 200
+    _run_worker({**env, "FLOWBOT_LOCAL_DATA_DIR": str(tmp_path)})
+    (posted,) = mock_slack.wait_for("chat.postMessage")
+    assert "_bad.log.gz is not a readable gzip flow-log file" in posted.params["text"]

@@ -1,0 +1,69 @@
+"""The worker's job on the real Redis, in-process (RQ's SimpleWorker), for the paths a scenario cannot
+reach from outside: a job that crashes is reported once by the on_failure callback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq import SimpleWorker
+
+from bot.catalog import load_catalog
+from bot.delivery import ReplyTarget
+from bot.parsing import parse_command
+from bot.queue import FlowQueue, job_id_for
+from bot.request import FlowRequest
+from bot.settings import Settings
+from tests.mock_slack import MockSlack
+
+
+@pytest.fixture
+def mock_slack(monkeypatch: pytest.MonkeyPatch, redis_url: str, sample_root: Path) -> Iterator[MockSlack]:
+    for proxy in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+    with MockSlack() as mock:
+        monkeypatch.setenv("FLOWBOT_SLACK_BOT_TOKEN", "xoxb-test")
+        monkeypatch.setenv("FLOWBOT_SLACK_API_URL", mock.base_url)
+        monkeypatch.setenv("FLOWBOT_REDIS_URL", redis_url)
+        monkeypatch.setenv("FLOWBOT_LOCAL_DATA_DIR", str(sample_root))
+        yield mock
+
+
+def _submit(redis: Redis, request_id: str) -> ReplyTarget:
+    settings = Settings()
+    request = parse_command("count --last 1h", load_catalog(), settings, datetime(2026, 11, 19, tzinfo=UTC))
+    assert isinstance(request, FlowRequest)
+    target = ReplyTarget(team_id="T1", channel_id="C1", user_id="U1", job_id=job_id_for("T1", request_id))
+    assert FlowQueue(redis, settings).submit(request, target)
+    return target
+
+
+def test_a_crashing_job_is_reported_once(
+    mock_slack: MockSlack, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr("bot.jobs.answer", crash)
+    redis = Redis.from_url(redis_url)
+    _submit(redis, "crash-1")
+    SimpleWorker([Settings().queue_name], connection=redis).work(burst=True)
+    (posted,) = mock_slack.calls("chat.postMessage")
+    assert "could not be answered: Flowbot hit an internal error" in posted.params["text"]
+    assert "boom" not in posted.params["text"]
+
+
+def test_a_job_run_twice_answers_once(mock_slack: MockSlack, redis_url: str) -> None:
+    redis = Redis.from_url(redis_url)
+    target = _submit(redis, "twice-1")
+    worker = SimpleWorker([Settings().queue_name], connection=redis)
+    worker.work(burst=True)
+    job = worker.queues[0].fetch_job(target.job_id)
+    assert job is not None and job.is_finished
+    worker.queues[0].enqueue_job(job)  # as if a worker had died after posting and RQ ran the job again
+    worker.work(burst=True)
+    assert [r.return_value["status"] for r in job.results()] == ["already answered", "answered"]
+    assert len(mock_slack.calls("chat.postMessage")) == 1
