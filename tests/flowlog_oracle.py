@@ -204,6 +204,18 @@ def expected_count(
     return len(scoped(rows, from_ts, to_ts, first_day, last_day, account, region))
 
 
+RATIO_COLUMNS = (
+    "sourceaddress",
+    "destinationaddress",
+    "record_count",
+    "total_bytes",
+    "data_ratio",
+    "first_seen",
+    "last_seen",
+)
+"""The playbook's data-ratio columns, in its order: what `expected_ratio` tuples hold."""
+
+
 def expected_ratio(
     rows: Iterable[Row],
     ip: str,

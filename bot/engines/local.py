@@ -116,11 +116,14 @@ class LocalEngine:
             by_header[headers].append(str(file.path))
         relation = None
         for headers, paths in by_header.items():
-            part = con.read_csv(
+            part = con.read_csv(  # no sniffing: the header says what each field is
                 paths,
                 header=True,
                 delimiter=" ",
-                all_varchar=True,
+                columns=dict.fromkeys(headers, "VARCHAR"),
+                auto_detect=False,
+                null_padding=True,  # a short line reads NULL for its missing fields, as in Athena
+                strict_mode=False,  # extra fields are ignored, as in Athena
                 filename=True,
                 quotechar="",
                 escapechar="",
@@ -144,7 +147,7 @@ class LocalEngine:
             cursor = con.execute(sql, params)
         except duckdb.Error as exc:
             con.close()
-            raise EngineError(f"the local engine could not run {template.name}: {exc}") from exc
+            raise EngineError(f"the local engine could not run {template.name}: {_first_line(exc)}") from exc
         columns = [
             Column(d[0], DUCKDB_TO_ATHENA.get(str(d[1]), str(d[1]).lower())) for d in cursor.description or []
         ]
@@ -158,11 +161,17 @@ class LocalEngine:
         return ResultStream(columns, _fetch(con), stats, started)
 
 
+def _first_line(exc: Exception) -> str:
+    """DuckDB's messages run to many lines of advice; a responder needs the first."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _fetch(con: duckdb.DuckDBPyConnection) -> Iterator[list[Row]]:
     try:
         while batch := con.fetchmany(BATCH_ROWS):
             yield batch
     except duckdb.Error as exc:
-        raise EngineError(f"the local engine failed while reading rows: {exc}") from exc
+        raise EngineError(f"the local engine failed while reading rows: {_first_line(exc)}") from exc
     finally:
         con.close()

@@ -20,7 +20,7 @@ import pytest
 from redis import Redis
 
 from tests.conftest import SAMPLE_END
-from tests.flowlog_oracle import Row, expected_ratio
+from tests.flowlog_oracle import RATIO_COLUMNS, Row, expected_ratio
 from tests.mock_slack import MockSlack, child_env
 from tests.slack_signing import signed_headers, slash_command_body
 
@@ -149,15 +149,7 @@ def test_ratio_is_acked_then_answered_with_summary_and_csv(
     assert completed[0].params["thread_ts"] == posted[0].response["ts"]
     (uploaded,) = mock_slack.uploads.values()
     rows = list(csv.reader(io.StringIO(uploaded.decode())))
-    assert rows[0] == [
-        "sourceaddress",
-        "destinationaddress",
-        "record_count",
-        "total_bytes",
-        "data_ratio",
-        "first_seen",
-        "last_seen",
-    ]
+    assert rows[0] == list(RATIO_COLUMNS)
     assert rows[1:] == [["" if v is None else str(v) for v in row] for row in expected]
 
 

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from bot.catalog import QueryTemplate, load_catalog
 from bot.rendering.help import help_text
 from bot.settings import Settings
+from tests.flowlog_oracle import RATIO_COLUMNS
 
 SCOPE = """date_partition BETWEEN :first_day AND :last_day
   AND starttime >= :from_ts AND starttime < :to_ts"""
@@ -72,14 +73,6 @@ def test_issue_commands_exist() -> None:
 
 def test_ratio_is_the_playbooks_query() -> None:
     ratio = load_catalog()["ratio"]
-    assert [c.name for c in ratio.columns] == [
-        "sourceaddress",
-        "destinationaddress",
-        "record_count",
-        "total_bytes",
-        "data_ratio",
-        "first_seen",
-        "last_seen",
-    ]
+    assert [c.name for c in ratio.columns] == list(RATIO_COLUMNS)
     assert "SUM(numbytes) / count(*) AS data_ratio" in ratio.sql
     assert "'%Y/%m/%d %H:%i:%s'" in ratio.sql

@@ -1,0 +1,70 @@
+"""Files as they really arrive: header-only files, short and long lines, CRLF, values that are not numbers.
+The engine must read them as Athena's delimited-text table does (the oracle encodes those rules)."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from bot.catalog import load_catalog
+from bot.engines.local import LocalEngine
+from bot.parsing import parse_command
+from bot.request import FlowRequest
+from bot.settings import Settings
+from tests.conftest import SAMPLE_END
+from tests.flowlog_oracle import expected_count, expected_ratio, expected_timeline, load_rows, scoped
+
+HEADER = (
+    "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end "
+    "action log-status"
+)
+T0 = int(SAMPLE_END.timestamp()) - 86400
+LINES = [
+    f"2 012345678901 eni-1 10.0.1.25 203.0.113.66 40000 443 6 10 5000 {T0 + 10} {T0 + 70} ACCEPT OK",
+    f"2 012345678901 eni-1 10.0.1.25 203.0.113.66 40001 443 6 10 x {T0 + 20} {T0 + 80} ACCEPT OK",
+    f"2 012345678901 eni-1 10.0.1.25 203.0.113.66 40002 443 6 10 99999999999 {T0 + 30} {T0 + 90} ACCEPT",
+    f"2 012345678901 eni-1 10.0.1.25 203.0.113.66 40003 443 6 10 7 {T0 + 40} {T0 + 100} ACCEPT OK x y",
+    f"2 012345678901 eni-1 203.0.113.66 10.0.1.25 443 40000 6 99999999999 12 {T0 + 50} {T0 + 110} REJECT OK",
+    f"2 012345678901 eni-1 - - - - - - - {T0 + 60} {T0 + 120} - NODATA",
+]
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wb") as handle:
+        handle.write(text.encode())
+
+
+def test_awkward_files_read_as_athena_reads_them(tmp_path: Path) -> None:
+    day = SAMPLE_END.replace(day=SAMPLE_END.day - 1)
+    folder = tmp_path / "AWSLogs/012345678901/vpcflowlogs/us-east-1" / f"{day:%Y/%m/%d}"
+    name = "012345678901_vpcflowlogs_us-east-1_fl-1_{}_{}.log.gz"
+    _write(folder / name.format(f"{day:%Y%m%d}T0000Z", "empty"), HEADER + "\n")
+    _write(folder / name.format(f"{day:%Y%m%d}T0010Z", "lf"), HEADER + "\n" + "\n".join(LINES[:3]) + "\n")
+    _write(
+        folder / name.format(f"{day:%Y%m%d}T0020Z", "crlf"), HEADER + "\r\n" + "\r\n".join(LINES[3:]) + "\r\n"
+    )
+    catalog = load_catalog()
+    engine = LocalEngine(tmp_path)
+    rows = load_rows(tmp_path)
+    window = f"--from {day:%Y-%m-%d} --to {SAMPLE_END:%Y-%m-%d}"
+    bounds = (T0, T0 + 86400, f"{day:%Y/%m/%d}", f"{SAMPLE_END:%Y/%m/%d}")
+    assert len(scoped(rows, *bounds)) == len(LINES)
+
+    for text, expected in (
+        (f"count {window}", [(expected_count(rows, *bounds),)]),
+        (f"ratio 10.0.1.25 {window}", expected_ratio(rows, "10.0.1.25", *bounds)),
+    ):
+        request = parse_command(text, catalog, Settings(), SAMPLE_END)
+        assert isinstance(request, FlowRequest)
+        result = engine.run(catalog[request.query], request)
+        assert [row for batch in result.batches() for row in batch] == expected, text
+
+    request = parse_command(f"timeline 10.0.1.25 {window}", catalog, Settings(), SAMPLE_END)
+    assert isinstance(request, FlowRequest)
+    result = engine.run(catalog["timeline"], request)
+    names = [c.name for c in result.columns][1:]
+    got = [row[1:] for batch in result.batches() for row in batch]
+    want = [tuple(getattr(r, n) for n in names) for r in expected_timeline(rows, "10.0.1.25", *bounds)]
+    assert got == want
+    assert {row[-1] for row in got} == {"OK", None}  # CRLF lines end in "OK", not "OK\r"
