@@ -1,12 +1,11 @@
 """Every setting Flowbot reads, in one typed model (environment variables prefixed `FLOWBOT_`).
 
-Identifiers that reach SQL (database, table) are validated here, once, so that nothing a user
-types can ever become one. Secrets are `SecretStr` so they never show up in logs or reprs.
+Every value is typed and bounded here, once. Secrets are `SecretStr` so they never show up in logs
+or reprs.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Literal
 
@@ -16,9 +15,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 class MissingSettingError(RuntimeError):
     """A setting the chosen mode needs is not set; the message names the variable."""
-
-
-IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
 
 
 class Settings(BaseSettings):
@@ -33,8 +29,6 @@ class Settings(BaseSettings):
         Path("sample-data"),
         description="Folder holding `AWSLogs/` exactly as the flow-log bucket does (local engine).",
     )
-    database: str = Field("default", description="Athena database holding the flow-log table.")
-    table: str = Field("vpcflow", description="Name of the partition-projected flow-log table.")
 
     default_window: str = Field("24h", description="Window when a command names none (`15m`, `6h`, `7d`).")
     max_window_days: int = Field(90, ge=1, le=3660, description="Longest window a query may cover, in days.")
@@ -60,16 +54,6 @@ class Settings(BaseSettings):
     http_host: str = Field("0.0.0.0", description="Address `flowbot serve` listens on.")  # noqa: S104
     http_port: int = Field(3000, ge=1, le=65535, description="Port `flowbot serve` listens on.")
     command: str = Field("/flow", description="The slash command Flowbot answers.")
-
-    @field_validator("database", "table")
-    @classmethod
-    def _identifier(cls, value: str) -> str:
-        """Only plain lower-case identifiers may ever be written into SQL."""
-        if not IDENTIFIER.fullmatch(value):
-            raise ValueError(
-                "must be a lower-case identifier: letters, digits and _, not starting with a digit"
-            )
-        return value
 
     @field_validator("slack_api_url")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,20 @@ def test_sample_data_is_deterministic(tmp_path: Path) -> None:
     b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.gz"))
     assert a == b and a
     assert all((tmp_path / "a" / p).read_bytes() == (tmp_path / "b" / p).read_bytes() for p in a)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["serve"], "FLOWBOT_SLACK_SIGNING_SECRET is not set"),
+        (["serve", "--socket"], "FLOWBOT_SLACK_APP_TOKEN"),
+    ],
+)
+def test_serve_without_its_settings_says_which_is_missing(args: list[str], says: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWBOT_")}
+    env["FLOWBOT_SLACK_BOT_TOKEN"] = "xoxb-test"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 1
+    assert says in done.stderr and "Traceback" not in done.stderr
