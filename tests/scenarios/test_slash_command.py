@@ -218,3 +218,32 @@ def test_a_corrupt_file_in_the_window_is_answered_with_its_name(
     _run_worker({**env, "FLOWBOT_LOCAL_DATA_DIR": str(tmp_path)})
     (posted,) = mock_slack.wait_for("chat.postMessage")
     assert "_bad.log.gz is not a readable gzip flow-log file" in posted.params["text"]
+
+
+def test_a_rate_limited_post_is_retried_and_answers_once(
+    app_url: str, env: dict[str, str], mock_slack: MockSlack
+) -> None:
+    mock_slack.fail_next("chat.postMessage", status=429, retry_after=1)
+    assert _slash(app_url, f"top src {WINDOW}", trigger_id="trig-429-1")[0] == 200
+    _run_worker(env)
+    attempts = mock_slack.wait_for("chat.postMessage", count=2)
+    assert [c.status for c in attempts] == [429, 200]
+    mock_slack.wait_for("files.completeUploadExternal")
+
+
+def test_a_channel_the_bot_is_not_in_gets_the_summary_through_response_url(
+    app_url: str, env: dict[str, str], mock_slack: MockSlack
+) -> None:
+    mock_slack.fail_next("chat.postMessage", error="not_in_channel")
+    status, _ = _slash(
+        app_url,
+        f"ratio 10.0.1.25 {WINDOW}",
+        trigger_id="trig-private-1",
+        response_url=mock_slack.response_url("p1"),
+    )
+    assert status == 200
+    _run_worker(env)
+    (responded,) = mock_slack.wait_for("response_url")
+    assert "203.0.113.66" in responded.params["text"]
+    assert "Invite Flowbot" in responded.params["text"]
+    assert mock_slack.calls("files.completeUploadExternal") == []
