@@ -11,6 +11,7 @@ import logging
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from redis import Redis
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 ANSWERED_KEY = "flowbot:answered:{job_id}"
 ANSWERED_TTL_SECONDS = 7 * 86400
 UPLOAD_TIMEOUT_SECONDS = 300
+NOT_IN_CHANNEL_NOTE = "Invite Flowbot to this channel to get the CSV file."
 _NOT_POSTABLE = {"not_in_channel", "channel_not_found", "is_archived"}
 
 
@@ -72,26 +74,15 @@ def deliver_once(redis: Redis, target: ReplyTarget, send: Callable[[], None]) ->
 
 def post_answer(client: WebClient, target: ReplyTarget, summary: Summary, csv_path: Path | None) -> None:
     """Summary in the channel; the full CSV as a file in its thread."""
-    try:
-        posted = client.chat_postMessage(
-            channel=target.channel_id,
-            text=summary.fallback(),
-            blocks=summary.blocks(asked_by=target.user_id),
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-    except SlackApiError as exc:
-        if exc.response.get("error") not in _NOT_POSTABLE or not target.response_url:
-            raise
-        _respond(target, summary.text() + "\n\n(Invite Flowbot to this channel to get the CSV file.)")
-        return
-    if csv_path is None or not summary.stats.rows:
+    blocks = summary.blocks(asked_by=target.user_id)
+    ts = _post(client, target, text=summary.fallback(), blocks=blocks, note=NOT_IN_CHANNEL_NOTE)
+    if ts is None or csv_path is None or not summary.stats.rows:
         return
     try:
         upload_file(
             client,
             channel_id=target.channel_id,
-            thread_ts=posted["ts"],
+            thread_ts=ts,
             path=csv_path,
             filename=f"flowbot-{summary.request.query}-{target.job_id[:8]}.csv",
             title=f"{summary.request.text} ({summary.stats.rows:,} rows)",
@@ -100,7 +91,7 @@ def post_answer(client: WebClient, target: ReplyTarget, summary: Summary, csv_pa
         log.warning("CSV upload for job %s failed: %s", target.job_id, exc)
         client.chat_postMessage(
             channel=target.channel_id,
-            thread_ts=posted["ts"],
+            thread_ts=ts,
             text=f":warning: The summary above is complete, but the CSV upload failed ({exc}). "
             "Ask again for the file.",
         )
@@ -133,16 +124,32 @@ def upload_file(
 
 def post_failure(client: WebClient, target: ReplyTarget, asked: str, reason: str) -> None:
     """One short message saying the question could not be answered, and why."""
-    text = f":warning: `{asked}` could not be answered: {reason} (job {target.job_id[:8]})"
+    _post(
+        client, target, text=f":warning: `{asked}` could not be answered: {reason} (job {target.job_id[:8]})"
+    )
+
+
+def _post(
+    client: WebClient,
+    target: ReplyTarget,
+    *,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    note: str = "",
+) -> str | None:
+    """chat.postMessage and its ts; where the bot may not post, the command's response_url (None then)."""
     try:
-        client.chat_postMessage(channel=target.channel_id, text=text)
+        posted = client.chat_postMessage(
+            channel=target.channel_id, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+        )
     except SlackApiError as exc:
         if exc.response.get("error") not in _NOT_POSTABLE or not target.response_url:
             raise
-        _respond(target, text)
-
-
-def _respond(target: ReplyTarget, text: str) -> None:
-    """Answer through the command's response_url when the bot cannot post in the channel."""
-    assert target.response_url is not None
-    WebhookClient(target.response_url).send(text=text, response_type="ephemeral")
+        extra = [{"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}] if note else []
+        WebhookClient(target.response_url).send(
+            text=f"{text}\n{note}".strip(),
+            blocks=[*blocks, *extra] if blocks else None,
+            response_type="ephemeral",
+        )
+        return None
+    return str(posted["ts"])

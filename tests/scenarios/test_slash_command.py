@@ -244,6 +244,7 @@ def test_a_channel_the_bot_is_not_in_gets_the_summary_through_response_url(
     assert status == 200
     _run_worker(env)
     (responded,) = mock_slack.wait_for("response_url")
-    assert "203.0.113.66" in responded.params["text"]
-    assert "Invite Flowbot" in responded.params["text"]
+    blocks = json.dumps(responded.json_param("blocks"))
+    assert "203.0.113.66" in blocks and "Invite Flowbot" in blocks
+    assert responded.params["response_type"] == "ephemeral"
     assert mock_slack.calls("files.completeUploadExternal") == []
