@@ -80,7 +80,7 @@ class Summary:
         """Block Kit: headline, table as a code block, scope in a context line."""
         who = f" · asked by <@{asked_by}>" if asked_by else ""
         table = self.table()
-        body = f"```\n{table}\n```" if table else f"_{self.empty_note()}_"
+        body = f"```\n{_escape(table)}\n```" if table else f"_{self.empty_note()}_"
         return [
             {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_escape(self.headline())}*{who}"}},
             {"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}},
