@@ -106,7 +106,7 @@ HEADER_LINE = " ".join((
     "protocol", "packets", "bytes", "start", "end", "action", "log-status",
 ))  # fmt: skip
 """The default (version 2) format's header, fixed by AWS; spelled out so that this module needs only the
-standard library (a test checks it against `bot.engines.flowlog_format.DEFAULT_V2_HEADERS`)."""
+standard library (a test checks it against `bot.flowlog_format.DEFAULT_V2_HEADERS`)."""
 EPHEMERAL_PORTS = (32768, 65535)
 TCP, UDP, ICMP = 6, 17, 1
 

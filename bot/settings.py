@@ -1,16 +1,28 @@
 """Every setting Flowbot reads, in one typed model (environment variables prefixed `FLOWBOT_`).
 
-Every value is typed and bounded here, once. Secrets are `SecretStr` so they never show up in logs
-or reprs.
+Every value is typed and bounded here, once: the only SQL identifiers Flowbot ever writes (database,
+table and view names) come from these fields and are checked against a strict pattern. Secrets are
+`SecretStr` so they never show up in logs or reprs.
 """
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.flowlog_format import DEFAULT_V2_FORMAT, parse_log_format
+
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+PREFIX = re.compile(r"^[A-Za-z0-9!_.*()/-]*$")
+CommaList = Annotated[tuple[str, ...], NoDecode]
 
 
 class MissingSettingError(RuntimeError):
@@ -22,12 +34,49 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FLOWBOT_", env_file=None, extra="ignore", frozen=True)
 
-    engine: Literal["local"] = Field(
-        "local", description="Query engine. `local` runs the templates on DuckDB over flow-log files."
+    engine: Literal["local", "athena"] = Field(
+        "local",
+        description="Query engine: `local` runs the templates on DuckDB over flow-log files, `athena` on "
+        "Amazon Athena.",
+    )
+    log_format: str = Field(
+        DEFAULT_V2_FORMAT,
+        description="The flow logs' format string, as configured on the flow log (`${version} ${account-id} "
+        "...`); the default is version 2's. Decides the table's columns.",
+    )
+    table_kind: Literal["vpcflow", "json"] = Field(
+        "vpcflow",
+        description="Which of the playbook's tables queries read: `vpcflow` (delimited text, partition "
+        "projected) or `json` (the JSON-serde `vpc_flow_logs` table).",
     )
     local_data_dir: Path = Field(
         Path("sample-data"),
         description="Folder holding `AWSLogs/` exactly as the flow-log bucket does (local engine).",
+    )
+
+    flow_logs_bucket: str | None = Field(None, description="S3 bucket the flow logs are delivered to.")
+    flow_logs_prefix: str = Field("", description="Prefix before `AWSLogs/` in that bucket, if any.")
+    accounts: CommaList = Field((), description="Account IDs whose logs the table covers (comma-separated).")
+    regions: CommaList = Field((), description="Regions whose logs the table covers (comma-separated).")
+    first_day: date | None = Field(None, description="First day of logs (start of the date projection).")
+    athena_database: str = Field("flowbot", description="Athena database holding Flowbot's tables.")
+    athena_table: str = Field("vpcflow", description="The partition-projected flow-log table.")
+    athena_json_table: str = Field("vpc_flow_logs", description="The JSON-serde flow-log table.")
+    athena_json_location: str | None = Field(None, description="S3 URL of the JSON flow-log records.")
+    athena_ioc_table: str = Field("incident_iocs", description="The IOC table.")
+    athena_ioc_location: str | None = Field(None, description="S3 URL the IOC CSV files live under.")
+    athena_ioc_view: str = Field("incident_vpc_flow_directional", description="The directional IOC view.")
+    athena_workgroup: str = Field("primary", description="Athena workgroup queries run in.")
+    athena_output_location: str | None = Field(
+        None, description="S3 URL for query results (unless the workgroup enforces its own)."
+    )
+    athena_region: str | None = Field(None, description="AWS region of Athena (default: the AWS SDK's).")
+    athena_bytes_scanned_cutoff: int | None = Field(
+        None, ge=10_000_000, description="A query that scans more bytes than this is stopped."
+    )
+    athena_price_per_tb: float = Field(5.0, ge=0, description="US dollars per TB scanned, for the cost line.")
+    athena_poll_seconds: float = Field(
+        0.5, gt=0, le=30, description="First wait between status polls (doubles up to 5 s)."
     )
 
     default_window: str = Field("24h", description="Window when a command names none (`15m`, `6h`, `7d`).")
@@ -54,6 +103,80 @@ class Settings(BaseSettings):
     http_host: str = Field("0.0.0.0", description="Address `flowbot serve` listens on.")  # noqa: S104
     http_port: int = Field(3000, ge=1, le=65535, description="Port `flowbot serve` listens on.")
     command: str = Field("/flow", description="The slash command Flowbot answers.")
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        """Every `${field}` must be a known flow-log field, once."""
+        parse_log_format(value)
+        return value
+
+    @field_validator(
+        "athena_database", "athena_table", "athena_json_table", "athena_ioc_table", "athena_ioc_view"
+    )
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        """Only plain lower-case identifiers may ever be written into SQL."""
+        if not IDENTIFIER.fullmatch(value):
+            raise ValueError(
+                "must be a lower-case identifier: letters, digits and _, not starting with a digit"
+            )
+        return value
+
+    @field_validator("accounts", "regions", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        """`012345678901,111122223333` as well as a list."""
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("accounts")
+    @classmethod
+    def _accounts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [a for a in value if not ACCOUNT_ID.fullmatch(a)]
+        if bad:
+            raise ValueError(f"account IDs are 12 digits (leading zeros kept): {bad}")
+        return value
+
+    @field_validator("regions")
+    @classmethod
+    def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [r for r in value if not REGION.fullmatch(r)]
+        if bad:
+            raise ValueError(f"not AWS region names: {bad}")
+        return value
+
+    @field_validator("athena_region")
+    @classmethod
+    def _athena_region(cls, value: str | None) -> str | None:
+        if value is not None and not REGION.fullmatch(value):
+            raise ValueError("not an AWS region name")
+        return value
+
+    @field_validator("flow_logs_bucket")
+    @classmethod
+    def _bucket(cls, value: str | None) -> str | None:
+        if value is not None and not BUCKET.fullmatch(value):
+            raise ValueError("not an S3 bucket name")
+        return value
+
+    @field_validator("flow_logs_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        """No quotes or spaces: the prefix is written into DDL string literals."""
+        if not PREFIX.fullmatch(value):
+            raise ValueError("a prefix holds letters, digits and ! _ . * ( ) / - only")
+        return value.strip("/")
+
+    @field_validator("athena_output_location", "athena_json_location", "athena_ioc_location")
+    @classmethod
+    def _s3_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(
+            r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9!_.*()/-]*)?", value
+        ):
+            raise ValueError("must be an s3://bucket/prefix/ URL")
+        return value
 
     @field_validator("slack_api_url")
     @classmethod

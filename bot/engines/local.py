@@ -22,8 +22,8 @@ from sqlglot import exp
 from bot.catalog import LOGICAL_TABLE, QueryTemplate
 from bot.engines.base import Column, EngineError, ResultStream, Row, ScanStats
 from bot.engines.dialect import to_duckdb
-from bot.engines.flowlog_format import BY_HEADER, FIELDS, PARTITION_COLUMNS, table_columns
 from bot.engines.layout import FlowLogFile, select_files
+from bot.flowlog_format import BY_HEADER, FIELDS, PARTITION_COLUMNS, table_columns
 from bot.request import FlowRequest
 
 BATCH_ROWS = 10_000

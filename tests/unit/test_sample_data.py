@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engines.flowlog_format import DEFAULT_V2_HEADERS
+from bot.flowlog_format import DEFAULT_V2_HEADERS
 from bot.sample_data import HEADER_LINE, INCIDENTS, GenerationReport, generate
 from tests.flowlog_oracle import (
     INT64,

@@ -7,6 +7,7 @@ names and on Athena types. Header names are what VPC Flow Logs writes on a file'
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -57,6 +58,30 @@ BY_HEADER: dict[str, FlowField] = {f.header: f for f in FIELDS}
 DEFAULT_V2_HEADERS: tuple[str, ...] = tuple(f.header for f in FIELDS[:14])
 """The default (version 2) format, as written on the first line of every file."""
 
+DEFAULT_V2_FORMAT = " ".join(f"${{{h}}}" for h in DEFAULT_V2_HEADERS)
+"""The same, as a flow log's format string: `${version} ${account-id} ...`."""
+
+_FORMAT_FIELD = re.compile(r"\$\{([a-z0-9-]+)\}")
+
+
+def parse_log_format(format_string: str) -> tuple[str, ...]:
+    """`${version} ${vpc-id} ...` → ('version', 'vpc-id', ...); unknown or repeated fields are errors."""
+    tokens = format_string.split()
+    headers = []
+    for token in tokens:
+        match = _FORMAT_FIELD.fullmatch(token)
+        if not match:
+            raise ValueError(f"`{token}` is not a `${{field}}` of a flow-log format string")
+        if match.group(1) not in BY_HEADER:
+            raise ValueError(f"`{match.group(1)}` is not a flow-log field")
+        headers.append(match.group(1))
+    if not headers:
+        raise ValueError("the format string names no field")
+    if len(set(headers)) != len(headers):
+        raise ValueError("a field appears twice in the format string")
+    return tuple(headers)
+
+
 PARTITION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("date_partition", "varchar"),
     ("region_partition", "varchar"),
@@ -68,3 +93,7 @@ PARTITION_COLUMNS: tuple[tuple[str, str], ...] = (
 def table_columns(headers: tuple[str, ...] = DEFAULT_V2_HEADERS) -> list[tuple[str, str]]:
     """The table's (column, Athena type) list for a log format, partition columns last."""
     return [(BY_HEADER[h].column, BY_HEADER[h].athena_type) for h in headers] + list(PARTITION_COLUMNS)
+
+
+ALL_HEADERS: tuple[str, ...] = tuple(f.header for f in FIELDS)
+"""Every field Flowbot knows; the local engine's view has them all (NULL where a file lacks one)."""
