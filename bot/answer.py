@@ -37,6 +37,10 @@ def answer(
     template = catalog[request.query]
     result = engine.run(template, request)
     batches = result.batches()
+    if csv_out is not None and result.csv_copier is not None and not keep_rows:
+        first_page = next(batches, [])[:summary_rows]  # enough for the summary
+        result.csv_copier(csv_out)
+        return Answer(Summary(request, template, result.columns, first_page, result.stats, engine.name), None)
     if csv_out is not None:
         batches = write_csv(csv_out, result.columns, batches)
     head: list[Row] = []

@@ -7,9 +7,9 @@ held whole. Statistics are final once the batches are exhausted.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 from bot.catalog import QueryTemplate
 from bot.request import FlowRequest
@@ -34,9 +34,11 @@ class ScanStats:
     """What a query cost: rows returned, files and bytes read, wall time."""
 
     rows: int = 0
-    files_scanned: int = 0
+    files_scanned: int | None = 0
     bytes_scanned: int = 0
     elapsed_ms: int = 0
+    cost_usd: float | None = None
+    """What the scan cost at the configured price (Athena bills bytes scanned; local is free)."""
 
 
 @dataclass
@@ -47,6 +49,9 @@ class ResultStream:
     _batches: Iterator[list[Row]]
     stats: ScanStats = field(default_factory=ScanStats)
     _started: float = field(default_factory=time.perf_counter)
+    csv_copier: Callable[[TextIO], None] | None = None
+    """Set by an engine whose whole result already exists as a CSV (Athena's result object): it copies
+    that file to the output as a stream, so the rows need not pass through Python one by one."""
 
     def batches(self) -> Iterator[list[Row]]:
         """Rows in batches; counts rows and closes the clock when the last batch is read."""

@@ -39,9 +39,11 @@ class Summary:
             rows += f" (first {len(self.head)} shown, all in the CSV)"
         if self.template.uses_limit and st.rows >= req.limit:
             rows += f", stopped at --limit {req.limit:,}"
-        scanned = f"scanned {st.files_scanned:,} file{'s' if st.files_scanned != 1 else ''}, " + human_bytes(
-            st.bytes_scanned
-        )
+        scanned = "scanned " + human_bytes(st.bytes_scanned)
+        if st.files_scanned is not None:
+            scanned += f" in {st.files_scanned:,} file{'s' if st.files_scanned != 1 else ''}"
+        if st.cost_usd is not None:
+            scanned += f" (${st.cost_usd:,.4f})"
         parts = [req.window.describe(), where, rows, scanned, f"{st.elapsed_ms / 1000:.1f} s ({self.engine})"]
         return " · ".join(p for p in parts if p)
 
@@ -63,7 +65,7 @@ class Summary:
 
     def empty_note(self) -> str:
         """Why there is no table: no files in scope, or files but no match."""
-        if self.stats.files_scanned == 0:
+        if self.stats.files_scanned == 0:  # only the local engine counts files
             return "No flow-log files cover this window, account and region."
         return "No records matched."
 

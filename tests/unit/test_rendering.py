@@ -91,7 +91,7 @@ def test_summary_is_phone_sized_and_says_what_it_scanned() -> None:
     scope = summary.scope_line()
     assert "2026-11-25 08:00 → 2026-11-25 14:00 UTC" in scope
     assert "25 rows (first 10 shown, all in the CSV)" in scope
-    assert "scanned 36 files, 2.5 MB" in scope
+    assert "scanned 2.5 MB in 36 files" in scope
     assert "0.4 s" in scope
     blocks = summary.blocks(asked_by="U1")
     assert len(blocks) == 3 and "<@U1>" in blocks[0]["text"]["text"]
