@@ -19,6 +19,9 @@ import sqlglot
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlglot import exp
 
+from bot.flowlog_format import FIELDS
+
+FLOW_COLUMNS: frozenset[str] = frozenset(f.column for f in FIELDS)
 LOGICAL_TABLE = "vpcflow"
 """The table name templates use; engines point it at the real table or at local files."""
 
@@ -107,6 +110,12 @@ class QueryTemplate(BaseModel):
         """Whether the SQL takes `:limit` (an aggregate like `count` does not)."""
         tree = sqlglot.parse_one(self.sql, read="trino")
         return any(p.name == LIMIT_PARAM for p in tree.find_all(exp.Placeholder))
+
+    @cached_property
+    def fields_used(self) -> frozenset[str]:
+        """Flow-log columns the SQL reads: a log format without one of them cannot answer it."""
+        tree = sqlglot.parse_one(self.sql, read="trino")
+        return frozenset(c.name for c in tree.find_all(exp.Column) if c.name in FLOW_COLUMNS)
 
     @property
     def usage(self) -> str:

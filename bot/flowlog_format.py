@@ -95,5 +95,13 @@ def table_columns(headers: tuple[str, ...] = DEFAULT_V2_HEADERS) -> list[tuple[s
     return [(BY_HEADER[h].column, BY_HEADER[h].athena_type) for h in headers] + list(PARTITION_COLUMNS)
 
 
+COLUMN_HEADERS: dict[str, str] = {f.column: f.header for f in FIELDS}
+
+
+def format_columns(format_string: str) -> frozenset[str]:
+    """Table columns a log format provides (`${pkt-srcaddr}` → `pktsrcaddr`)."""
+    return frozenset(BY_HEADER[h].column for h in parse_log_format(format_string))
+
+
 ALL_HEADERS: tuple[str, ...] = tuple(f.header for f in FIELDS)
 """Every field Flowbot knows; the local engine's view has them all (NULL where a file lacks one)."""

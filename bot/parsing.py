@@ -16,6 +16,7 @@ from ipaddress import ip_address
 from pydantic import ValidationError
 
 from bot.catalog import Catalog, QueryTemplate
+from bot.flowlog_format import COLUMN_HEADERS, format_columns
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
 
@@ -192,6 +193,13 @@ def parse_command(
             raise CommandError(f"`{positional[0]}` needs more: {forms}")
         return HelpRequest(unknown=positional[0] if positional else words[0])
     template, used = matched
+    missing = template.fields_used - format_columns(settings.log_format)
+    if missing:
+        headers = ", ".join(sorted(COLUMN_HEADERS[c] for c in missing))
+        raise CommandError(
+            f"`{' '.join(template.command)}` needs the flow-log fields {headers}, "
+            "which the configured log format (FLOWBOT_LOG_FORMAT) does not include"
+        )
     rest = positional[used:]
     args: dict[str, str] = {}
     for spec in template.params:

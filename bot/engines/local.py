@@ -23,7 +23,7 @@ from bot.catalog import LOGICAL_TABLE, QueryTemplate
 from bot.engines.base import Column, EngineError, ResultStream, Row, ScanStats
 from bot.engines.dialect import to_duckdb
 from bot.engines.layout import FlowLogFile, select_files
-from bot.flowlog_format import BY_HEADER, FIELDS, PARTITION_COLUMNS, table_columns
+from bot.flowlog_format import ALL_HEADERS, BY_HEADER, COLUMN_HEADERS, PARTITION_COLUMNS, table_columns
 from bot.request import FlowRequest
 
 BATCH_ROWS = 10_000
@@ -43,7 +43,7 @@ _DUCKDB_TYPE = {"integer": "INTEGER", "bigint": "BIGINT", "smallint": "SMALLINT"
 @cache
 def _duckdb_sql(sql: str) -> tuple[str, tuple[str, ...]]:
     """A template in DuckDB's dialect and its placeholder names; transpiled once per process."""
-    duck_sql = to_duckdb(sql, {LOGICAL_TABLE: dict(table_columns())})
+    duck_sql = to_duckdb(sql, {LOGICAL_TABLE: dict(table_columns(ALL_HEADERS))})
     names = dict.fromkeys(
         p.name for p in sqlglot.parse_one(duck_sql, read="duckdb").find_all(exp.Placeholder)
     )
@@ -59,7 +59,6 @@ def read_header(path: Path) -> tuple[str, ...]:
         raise EngineError(f"{path.name} is not a readable gzip flow-log file ({exc})") from exc
 
 
-_HEADER_OF = {f.column: f.header for f in FIELDS}
 _PARTITION_NAMES = {name for name, _ in PARTITION_COLUMNS}
 _PATH_PARTS = r"'/AWSLogs/(\d{12})/vpcflowlogs/([^/]+)/(\d{4}/\d{2}/\d{2})/[^/]*$'"
 
@@ -70,10 +69,10 @@ def _projection(headers: tuple[str, ...]) -> str:
     Partition values come from each row's file name, as Athena's come from the S3 key.
     """
     items = []
-    for column, athena_type in table_columns():
+    for column, athena_type in table_columns(ALL_HEADERS):
         if column in _PARTITION_NAMES:
             continue
-        header = _HEADER_OF[column]
+        header = COLUMN_HEADERS[column]
         source = f'"{header}"' if header in headers else "NULL"
         if athena_type == "varchar":
             items.append(f"CAST({source} AS VARCHAR) AS {column}")
@@ -130,7 +129,9 @@ class LocalEngine:
             ).project(_projection(headers))
             relation = part if relation is None else relation.union(part)
         if relation is None:  # no file in scope: an empty table with the right columns and types
-            empty = ", ".join(f"CAST(NULL AS {_DUCKDB_TYPE[t]}) AS {c}" for c, t in table_columns())
+            empty = ", ".join(
+                f"CAST(NULL AS {_DUCKDB_TYPE[t]}) AS {c}" for c, t in table_columns(ALL_HEADERS)
+            )
             relation = con.sql(f"SELECT {empty} WHERE false")  # fixed text, no input
         relation.create_view(LOGICAL_TABLE)
 
