@@ -2,9 +2,10 @@
 
 A template is data. Loading it checks everything that could go wrong later, so that a bad
 template stops start-up instead of a responder's query: the SQL parses in Athena's dialect, is a
-single SELECT over the logical table `vpcflow`, binds exactly the parameters its spec declares
-plus the scope parameters, is bounded by the window and prunes on `date_partition`, and names
-exactly the output columns its spec lists.
+single SELECT over the one logical table its spec names (`vpcflow`, or the JSON table
+`vpc_flow_logs`), binds exactly the parameters its spec declares plus the scope parameters, is
+bounded by the window (and, on `vpcflow`, prunes on `date_partition`), and names exactly the output
+columns its spec lists.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import tomllib
 from collections.abc import Iterator
 from functools import cache, cached_property
 from importlib import resources
-from typing import Literal
+from typing import Final, Literal
 
 import sqlglot
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -22,11 +23,21 @@ from sqlglot import exp
 from bot.flowlog_format import FIELDS
 
 FLOW_COLUMNS: frozenset[str] = frozenset(f.column for f in FIELDS)
-LOGICAL_TABLE = "vpcflow"
-"""The table name templates use; engines point it at the real table or at local files."""
+TableName = Literal["vpcflow", "vpc_flow_logs"]
+LOGICAL_TABLE: Final = "vpcflow"
+"""The flow-log table's name in templates; engines point it at the real table or at local files."""
+JSON_TABLE: Final = "vpc_flow_logs"
+"""The playbook's JSON-serde table's name in templates."""
+TABLE_OF_KIND: dict[str, TableName] = {"vpcflow": LOGICAL_TABLE, "json": JSON_TABLE}
+"""`FLOWBOT_TABLE_KIND` → the table whose templates answer."""
 
-SCOPE_PARAMS: frozenset[str] = frozenset({"from_ts", "to_ts", "first_day", "last_day", "account", "region"})
-REQUIRED_SCOPE: frozenset[str] = frozenset({"from_ts", "to_ts", "first_day", "last_day"})
+SCOPE_PARAMS: frozenset[str] = frozenset(
+    {"from_ts", "to_ts", "from_iso", "to_iso", "first_day", "last_day", "account", "region"}
+)
+REQUIRED_SCOPE: dict[str, frozenset[str]] = {
+    LOGICAL_TABLE: frozenset({"from_ts", "to_ts", "first_day", "last_day"}),
+    JSON_TABLE: frozenset({"from_iso", "to_iso"}),  # the playbook's JSON table has no partitions
+}
 LIMIT_PARAM = "limit"
 
 AthenaType = Literal["integer", "bigint", "smallint", "double", "varchar", "boolean", "timestamp", "date"]
@@ -66,6 +77,7 @@ class QueryTemplate(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     name: str
+    table: TableName = LOGICAL_TABLE
     command: tuple[str, ...] = Field(min_length=1, description="Words that select it, e.g. ('top', 'src').")
     title: str
     description: str
@@ -90,8 +102,8 @@ class QueryTemplate(BaseModel):
         if not isinstance(tree, exp.Select | exp.Union):
             raise ValueError("a template must be a single SELECT")
         tables = {t.name for t in tree.find_all(exp.Table)}
-        if tables != {LOGICAL_TABLE}:
-            raise ValueError(f"a template reads only the table {LOGICAL_TABLE!r}, not {sorted(tables)}")
+        if tables != {self.table}:
+            raise ValueError(f"a template reads only the table {self.table!r}, not {sorted(tables)}")
         used = {p.name for p in tree.find_all(exp.Placeholder)}
         declared = {p.name for p in self.params}
         allowed = declared | SCOPE_PARAMS | {LIMIT_PARAM}
@@ -99,8 +111,9 @@ class QueryTemplate(BaseModel):
             raise ValueError(f"SQL binds undeclared parameters: {sorted(used - allowed)}")
         if declared - used:
             raise ValueError(f"declared parameters unused by the SQL: {sorted(declared - used)}")
-        if REQUIRED_SCOPE - used:
-            raise ValueError(f"SQL must bound the window and prune partitions with {sorted(REQUIRED_SCOPE)}")
+        required = REQUIRED_SCOPE[self.table]
+        if required - used:
+            raise ValueError(f"SQL must bound the window and prune partitions with {sorted(required)}")
         if tree.selects and [s.alias_or_name for s in tree.selects] != names:
             raise ValueError(f"SQL output columns {tree.named_selects} differ from the spec's {names}")
         return self
@@ -128,7 +141,7 @@ class Catalog:
 
     def __init__(self, templates: list[QueryTemplate]) -> None:
         self._by_name = {t.name: t for t in templates}
-        self._by_command = {t.command: t for t in templates}
+        self._by_command = {(t.table, t.command): t for t in templates}
         if len(self._by_name) != len(templates) or len(self._by_command) != len(templates):
             raise TemplateError("template names and command words must be unique")
 
@@ -138,18 +151,23 @@ class Catalog:
     def __getitem__(self, name: str) -> QueryTemplate:
         return self._by_name[name]
 
-    def match(self, words: list[str]) -> tuple[QueryTemplate, int] | None:
+    def for_table(self, table: TableName) -> list[QueryTemplate]:
+        """The templates that read this table, i.e. the commands a deployment offers."""
+        return [t for t in self if t.table == table]
+
+    def match(self, words: list[str], table: TableName = LOGICAL_TABLE) -> tuple[QueryTemplate, int] | None:
         """The template whose command words start `words` (longest match) and how many words it took."""
-        for size in range(min(len(words), max(len(c) for c in self._by_command)), 0, -1):
-            template = self._by_command.get(tuple(w.lower() for w in words[:size]))
+        longest = max(len(command) for _, command in self._by_command)
+        for size in range(min(len(words), longest), 0, -1):
+            template = self._by_command.get((table, tuple(w.lower() for w in words[:size])))
             if template:
                 return template, size
         return None
 
-    def families(self) -> dict[str, list[QueryTemplate]]:
+    def families(self, table: TableName = LOGICAL_TABLE) -> dict[str, list[QueryTemplate]]:
         """Templates grouped by first command word (`top` → top src, top dst)."""
         groups: dict[str, list[QueryTemplate]] = {}
-        for template in self:
+        for template in self.for_table(table):
             groups.setdefault(template.command[0], []).append(template)
         return groups
 

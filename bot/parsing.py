@@ -15,7 +15,7 @@ from ipaddress import ip_address
 
 from pydantic import ValidationError
 
-from bot.catalog import Catalog, QueryTemplate
+from bot.catalog import TABLE_OF_KIND, Catalog, QueryTemplate
 from bot.flowlog_format import COLUMN_HEADERS, format_columns
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
@@ -185,12 +185,19 @@ def parse_command(
     if not words or words[0].lower() in {"help", "?", "--help"}:
         return HelpRequest()
     positional, options = _split_options(words)
-    matched = catalog.match(positional)
+    table = TABLE_OF_KIND[settings.table_kind]
+    matched = catalog.match(positional, table)
     if matched is None:
-        family = catalog.families().get(positional[0].lower()) if positional else None
+        family = catalog.families(table).get(positional[0].lower()) if positional else None
         if family:
             forms = " or ".join(f"`{t.usage}`" for t in family)
             raise CommandError(f"`{positional[0]}` needs more: {forms}")
+        elsewhere = next((t for t in (TABLE_OF_KIND.values()) if catalog.match(positional, t)), None)
+        if elsewhere is not None:
+            raise CommandError(
+                f"`{positional[0]}` reads the `{elsewhere}` table; this Flowbot reads `{table}` "
+                "(FLOWBOT_TABLE_KIND)"
+            )
         return HelpRequest(unknown=positional[0] if positional else words[0])
     template, used = matched
     missing = template.fields_used - format_columns(settings.log_format)

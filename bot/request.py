@@ -13,6 +13,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 DAY_FORMAT = "%Y/%m/%d"
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+"""How the JSON table's start_time/end_time text is written, so that text order is time order."""
 DELIVERY_MARGIN = timedelta(days=1)
 """Flow-log files are foldered by delivery time, so a record can sit in the next day's folder."""
 
@@ -26,7 +28,7 @@ def _utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[
     datetime,
     AfterValidator(_utc),
-    PlainSerializer(lambda v: v.strftime("%Y-%m-%dT%H:%M:%SZ"), return_type=str, when_used="json"),
+    PlainSerializer(lambda v: v.strftime(ISO_FORMAT), return_type=str, when_used="json"),
 ]
 IpValue = Annotated[IPv4Address | IPv6Address, PlainSerializer(str, return_type=str)]
 
@@ -95,6 +97,8 @@ class FlowRequest(BaseModel):
         values.update(
             from_ts=self.window.from_ts,
             to_ts=self.window.to_ts,
+            from_iso=self.window.start.strftime(ISO_FORMAT),
+            to_iso=self.window.end.strftime(ISO_FORMAT),
             first_day=self.window.first_day.strftime(DAY_FORMAT),
             last_day=self.window.last_day.strftime(DAY_FORMAT),
             account=self.account or "",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.catalog import Catalog
+from bot.catalog import TABLE_OF_KIND, Catalog
 from bot.parsing import OPTION_FORMS
 from bot.settings import Settings
 
@@ -19,7 +19,7 @@ def help_text(
             if markup
             else f"unknown command '{unknown}'. These are the commands:"
         )
-    for template in sorted(catalog, key=lambda t: t.command):
+    for template in sorted(catalog.for_table(TABLE_OF_KIND[settings.table_kind]), key=lambda t: t.command):
         example = code(f"{settings.command} {template.example}")
         lines.append(f"• {code(template.usage)} — {template.description} e.g. {example}")
     lines.append(f"• {code('help')} — this list.")
