@@ -52,6 +52,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=7)
     sample.add_argument("--scale", type=float, default=1.0)
     sample.add_argument("--end", help="UTC end of the data, ISO 8601 (default: this hour)")
+    sample.add_argument("--json", action="store_true", help="also write the JSON table's records")
 
     serve = commands.add_parser("serve", help="run the Slack app (HTTP on /slack/events, or Socket Mode)")
     serve.add_argument("--socket", action="store_true", help="use Socket Mode instead of HTTP")
@@ -140,6 +141,10 @@ def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
         f"regions {', '.join(report.regions)})",
         file=stdout,
     )
+    if args.json:
+        from bot.sample_json import write_json_sample
+
+        print(f"wrote {write_json_sample(args.dir):,} JSON records to {args.dir}/vpc_flow_logs", file=stdout)
     for incident in INCIDENTS:
         print(
             f"  planted: {incident.name}: {incident.description} (try: {incident.example_command})",

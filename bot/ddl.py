@@ -14,35 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.flowlog_format import BY_HEADER, parse_log_format
+from bot.flowlog_format import BY_HEADER, JSON_FIELDS, parse_log_format
 from bot.settings import MissingSettingError, Settings
 
 HIVE_TYPES = {"integer": "int", "bigint": "bigint", "smallint": "smallint", "varchar": "string"}
-JSON_COLUMNS = (
-    ("is_rejected_packet", "string"),
-    ("avg_in_packet_size", "int"),
-    ("vpc_id", "string"),
-    ("local_port", "int"),
-    ("source_dc", "string"),
-    ("ip", "string"),
-    ("end_time", "string"),
-    ("remote_port", "int"),
-    ("start_time", "string"),
-    ("protocol", "int"),
-    ("in_bytes", "bigint"),
-    ("source_tag", "string"),
-    ("account_id", "string"),
-    ("instance_id", "string"),
-    ("interface_public_ips", "string"),
-    ("out_bytes", "bigint"),
-    ("is_skipped_rejected_packets", "string"),
-    ("source_az", "string"),
-    ("source_region", "string"),
-    ("avg_out_packet_size", "int"),
-    ("instance_type", "string"),
-    ("interface_local_ips", "string"),
-)
-"""The playbook's JSON table, in its order."""
 
 
 @dataclass(frozen=True)
@@ -109,7 +84,7 @@ def json_table(settings: Settings) -> Statement:
     """The playbook's JSON-serde `vpc_flow_logs` table."""
     if settings.athena_json_location is None:
         raise MissingSettingError("the JSON table needs FLOWBOT_ATHENA_JSON_LOCATION")
-    columns = ",\n".join(f"  `{name}` {kind}" for name, kind in JSON_COLUMNS)
+    columns = ",\n".join(f"  `{name}` {HIVE_TYPES[kind]}" for name, kind in JSON_FIELDS)
     sql = (
         f"CREATE EXTERNAL TABLE IF NOT EXISTS `{settings.athena_database}`.`{settings.athena_json_table}` (\n"
         f"{columns}\n)\n"

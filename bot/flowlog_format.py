@@ -95,6 +95,33 @@ def table_columns(headers: tuple[str, ...] = DEFAULT_V2_HEADERS) -> list[tuple[s
     return [(BY_HEADER[h].column, BY_HEADER[h].athena_type) for h in headers] + list(PARTITION_COLUMNS)
 
 
+JSON_FIELDS: tuple[tuple[str, str], ...] = (
+    ("is_rejected_packet", "varchar"),
+    ("avg_in_packet_size", "integer"),
+    ("vpc_id", "varchar"),
+    ("local_port", "integer"),
+    ("source_dc", "varchar"),
+    ("ip", "varchar"),
+    ("end_time", "varchar"),
+    ("remote_port", "integer"),
+    ("start_time", "varchar"),
+    ("protocol", "integer"),
+    ("in_bytes", "bigint"),
+    ("source_tag", "varchar"),
+    ("account_id", "varchar"),
+    ("instance_id", "varchar"),
+    ("interface_public_ips", "varchar"),
+    ("out_bytes", "bigint"),
+    ("is_skipped_rejected_packets", "varchar"),
+    ("source_az", "varchar"),
+    ("source_region", "varchar"),
+    ("avg_out_packet_size", "integer"),
+    ("instance_type", "varchar"),
+    ("interface_local_ips", "varchar"),
+)
+"""The playbook's JSON-serde `vpc_flow_logs` table, in its order, with Athena types. Its start_time and
+end_time are text; Flowbot expects ISO 8601 UTC (`2026-11-19T10:01:00Z`), whose text order is time order."""
+
 COLUMN_HEADERS: dict[str, str] = {f.column: f.header for f in FIELDS}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.engines.base import Engine, EngineError
+from bot.engines.layout import JSON_FOLDER
 from bot.engines.local import LocalEngine
 from bot.settings import Settings
 
@@ -10,10 +11,11 @@ from bot.settings import Settings
 def make_engine(settings: Settings) -> Engine:
     """The engine the settings name, ready to run; fails fast with a clear message."""
     if settings.engine == "local":
-        if not (settings.local_data_dir / "AWSLogs").is_dir():
+        folder = settings.local_data_dir / ("AWSLogs" if settings.table_kind == "vpcflow" else JSON_FOLDER)
+        if not folder.is_dir():
             raise EngineError(
-                f"no flow logs at {settings.local_data_dir}/AWSLogs "
-                "(set FLOWBOT_LOCAL_DATA_DIR, or create sample data with `flowbot sample-data DIR`)"
+                f"no flow logs at {folder} "
+                "(set FLOWBOT_LOCAL_DATA_DIR, or create sample data with `flowbot sample-data DIR [--json]`)"
             )
         return LocalEngine(settings.local_data_dir)
     raise EngineError(f"unknown engine {settings.engine!r}")

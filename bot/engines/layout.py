@@ -37,6 +37,16 @@ def _subdirs(folder: Path, pattern: re.Pattern[str], only: str | None) -> list[P
     return sorted(p for p in folder.iterdir() if p.is_dir() and pattern.fullmatch(p.name))
 
 
+JSON_FOLDER = "vpc_flow_logs"
+"""Where the local engine finds the JSON table's records: `<root>/vpc_flow_logs/**/*.json[.gz]`."""
+
+
+def json_files(root: Path) -> list[Path]:
+    """Every JSON-lines file of the JSON table: it has no partitions, so every query reads them all."""
+    folder = root / JSON_FOLDER
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name.endswith((".json", ".json.gz")))
+
+
 def select_files(
     root: Path, days: Iterable[date], account: str | None = None, region: str | None = None
 ) -> list[FlowLogFile]:

@@ -19,11 +19,18 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from bot.catalog import LOGICAL_TABLE, QueryTemplate
+from bot.catalog import JSON_TABLE, LOGICAL_TABLE, QueryTemplate
 from bot.engines.base import Column, EngineError, ResultStream, Row, ScanStats
 from bot.engines.dialect import to_duckdb
-from bot.engines.layout import FlowLogFile, select_files
-from bot.flowlog_format import ALL_HEADERS, BY_HEADER, COLUMN_HEADERS, PARTITION_COLUMNS, table_columns
+from bot.engines.layout import FlowLogFile, json_files, select_files
+from bot.flowlog_format import (
+    ALL_HEADERS,
+    BY_HEADER,
+    COLUMN_HEADERS,
+    JSON_FIELDS,
+    PARTITION_COLUMNS,
+    table_columns,
+)
 from bot.request import FlowRequest
 
 BATCH_ROWS = 10_000
@@ -43,7 +50,11 @@ _DUCKDB_TYPE = {"integer": "INTEGER", "bigint": "BIGINT", "smallint": "SMALLINT"
 @cache
 def _duckdb_sql(sql: str) -> tuple[str, tuple[str, ...]]:
     """A template in DuckDB's dialect and its placeholder names; transpiled once per process."""
-    duck_sql = to_duckdb(sql, {LOGICAL_TABLE: dict(table_columns(ALL_HEADERS))})
+    schema: dict[str, object] = {
+        LOGICAL_TABLE: dict(table_columns(ALL_HEADERS)),
+        JSON_TABLE: dict(JSON_FIELDS),
+    }
+    duck_sql = to_duckdb(sql, schema)
     names = dict.fromkeys(
         p.name for p in sqlglot.parse_one(duck_sql, read="duckdb").find_all(exp.Placeholder)
     )
@@ -135,13 +146,37 @@ class LocalEngine:
             relation = con.sql(f"SELECT {empty} WHERE false")  # fixed text, no input
         relation.create_view(LOGICAL_TABLE)
 
+    def _json_table(self, con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
+        """Create the `vpc_flow_logs` view: JSON lines read as the OpenX JSON SerDe does.
+
+        Missing keys read NULL, numbers given as text are converted, and a malformed line becomes a
+        row of NULLs (the playbook's `ignore.malformed.json`).
+        """
+        columns = {name: _DUCKDB_TYPE[kind] for name, kind in JSON_FIELDS}
+        if files:
+            relation = con.read_json(
+                [str(p) for p in files], format="newline_delimited", columns=columns, ignore_errors=True
+            )
+        else:
+            empty = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in columns.items())
+            relation = con.sql(f"SELECT {empty} WHERE false")  # fixed text, no input
+        relation.create_view(JSON_TABLE)
+
     def run(self, template: QueryTemplate, request: FlowRequest) -> ResultStream:
         """Open only the window's files, bind the request's values, stream the rows."""
         started = time.perf_counter()
-        files = select_files(self.data_dir, request.window.days(), request.account, request.region)
         con = self._connect()
         try:
-            self._table(con, files)
+            if template.table == JSON_TABLE:
+                paths = json_files(self.data_dir)
+                self._json_table(con, paths)
+                stats = ScanStats(
+                    files_scanned=len(paths), bytes_scanned=sum(p.stat().st_size for p in paths)
+                )
+            else:
+                files = select_files(self.data_dir, request.window.days(), request.account, request.region)
+                self._table(con, files)
+                stats = ScanStats(files_scanned=len(files), bytes_scanned=sum(f.size for f in files))
             sql, names = _duckdb_sql(template.sql)
             bindings = request.bindings()
             params = {name: bindings[name] for name in names}
@@ -158,7 +193,6 @@ class LocalEngine:
             raise EngineError(
                 f"{template.name}: local result types {columns} differ from Athena's {expected}"
             )
-        stats = ScanStats(files_scanned=len(files), bytes_scanned=sum(f.size for f in files))
         return ResultStream(columns, _fetch(con), stats, started)
 
 

@@ -43,6 +43,8 @@ def cell(value: Any, kind: ColumnKind) -> str:
         text = short_time(datetime.fromtimestamp(value, UTC))
     elif kind == "time" and isinstance(value, str) and len(value) == 19:  # '%Y/%m/%d %H:%M:%S'
         text = value[5:].replace("/", "-")
+    elif kind == "time" and isinstance(value, str) and len(value) == 20 and value.endswith("Z"):  # ISO 8601
+        text = value[5:19].replace("T", " ")
     elif isinstance(value, datetime):
         text = short_time(value)
     else:

@@ -31,6 +31,7 @@ def test_human_bytes(value: int, text: str) -> None:
 def test_cells_by_kind() -> None:
     assert cell(1795478400, "epoch") == "11-24 00:00:00"
     assert cell("2026/11/24 13:05:09", "time") == "11-24 13:05:09"
+    assert cell("2026-11-24T13:05:09Z", "time") == "11-24 13:05:09"
     assert cell(12345, "count") == "12,345"
     assert cell(None, "bytes") == "·"
     assert len(cell("x" * 100, "text")) == 39
