@@ -58,10 +58,15 @@ def is_answered(redis: Redis, target: ReplyTarget) -> bool:
     return bool(redis.exists(ANSWERED_KEY.format(job_id=target.job_id)))
 
 
+def claim_final(redis: Redis, job_id: str) -> bool:
+    """Take the right to post this job's one final answer; False when someone already has."""
+    return bool(redis.set(ANSWERED_KEY.format(job_id=job_id), "1", nx=True, ex=ANSWERED_TTL_SECONDS))
+
+
 def deliver_once(redis: Redis, target: ReplyTarget, send: Callable[[], None]) -> bool:
     """Run `send` unless this job's final answer was already posted; False when it was."""
     key = ANSWERED_KEY.format(job_id=target.job_id)
-    if not redis.set(key, "1", nx=True, ex=ANSWERED_TTL_SECONDS):
+    if not claim_final(redis, target.job_id):
         log.info("job %s already answered; not posting again", target.job_id)
         return False
     try:

@@ -18,6 +18,7 @@ from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
 from bot.answer import answer
+from bot.cancel import is_cancelled
 from bot.catalog import load_catalog
 from bot.delivery import ReplyTarget, deliver_once, is_answered, post_answer, post_failure, slack_client
 from bot.engines import EngineError, make_engine
@@ -25,6 +26,7 @@ from bot.request import FlowRequest
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+CANCELLED = "it was cancelled on request"
 
 
 def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> dict[str, Any]:
@@ -37,6 +39,10 @@ def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> d
         raise RuntimeError("run_flow_job runs inside an RQ worker")
     if is_answered(job.connection, target):
         return {"status": "already answered"}
+    if is_cancelled(job.connection, target.job_id):
+        client = slack_client(settings)
+        deliver_once(job.connection, target, lambda: post_failure(client, target, request.text, CANCELLED))
+        return {"status": "cancelled"}
     client = slack_client(settings)
     try:
         engine = make_engine(settings)

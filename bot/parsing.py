@@ -48,6 +48,16 @@ class HelpRequest:
     unknown: str | None = None
 
 
+@dataclass(frozen=True)
+class CancelRequest:
+    """`/flow cancel <job>`: stop a queued or running query (the job id as shown in Flowbot's replies)."""
+
+    job: str
+
+
+_JOB_REF = re.compile(r"^[0-9a-f]{8,32}$")
+
+
 def normalise(text: str) -> list[str]:
     """Undo Slack's links and phone dashes; split into words."""
     text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1), text)
@@ -177,13 +187,17 @@ def _canonical(template: QueryTemplate, args: dict[str, str], options: dict[str,
 
 def parse_command(
     text: str, catalog: Catalog, settings: Settings, now: datetime
-) -> FlowRequest | HelpRequest:
+) -> FlowRequest | HelpRequest | CancelRequest:
     """Parse the text after `/flow`; raise `CommandError` with one clear line when it is wrong."""
     words = normalise(text)
     if words[:1] == ["--"]:
         words = words[1:]
     if not words or words[0].lower() in {"help", "?", "--help"}:
         return HelpRequest()
+    if words[0].lower() == "cancel":
+        if len(words) != 2 or not _JOB_REF.fullmatch(words[1].lower()):
+            raise CommandError("cancel takes the job id Flowbot showed you, e.g. `cancel 3f2a9c1d`")
+        return CancelRequest(words[1].lower())
     positional, options = _split_options(words)
     table = TABLE_OF_KIND[settings.table_kind]
     matched = catalog.match(positional, table)

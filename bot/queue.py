@@ -11,6 +11,7 @@ import hashlib
 from redis import Redis
 from rq import Callback, Queue
 
+from bot.cancel import CancelOutcome, remember, request_cancel
 from bot.delivery import ReplyTarget
 from bot.jobs import report_failure, run_flow_job
 from bot.request import FlowRequest
@@ -52,4 +53,9 @@ class FlowQueue:
         except Exception:
             self.redis.delete(key)
             raise
+        remember(self.redis, target.job_id, self.settings.dedupe_ttl_seconds)
         return True
+
+    def cancel(self, ref: str) -> CancelOutcome:
+        """Cancel a queued job, or ask a running one to stop (see bot/cancel.py)."""
+        return request_cancel(self.redis, ref, self.settings.query_timeout_seconds + 60)

@@ -10,9 +10,10 @@ from typing import Any
 from redis.exceptions import RedisError
 from slack_bolt import Ack, App
 
+from bot.cancel import CancelStatus, short_id
 from bot.catalog import Catalog
-from bot.delivery import ReplyTarget
-from bot.parsing import CommandError, HelpRequest, parse_command
+from bot.delivery import ReplyTarget, claim_final
+from bot.parsing import CancelRequest, CommandError, HelpRequest, parse_command
 from bot.queue import FlowQueue, job_id_for
 from bot.rendering.help import help_text
 from bot.settings import Settings
@@ -43,6 +44,9 @@ def register(
         if isinstance(parsed, HelpRequest):
             ack(text=help_text(catalog, settings, parsed.unknown), response_type="ephemeral")
             return
+        if isinstance(parsed, CancelRequest):
+            handle_cancel_command(ack, parsed, command["user_id"])
+            return
         request_id = (
             command.get("trigger_id") or f"{command.get('channel_id')}:{command.get('user_id')}:{text}"
         )
@@ -65,10 +69,42 @@ def register(
         if not fresh:  # Slack delivered the same command again: the first delivery was answered
             ack()
             return
+        job = short_id(target.job_id)
         ack(
-            text=f":hourglass_flowing_sand: Queued `{parsed.text}` · {parsed.window.describe()}. "
-            "The answer will be posted here.",
+            text=f":hourglass_flowing_sand: Queued `{parsed.text}` · {parsed.window.describe()} · job {job}. "
+            f"The answer will be posted here (`{settings.command} cancel {job}` stops it).",
             response_type="ephemeral",
         )
+
+    def handle_cancel_command(ack: Ack, request: CancelRequest, user_id: str) -> None:
+        """Cancel a queued job at once, or flag a running one; the job's own answer follows."""
+        try:
+            outcome = queue.cancel(request.job)
+        except RedisError:
+            log.exception("could not cancel %s", request.job)
+            ack(
+                text=":warning: Flowbot's queue is unavailable right now; please try again.",
+                response_type="ephemeral",
+            )
+            return
+        job = request.job[:8]
+        if (
+            outcome.status is CancelStatus.CANCELLED
+            and outcome.job_id
+            and claim_final(queue.redis, outcome.job_id)
+        ):
+            ack(
+                text=f":no_entry_sign: <@{user_id}> cancelled `{outcome.asked}` (job {job}) before it ran.",
+                response_type="in_channel",
+            )
+        elif outcome.status is CancelStatus.STOPPING:
+            ack(
+                text=f"Stopping job {job} (`{outcome.asked}`); its answer here will say it was cancelled.",
+                response_type="ephemeral",
+            )
+        elif outcome.status is CancelStatus.FINISHED:
+            ack(text=f"Job {job} is no longer queued or running.", response_type="ephemeral")
+        else:
+            ack(text=f"No job {job} is queued or running.", response_type="ephemeral")
 
     app.command(settings.command)(handle_flow_command)

@@ -22,6 +22,9 @@ def help_text(
     for template in sorted(catalog.for_table(TABLE_OF_KIND[settings.table_kind]), key=lambda t: t.command):
         example = code(f"{settings.command} {template.example}")
         lines.append(f"• {code(template.usage)} — {template.description} e.g. {example}")
+    lines.append(
+        f"• {code('cancel <job>')} — stop a queued or running query (its job id is in Flowbot's replies)."
+    )
     lines.append(f"• {code('help')} — this list.")
     lines.append(f"Options: {OPTION_FORMS}. Default window: last {settings.default_window}; times are UTC.")
     return "\n".join(lines)

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from rq import SimpleWorker
+from rq.job import JobStatus
 
+from bot.cancel import CancelStatus
 from bot.catalog import load_catalog
 from bot.delivery import ReplyTarget
 from bot.parsing import parse_command
@@ -67,3 +69,20 @@ def test_a_job_run_twice_answers_once(mock_slack: MockSlack, redis_url: str) -> 
     worker.work(burst=True)
     assert [r.return_value["status"] for r in job.results()] == ["already answered", "answered"]
     assert len(mock_slack.calls("chat.postMessage")) == 1
+
+
+def test_a_running_job_asked_to_stop_answers_that_it_was_cancelled(
+    mock_slack: MockSlack, redis_url: str
+) -> None:
+    redis = Redis.from_url(redis_url)
+    target = _submit(redis, "stop-1")
+    queue = FlowQueue(redis, Settings())
+    job = queue.queue.fetch_job(target.job_id)
+    assert job is not None
+    job.set_status(JobStatus.STARTED)  # as a worker would have it while the query runs
+    outcome = queue.cancel(target.job_id[:8])
+    assert outcome.status is CancelStatus.STOPPING
+    job.set_status(JobStatus.QUEUED)
+    SimpleWorker([Settings().queue_name], connection=redis).work(burst=True)
+    (posted,) = mock_slack.calls("chat.postMessage")
+    assert "could not be answered: it was cancelled on request" in posted.params["text"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -248,3 +249,22 @@ def test_a_channel_the_bot_is_not_in_gets_the_summary_through_response_url(
     assert "203.0.113.66" in blocks and "Invite Flowbot" in blocks
     assert responded.params["response_type"] == "ephemeral"
     assert mock_slack.calls("files.completeUploadExternal") == []
+
+
+def test_a_queued_job_can_be_cancelled_and_then_never_answers(
+    app_url: str, env: dict[str, str], mock_slack: MockSlack, redis_url: str
+) -> None:
+    _, body = _slash(app_url, f"count {WINDOW}", trigger_id="trig-cancel-1")
+    job = re.search(r"job ([0-9a-f]{8})", _ack_text(body))
+    assert job, _ack_text(body)
+    status, body = _slash(app_url, f"cancel {job.group(1)}", trigger_id="trig-cancel-2")
+    assert status == 200
+    reply = json.loads(body)
+    assert reply["response_type"] == "in_channel"
+    assert f"cancelled `count {WINDOW}` (job {job.group(1)}) before it ran" in reply["text"]
+    _run_worker(env)
+    assert mock_slack.calls("chat.postMessage") == []
+    assert "No job" in _ack_text(_slash(app_url, "cancel deadbeef", trigger_id="trig-cancel-3")[1])
+    assert "no longer queued or running" in _ack_text(
+        _slash(app_url, f"cancel {job.group(1)}", trigger_id="trig-cancel-4")[1]
+    )

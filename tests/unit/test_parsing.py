@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.catalog import load_catalog
-from bot.parsing import CommandError, HelpRequest, parse_command
+from bot.parsing import CancelRequest, CommandError, HelpRequest, parse_command
 from bot.request import FlowRequest
 from bot.settings import Settings
 
@@ -132,6 +132,13 @@ def test_help(text: str) -> None:
     assert parse_command(text, CATALOG, SETTINGS, NOW) == HelpRequest()
 
 
+def test_cancel_takes_a_job_id() -> None:
+    assert parse_command("cancel 3F2A9C1D", CATALOG, SETTINGS, NOW) == CancelRequest("3f2a9c1d")
+    for bad in ("cancel", "cancel me", "cancel 3f2a9c1d now"):
+        with pytest.raises(CommandError, match="cancel takes the job id"):
+            parse_command(bad, CATALOG, SETTINGS, NOW)
+
+
 def test_unknown_word_is_help_naming_it() -> None:
     assert parse_command("frobnicate 1.2.3.4", CATALOG, SETTINGS, NOW) == HelpRequest(unknown="frobnicate")
 
@@ -174,7 +181,7 @@ def test_no_text_raises_anything_but_a_command_error(text: str) -> None:
     except CommandError as exc:
         assert str(exc) and "\n" not in str(exc)
         return
-    assert isinstance(result, FlowRequest | HelpRequest)
+    assert isinstance(result, FlowRequest | HelpRequest | CancelRequest)
 
 
 @settings(max_examples=300, deadline=None)
