@@ -6,6 +6,8 @@ the same wherever it was asked.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -14,6 +16,13 @@ from bot.engines.base import Engine, Row
 from bot.rendering.csv_out import write_csv
 from bot.rendering.summary import Summary
 from bot.request import FlowRequest
+
+log = logging.getLogger(__name__)
+
+
+def _log_start(query_id: str) -> None:
+    """Operators find a query in the engine's own console by this id."""
+    log.info("engine query started: %s", query_id)
 
 
 @dataclass(frozen=True)
@@ -32,10 +41,12 @@ def answer(
     summary_rows: int,
     csv_out: TextIO | None = None,
     keep_rows: bool = False,
+    token: str | None = None,
+    should_cancel: Callable[[], bool] | None = None,
 ) -> Answer:
     """Run the request; stream rows to `csv_out` while keeping the summary's first rows."""
     template = catalog[request.query]
-    result = engine.run(template, request)
+    result = engine.run(template, request, token=token, on_start=_log_start, should_cancel=should_cancel)
     batches = result.batches()
     if csv_out is not None and result.csv_copier is not None and not keep_rows:
         first_page = next(batches, [])[:summary_rows]  # enough for the summary

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from bot.answer import answer
 from bot.catalog import load_catalog
 from bot.engines import EngineError, make_engine
-from bot.parsing import CommandError, HelpRequest, parse_command
+from bot.parsing import CancelRequest, CommandError, HelpRequest, parse_command
 from bot.rendering.help import help_text
 from bot.settings import MissingSettingError, Settings
 
@@ -58,6 +58,9 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--socket", action="store_true", help="use Socket Mode instead of HTTP")
     serve.add_argument("--port", type=int, help="HTTP port (default: FLOWBOT_HTTP_PORT)")
 
+    athena = commands.add_parser("athena", help="the Athena tables: print or apply their DDL")
+    athena.add_argument("action", choices=["ddl", "setup"], help="ddl prints the statements; setup runs them")
+
     worker = commands.add_parser("worker", help="run a queue worker")
     worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     return parser
@@ -70,6 +73,10 @@ def _json_value(value: Any) -> Any:
 def _ask(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
     catalog = load_catalog()
     parsed = parse_command(" ".join(args.text), catalog, settings, datetime.now(UTC))
+    if isinstance(parsed, CancelRequest):
+        raise CommandError(
+            "cancel stops a job queued from Slack; `flowbot ask` runs inline (Ctrl-C stops it)"
+        )
     if isinstance(parsed, HelpRequest):
         print(help_text(catalog, settings, parsed.unknown, markup=False), file=stdout)
         return EXIT_OK if parsed.unknown is None else EXIT_BAD_INPUT
@@ -153,6 +160,22 @@ def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
     return EXIT_OK
 
 
+def _athena(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
+    from bot.ddl import statements
+
+    made = statements(settings)
+    if args.action == "ddl":
+        print(";\n\n".join(s.sql for s in made) + ";", file=stdout)
+        return EXIT_OK
+    from bot.engines.athena import AthenaEngine
+
+    engine = AthenaEngine(settings)
+    for statement in made:
+        engine.execute_statement(statement.sql)
+        print(f"created {statement.creates}", file=stdout)
+    return EXIT_OK
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server import serve_http, serve_socket_mode
 
@@ -187,6 +210,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout) -> int:
             return _sample_data(args, stdout)
         if args.command == "serve":
             return _serve(args, settings)
+        if args.command == "athena":
+            return _athena(args, settings, stdout)
         return _worker(args, settings)
     except CommandError as exc:
         print(f"flowbot: {exc}", file=sys.stderr)

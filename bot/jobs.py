@@ -55,6 +55,8 @@ def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> d
                     engine=engine,
                     summary_rows=settings.summary_rows,
                     csv_out=out,
+                    token=target.job_id,
+                    should_cancel=lambda: is_cancelled(job.connection, target.job_id),
                 )
             deliver_once(
                 job.connection, target, lambda: post_answer(client, target, result.summary, csv_path)

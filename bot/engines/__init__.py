@@ -18,7 +18,9 @@ def make_engine(settings: Settings) -> Engine:
                 "(set FLOWBOT_LOCAL_DATA_DIR, or create sample data with `flowbot sample-data DIR [--json]`)"
             )
         return LocalEngine(settings.local_data_dir)
-    raise EngineError(f"unknown engine {settings.engine!r}")
+    from bot.engines.athena import AthenaEngine  # boto3 is imported only where Athena is used
+
+    return AthenaEngine(settings)
 
 
 __all__ = ["Engine", "EngineError", "LocalEngine", "make_engine"]

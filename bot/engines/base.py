@@ -54,11 +54,12 @@ class ResultStream:
     that file to the output as a stream, so the rows need not pass through Python one by one."""
 
     def batches(self) -> Iterator[list[Row]]:
-        """Rows in batches; counts rows and closes the clock when the last batch is read."""
+        """Rows in batches; counts rows and, unless the engine reported its own time, closes the clock."""
         for batch in self._batches:
             self.stats.rows += len(batch)
             yield batch
-        self.stats.elapsed_ms = round((time.perf_counter() - self._started) * 1000)
+        if not self.stats.elapsed_ms:
+            self.stats.elapsed_ms = round((time.perf_counter() - self._started) * 1000)
 
 
 class Engine(Protocol):
@@ -66,6 +67,19 @@ class Engine(Protocol):
 
     name: str
 
-    def run(self, template: QueryTemplate, request: FlowRequest) -> ResultStream:
-        """Start the query; the returned stream yields its rows."""
+    def run(
+        self,
+        template: QueryTemplate,
+        request: FlowRequest,
+        *,
+        token: str | None = None,
+        on_start: Callable[[str], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> ResultStream:
+        """Start the query; the returned stream yields its rows.
+
+        `token` makes a retried job reuse its query (Athena's ClientRequestToken); `on_start` hears the
+        engine's query id; `should_cancel` is asked between polls whether a responder cancelled it.
+        An engine whose queries finish in seconds (local) may ignore all three.
+        """
         ...

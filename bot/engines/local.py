@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 
@@ -162,8 +162,20 @@ class LocalEngine:
             relation = con.sql(f"SELECT {empty} WHERE false")  # fixed text, no input
         relation.create_view(JSON_TABLE)
 
-    def run(self, template: QueryTemplate, request: FlowRequest) -> ResultStream:
-        """Open only the window's files, bind the request's values, stream the rows."""
+    def run(
+        self,
+        template: QueryTemplate,
+        request: FlowRequest,
+        *,
+        token: str | None = None,
+        on_start: Callable[[str], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> ResultStream:
+        """Open only the window's files, bind the request's values, stream the rows.
+
+        The run control arguments are accepted and unused: a local query takes seconds and cannot
+        be interrupted midway (the job checks for a cancel before it starts).
+        """
         started = time.perf_counter()
         con = self._connect()
         try:

@@ -1,0 +1,117 @@
+"""Preparing a template for Athena: `?` placeholders in order of occurrence, values only as parameters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlglot
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlglot import exp
+from sqlglot.dialects.trino import Trino
+from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
+
+from bot.catalog import JSON_TABLE, LOGICAL_TABLE, QueryTemplate, load_catalog
+from bot.engines.athena import sql_literal, to_athena
+from bot.request import FlowRequest, Window
+from bot.settings import Settings
+
+SETTINGS = Settings(athena_database="flow_db", athena_table="flow_v2", athena_json_table="flow_json")
+REQUEST = FlowRequest(
+    query="ratio",
+    params={"ip": "203.0.113.77"},
+    window=Window(
+        start=datetime(2026, 11, 18, 6, 0, tzinfo=UTC), end=datetime(2026, 11, 19, 6, 0, tzinfo=UTC)
+    ),
+    account="012345678901",
+    region="eu-west-3",
+    limit=4321,
+    text="ratio 203.0.113.77",
+)
+REAL_TABLE = {LOGICAL_TABLE: '"flow_db"."flow_v2"', JSON_TABLE: '"flow_db"."flow_json"'}
+
+
+def _literal_node(value: object) -> exp.Expression:
+    return exp.Literal.number(value) if isinstance(value, int) else exp.Literal.string(str(value))
+
+
+def _expected_sql(template: QueryTemplate, bindings: dict[str, object]) -> str:
+    """The template with its values written in by name (what the `?` + parameters must mean)."""
+    tree = sqlglot.parse_one(template.sql, read="trino")
+    for placeholder in list(tree.find_all(exp.Placeholder)):
+        placeholder.replace(_literal_node(bindings[placeholder.name]))
+    for table in tree.find_all(exp.Table):
+        table.replace(exp.to_table(REAL_TABLE[table.name], dialect="trino"))
+    return tree.sql(dialect="trino")
+
+
+def _filled_in(sql: str, parameters: list[str]) -> str:
+    """Athena's view: each `?` token, in the text's order, replaced by the next parameter."""
+    spans = [t for t in Trino().tokenize(sql) if t.token_type == TokenType.PLACEHOLDER]
+    assert len(spans) == len(parameters)
+    for token, parameter in reversed(list(zip(spans, parameters, strict=True))):
+        sql = sql[: token.start] + parameter + sql[token.end + 1 :]
+    return sqlglot.parse_one(sql, read="trino").sql(dialect="trino")
+
+
+@pytest.mark.parametrize("template", list(load_catalog()), ids=lambda t: t.name)
+def test_every_template_becomes_positional_sql_with_its_values_as_parameters(template: QueryTemplate) -> None:
+    bindings = REQUEST.bindings()
+    sql, parameters = to_athena(template.sql, SETTINGS, bindings)
+
+    tree = sqlglot.parse_one(sql, read="trino")  # parses in Athena's dialect
+    placeholders = list(tree.find_all(exp.Placeholder))
+    assert placeholders and all(not p.this for p in placeholders)  # only `?`, no `:name` left
+    assert len(placeholders) == len(parameters)
+    for value in bindings.values():
+        if value != "":
+            assert str(value) not in sql, f"{value!r} was written into the SQL"
+    assert REAL_TABLE[template.table] in sql
+    assert {t.sql(dialect="trino") for t in tree.find_all(exp.Table)} == {REAL_TABLE[template.table]}
+    # Positional parameters mean exactly what the named ones did, occurrence by occurrence.
+    assert _filled_in(sql, parameters) == _expected_sql(template, bindings)
+
+
+def test_a_name_used_twice_gives_two_placeholders_and_its_value_twice() -> None:
+    sql, parameters = to_athena(load_catalog()["ratio"].sql, SETTINGS, REQUEST.bindings())
+    assert parameters == [
+        "'203.0.113.77'",
+        "'203.0.113.77'",
+        "'2026/11/18'",
+        "'2026/11/20'",  # the window's last day plus the delivery margin
+        "'eu-west-3'",
+        "'eu-west-3'",
+        "'012345678901'",  # quoted: an account ID keeps its leading zero
+        "'012345678901'",
+        str(REQUEST.window.from_ts),
+        str(REQUEST.window.to_ts),
+        "4321",
+    ]
+    assert sql.rstrip().endswith("LIMIT ?")  # sqlglot writes Trino's LIMIT with a parameter as is
+
+
+def test_parameters_are_sql_literals() -> None:
+    assert sql_literal(42) == "42"
+    assert sql_literal("") == "''"
+    assert sql_literal("it's") == "'it''s'"
+    assert sql_literal("x' OR '1'='1") == "'x'' OR ''1''=''1'"
+    with pytest.raises(TypeError):
+        sql_literal(True)
+    with pytest.raises(TypeError):
+        sql_literal(1.5)
+
+
+@given(st.text())
+def test_any_text_reads_back_as_the_same_string_literal(value: str) -> None:
+    literal = sqlglot.parse_one(sql_literal(value), read="trino")
+    assert isinstance(literal, exp.Literal) and literal.is_string and literal.this == value
+
+
+def test_a_missing_value_or_an_unknown_table_is_refused() -> None:
+    with pytest.raises(ValueError, match="no value"):
+        to_athena("SELECT 1 FROM vpcflow WHERE a = :nope", SETTINGS, {})
+    with pytest.raises(ValueError, match="not"):
+        to_athena("SELECT 1 FROM other WHERE a = :x", SETTINGS, {"x": 1})
+    with pytest.raises(ValueError, match="named placeholders"):
+        to_athena("SELECT 1 FROM vpcflow WHERE a = ?", SETTINGS, {})
