@@ -43,7 +43,7 @@ class Summary:
         if st.files_scanned is not None:
             scanned += f" in {st.files_scanned:,} file{'s' if st.files_scanned != 1 else ''}"
         if st.cost_usd is not None:
-            scanned += f" (${st.cost_usd:,.4f})"
+            scanned += " (< $0.01)" if st.cost_usd < 0.01 else f" (${st.cost_usd:,.2f})"
         parts = [req.window.describe(), where, rows, scanned, f"{st.elapsed_ms / 1000:.1f} s ({self.engine})"]
         return " · ".join(p for p in parts if p)
 

@@ -7,14 +7,7 @@ import csv
 import io
 import json
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,95 +15,11 @@ from redis import Redis
 
 from tests.conftest import SAMPLE_END
 from tests.flowlog_oracle import RATIO_COLUMNS, Row, expected_ratio
-from tests.mock_slack import MockSlack, child_env
+from tests.mock_slack import MockSlack
+from tests.scenarios.flowbot_processes import SECRET, START, WINDOW, post, run_worker, slash
 from tests.slack_signing import signed_headers, slash_command_body
 
 pytestmark = pytest.mark.e2e
-SECRET = "e2e-signing-secret"  # a test value, not a credential
-SLACK_ACK_LIMIT_SECONDS = 3.0
-START = SAMPLE_END - timedelta(days=1)
-WINDOW = f"--from {START:%Y-%m-%dT%H:%M}Z --to {SAMPLE_END:%Y-%m-%dT%H:%M}Z"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def mock_slack() -> Iterator[MockSlack]:
-    with MockSlack() as mock:
-        yield mock
-
-
-@pytest.fixture
-def env(mock_slack: MockSlack, redis_url: str, sample_root: Path) -> dict[str, str]:
-    return child_env(
-        FLOWBOT_SLACK_BOT_TOKEN="xoxb-test",
-        FLOWBOT_SLACK_SIGNING_SECRET=SECRET,
-        FLOWBOT_SLACK_API_URL=mock_slack.base_url,
-        FLOWBOT_REDIS_URL=redis_url,
-        FLOWBOT_LOCAL_DATA_DIR=str(sample_root),
-        FLOWBOT_HTTP_HOST="127.0.0.1",
-        FLOWBOT_QUEUE_NAME="flowbot-e2e",
-    )
-
-
-@pytest.fixture
-def app_url(env: dict[str, str]) -> Iterator[str]:
-    """`flowbot serve` in its own process; yields its /slack/events URL once /healthz answers."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:  # noqa: S310
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"flowbot serve did not come up:\n{out}")
-            time.sleep(0.1)
-        yield base + "/slack/events"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _post(url: str, body: str, headers: dict[str, str]) -> tuple[int, str]:
-    """POST as Slack does; Slack gives up after 3 s, so this client does too."""
-    request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=SLACK_ACK_LIMIT_SECONDS) as resp:  # noqa: S310
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
-def _slash(url: str, text: str, **fields: str) -> tuple[int, str]:
-    body = slash_command_body(text, **fields)
-    return _post(url, body, signed_headers(SECRET, body))
-
-
-def _run_worker(env: dict[str, str]) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "worker", "--burst"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _ack_text(body: str) -> str:
@@ -120,11 +29,11 @@ def _ack_text(body: str) -> str:
 def test_ratio_is_acked_then_answered_with_summary_and_csv(
     app_url: str, env: dict[str, str], mock_slack: MockSlack, oracle_rows: list[Row]
 ) -> None:
-    status, body = _slash(app_url, f"ratio <http://10.0.1.25|10.0.1.25> {WINDOW}", trigger_id="trig-ratio-1")
+    status, body = slash(app_url, f"ratio <http://10.0.1.25|10.0.1.25> {WINDOW}", trigger_id="trig-ratio-1")
     assert status == 200
     assert "Queued `ratio 10.0.1.25" in _ack_text(body)
 
-    _run_worker(env)
+    run_worker(env)
 
     posted = mock_slack.wait_for("chat.postMessage")
     assert len(posted) == 1 and posted[0].ok
@@ -157,14 +66,14 @@ def test_ratio_is_acked_then_answered_with_summary_and_csv(
 def test_a_retried_delivery_makes_no_second_job(
     app_url: str, env: dict[str, str], mock_slack: MockSlack, redis_url: str
 ) -> None:
-    first = _slash(app_url, f"count {WINDOW}", trigger_id="trig-retry-1")
-    again = _slash(app_url, f"count {WINDOW}", trigger_id="trig-retry-1")
+    first = slash(app_url, f"count {WINDOW}", trigger_id="trig-retry-1")
+    again = slash(app_url, f"count {WINDOW}", trigger_id="trig-retry-1")
     assert first[0] == again[0] == 200
     assert "Queued" in _ack_text(first[1])
     assert "Queued" not in _ack_text(again[1])
     assert Redis.from_url(redis_url).llen("rq:queue:flowbot-e2e") == 1
 
-    _run_worker(env)
+    run_worker(env)
     mock_slack.wait_for("chat.postMessage")
     time.sleep(0.5)
     assert len(mock_slack.calls("chat.postMessage")) == 1
@@ -173,7 +82,7 @@ def test_a_retried_delivery_makes_no_second_job(
 def test_bad_input_gets_one_clear_line_and_no_job(
     app_url: str, mock_slack: MockSlack, redis_url: str
 ) -> None:
-    status, body = _slash(app_url, "ratio 10.0.1", trigger_id="trig-bad-1")
+    status, body = slash(app_url, "ratio 10.0.1", trigger_id="trig-bad-1")
     assert status == 200
     text = _ack_text(body)
     assert "`10.0.1` is not an IP address" in text
@@ -182,7 +91,7 @@ def test_bad_input_gets_one_clear_line_and_no_job(
 
 
 def test_help_lists_every_command(app_url: str) -> None:
-    status, body = _slash(app_url, "help", trigger_id="trig-help-1")
+    status, body = slash(app_url, "help", trigger_id="trig-help-1")
     assert status == 200
     text = _ack_text(body)
     for usage in ("count", "sample", "top src", "top dst", "timeline <ip>", "ratio <ip>"):
@@ -191,18 +100,18 @@ def test_help_lists_every_command(app_url: str) -> None:
 
 def test_a_bad_signature_is_refused(app_url: str, redis_url: str) -> None:
     body = slash_command_body(f"count {WINDOW}", trigger_id="trig-forged-1")
-    status, _ = _post(app_url, body, signed_headers("not-the-secret", body))
+    status, _ = post(app_url, body, signed_headers("not-the-secret", body))
     assert status == 401
     stale = signed_headers(SECRET, body, timestamp=int(time.time()) - 600)
-    assert _post(app_url, body, stale)[0] == 401
+    assert post(app_url, body, stale)[0] == 401
     assert Redis.from_url(redis_url).llen("rq:queue:flowbot-e2e") == 0
 
 
 def test_an_engine_failure_is_answered_once_with_the_reason(
     app_url: str, env: dict[str, str], mock_slack: MockSlack, tmp_path: Path
 ) -> None:
-    assert _slash(app_url, f"count {WINDOW}", trigger_id="trig-nodata-1")[0] == 200
-    _run_worker({**env, "FLOWBOT_LOCAL_DATA_DIR": str(tmp_path / "no-logs-here")})
+    assert slash(app_url, f"count {WINDOW}", trigger_id="trig-nodata-1")[0] == 200
+    run_worker({**env, "FLOWBOT_LOCAL_DATA_DIR": str(tmp_path / "no-logs-here")})
     (posted,) = mock_slack.wait_for("chat.postMessage")
     assert "could not be answered: no flow logs at" in posted.params["text"]
     assert "Traceback" not in posted.params["text"]
@@ -215,8 +124,8 @@ def test_a_corrupt_file_in_the_window_is_answered_with_its_name(
     folder = tmp_path / "AWSLogs/012345678901/vpcflowlogs/us-east-1" / f"{START:%Y/%m/%d}"
     folder.mkdir(parents=True)
     (folder / "012345678901_vpcflowlogs_us-east-1_fl-1_20261119T0010Z_bad.log.gz").write_bytes(b"not gzip")
-    assert _slash(app_url, f"count {WINDOW}", trigger_id="trig-corrupt-1")[0] == 200
-    _run_worker({**env, "FLOWBOT_LOCAL_DATA_DIR": str(tmp_path)})
+    assert slash(app_url, f"count {WINDOW}", trigger_id="trig-corrupt-1")[0] == 200
+    run_worker({**env, "FLOWBOT_LOCAL_DATA_DIR": str(tmp_path)})
     (posted,) = mock_slack.wait_for("chat.postMessage")
     assert "_bad.log.gz is not a readable gzip flow-log file" in posted.params["text"]
 
@@ -225,8 +134,8 @@ def test_a_rate_limited_post_is_retried_and_answers_once(
     app_url: str, env: dict[str, str], mock_slack: MockSlack
 ) -> None:
     mock_slack.fail_next("chat.postMessage", status=429, retry_after=1)
-    assert _slash(app_url, f"top src {WINDOW}", trigger_id="trig-429-1")[0] == 200
-    _run_worker(env)
+    assert slash(app_url, f"top src {WINDOW}", trigger_id="trig-429-1")[0] == 200
+    run_worker(env)
     attempts = mock_slack.wait_for("chat.postMessage", count=2)
     assert [c.status for c in attempts] == [429, 200]
     mock_slack.wait_for("files.completeUploadExternal")
@@ -236,14 +145,14 @@ def test_a_channel_the_bot_is_not_in_gets_the_summary_through_response_url(
     app_url: str, env: dict[str, str], mock_slack: MockSlack
 ) -> None:
     mock_slack.fail_next("chat.postMessage", error="not_in_channel")
-    status, _ = _slash(
+    status, _ = slash(
         app_url,
         f"ratio 10.0.1.25 {WINDOW}",
         trigger_id="trig-private-1",
         response_url=mock_slack.response_url("p1"),
     )
     assert status == 200
-    _run_worker(env)
+    run_worker(env)
     (responded,) = mock_slack.wait_for("response_url")
     blocks = json.dumps(responded.json_param("blocks"))
     assert "203.0.113.66" in blocks and "Invite Flowbot" in blocks
@@ -254,17 +163,17 @@ def test_a_channel_the_bot_is_not_in_gets_the_summary_through_response_url(
 def test_a_queued_job_can_be_cancelled_and_then_never_answers(
     app_url: str, env: dict[str, str], mock_slack: MockSlack, redis_url: str
 ) -> None:
-    _, body = _slash(app_url, f"count {WINDOW}", trigger_id="trig-cancel-1")
+    _, body = slash(app_url, f"count {WINDOW}", trigger_id="trig-cancel-1")
     job = re.search(r"job ([0-9a-f]{8})", _ack_text(body))
     assert job, _ack_text(body)
-    status, body = _slash(app_url, f"cancel {job.group(1)}", trigger_id="trig-cancel-2")
+    status, body = slash(app_url, f"cancel {job.group(1)}", trigger_id="trig-cancel-2")
     assert status == 200
     reply = json.loads(body)
     assert reply["response_type"] == "in_channel"
     assert f"cancelled `count {WINDOW}` (job {job.group(1)}) before it ran" in reply["text"]
-    _run_worker(env)
+    run_worker(env)
     assert mock_slack.calls("chat.postMessage") == []
-    assert "No job" in _ack_text(_slash(app_url, "cancel deadbeef", trigger_id="trig-cancel-3")[1])
+    assert "No job" in _ack_text(slash(app_url, "cancel deadbeef", trigger_id="trig-cancel-3")[1])
     assert "no longer queued or running" in _ack_text(
-        _slash(app_url, f"cancel {job.group(1)}", trigger_id="trig-cancel-4")[1]
+        slash(app_url, f"cancel {job.group(1)}", trigger_id="trig-cancel-4")[1]
     )

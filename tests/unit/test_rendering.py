@@ -99,6 +99,14 @@ def test_summary_is_phone_sized_and_says_what_it_scanned() -> None:
     assert blocks[1]["text"]["text"].startswith("```")
 
 
+def test_athena_answers_state_their_cost() -> None:
+    summary = _summary(rows=1, head=1)
+    summary.stats.cost_usd, summary.stats.files_scanned = 0.004, None
+    assert "scanned 2.5 MB (< $0.01)" in summary.scope_line()
+    summary.stats.cost_usd = 12.5
+    assert "($12.50)" in summary.scope_line()
+
+
 def test_empty_answer_says_why() -> None:
     summary = _summary(rows=0, head=0)
     assert summary.table() == ""

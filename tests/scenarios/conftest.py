@@ -1,0 +1,37 @@
+"""Scenario fixtures: a recording mock of Slack's Web API and the app's environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.mock_slack import MockSlack, child_env
+from tests.scenarios.flowbot_processes import SECRET, serve
+
+
+@pytest.fixture
+def mock_slack() -> Iterator[MockSlack]:
+    with MockSlack() as mock:
+        yield mock
+
+
+@pytest.fixture
+def env(mock_slack: MockSlack, redis_url: str, sample_root: Path) -> dict[str, str]:
+    """The environment of the app and worker processes: the mock Slack, the test Redis, sample logs."""
+    return child_env(
+        FLOWBOT_SLACK_BOT_TOKEN="xoxb-test",
+        FLOWBOT_SLACK_SIGNING_SECRET=SECRET,
+        FLOWBOT_SLACK_API_URL=mock_slack.base_url,
+        FLOWBOT_REDIS_URL=redis_url,
+        FLOWBOT_LOCAL_DATA_DIR=str(sample_root),
+        FLOWBOT_HTTP_HOST="127.0.0.1",
+        FLOWBOT_QUEUE_NAME="flowbot-e2e",
+    )
+
+
+@pytest.fixture
+def app_url(env: dict[str, str]) -> Iterator[str]:
+    """`flowbot serve` in its own process, with `env`."""
+    yield from serve(env)

@@ -1,0 +1,86 @@
+"""What every end-to-end scenario shares: the app and worker processes, signed Slack requests."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import SAMPLE_END
+from tests.slack_signing import signed_headers, slash_command_body
+
+SECRET = "e2e-signing-secret"  # a test value, not a credential
+SLACK_ACK_LIMIT_SECONDS = 3.0
+START = SAMPLE_END - timedelta(days=1)
+WINDOW = f"--from {START:%Y-%m-%dT%H:%M}Z --to {SAMPLE_END:%Y-%m-%dT%H:%M}Z"
+
+
+def free_port() -> int:
+    """A port nothing listens on yet."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(env: dict[str, str]) -> Iterator[str]:
+    """`flowbot serve` in its own process; yields its /slack/events URL once /healthz answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:  # noqa: S310
+                    if resp.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                pytest.fail(f"flowbot serve did not come up:\n{out}")
+            time.sleep(0.1)
+        yield base + "/slack/events"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def post(url: str, body: str, headers: dict[str, str]) -> tuple[int, str]:
+    """POST as Slack does; Slack gives up after 3 s, so this client does too."""
+    request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=SLACK_ACK_LIMIT_SECONDS) as resp:  # noqa: S310
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def slash(url: str, text: str, **fields: str) -> tuple[int, str]:
+    """A signed `/flow` slash command."""
+    body = slash_command_body(text, **fields)
+    return post(url, body, signed_headers(SECRET, body))
+
+
+def run_worker(env: dict[str, str]) -> None:
+    """`flowbot worker --burst` in its own process: it takes every queued job, then exits."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker", "--burst"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
