@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import argparse
 import resource
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,11 +27,10 @@ from bot.request import FlowRequest
 from bot.sample_data import generate
 from bot.settings import Settings
 from tests.mock_slack import MockSlack, child_env
-from tests.slack_signing import signed_headers, slash_command_body
+from tests.scenarios.flowbot_processes import SECRET, serve, slash
 
 END = datetime(2026, 11, 20, tzinfo=UTC)
 REDIS_URL = "redis://127.0.0.1:6379/12"
-SECRET = "bench-secret"  # not a credential
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -103,29 +100,11 @@ def bench_csv_memory(root: Path) -> None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _slash(url: str, text: str, trigger_id: str) -> None:
-    """One signed `/flow` request, as Slack sends it (Slack waits 3 s at most)."""
-    body = slash_command_body(text, trigger_id=trigger_id)
-    headers = signed_headers(SECRET, body)
-    request = urllib.request.Request(
-        url + "/slack/events", data=body.encode(), headers=headers, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=3) as response:
-        response.read()
-
-
 def bench_slack(root: Path, requests: int) -> None:
     from redis import Redis
 
     Redis.from_url(REDIS_URL).flushdb()
     with MockSlack() as mock:
-        port = _free_port()
         env = child_env(
             FLOWBOT_SLACK_BOT_TOKEN="xoxb-bench",
             FLOWBOT_SLACK_SIGNING_SECRET=SECRET,
@@ -135,26 +114,15 @@ def bench_slack(root: Path, requests: int) -> None:
             FLOWBOT_HTTP_HOST="127.0.0.1",
             FLOWBOT_QUEUE_NAME="flowbot-bench",
         )
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        app = serve(env)
+        url = next(app)
         worker = None
         try:
-            url = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(url + "/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
             window = f"--from {END - timedelta(days=1):%Y-%m-%dT%H:%M}Z --to {END:%Y-%m-%dT%H:%M}Z"
             acks = []
             for i in range(requests):
                 started = time.perf_counter()
-                _slash(url, f"count {window}", f"bench-ack-{i}")
+                slash(url, f"count {window}", trigger_id=f"bench-ack-{i}")
                 acks.append((time.perf_counter() - started) * 1000)
             print(
                 f"\n## Slash command ack ({requests} signed requests, parse + enqueue to Redis, sequential)"
@@ -175,16 +143,16 @@ def bench_slack(root: Path, requests: int) -> None:
             answered = []
             for i in range(10):
                 started = time.perf_counter()
-                _slash(url, f"ratio 10.0.1.25 {window}", f"bench-answer-{i}")
+                slash(url, f"ratio 10.0.1.25 {window}", trigger_id=f"bench-answer-{i}")
                 mock.wait_for("files.completeUploadExternal", count=i + 1, timeout=60)
                 answered.append((time.perf_counter() - started) * 1000)
             print("\n## Time to answer (`ratio 10.0.1.25`, 1-day window, one worker, summary + CSV in Slack)")
             print(f"median {statistics.median(answered):.0f} ms, max {max(answered):.0f} ms over 10 commands")
         finally:
-            for proc in (server, worker):
-                if proc is not None:
-                    proc.terminate()
-                    proc.wait(timeout=10)
+            if worker is not None:
+                worker.terminate()
+                worker.wait(timeout=10)
+            app.close()
     Redis.from_url(REDIS_URL).flushdb()
 
 
