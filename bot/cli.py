@@ -193,8 +193,9 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout) -> int:
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
     """Entry point of the `flowbot` console script."""
+    stdout = stdout or sys.stdout
     args = _build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
