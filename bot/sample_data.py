@@ -6,6 +6,11 @@ days of realistic default-format (version 2) flow logs under `<root>/AWSLogs/...
 header line, `-` for a field that does not apply. Three incidents are planted so that the playbook's
 queries have something to find (see `INCIDENTS`).
 
+Given a custom log format (`generate(..., log_format=V5_FORMAT)`), the same traffic is written with the
+format's fields in its order, the version 3-5 fields filled as AWS fills them (see `_CustomFormatter`), and
+a few connections through a NAT gateway are added, whose packet-level addresses (`pkt-srcaddr`,
+`pkt-dstaddr`) differ from the addresses of the records on the gateway's network interface.
+
 Same arguments give byte-identical files: every random choice comes from `random.Random` instances
 seeded from `seed`, and gzip is written with mtime 0 and no embedded file name.
 """
@@ -21,8 +26,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import NamedTuple
+
+from bot.flowlog_format import parse_log_format
 
 # --------------------------------------------------------------------------------------------------
 # Public API
@@ -109,6 +118,13 @@ HEADER_LINE = " ".join((
 standard library (a test checks it against `bot.flowlog_format.DEFAULT_V2_HEADERS`)."""
 EPHEMERAL_PORTS = (32768, 65535)
 TCP, UDP, ICMP = 6, 17, 1
+
+V5_FORMAT = (
+    "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} "
+    "${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${subnet-id} ${instance-id} "
+    "${tcp-flags} ${type} ${pkt-srcaddr} ${pkt-dstaddr} ${region} ${az-id} ${flow-direction} ${traffic-path}"
+)
+"""A custom (version 5) format with every field the console's Athena queries read, for `generate`."""
 
 
 @dataclass(frozen=True)
@@ -323,12 +339,60 @@ def _estate() -> tuple[_FlowLog, ...]:
     )
 
 
+@dataclass(frozen=True)
+class _Network:
+    """Where a flow log's VPC sits, as the version 3-5 fields report it."""
+
+    cidrs: tuple[str, ...]  # the VPC's IPv4 and IPv6 ranges
+    subnets: tuple[tuple[str, str, bool], ...]  # (IPv4 prefix of the /24, az-id, public: routes to an IGW)
+    detached: tuple[str, ...] = ()  # hosts whose ENI is attached to no instance (instance-id `-`)
+    nat_gateway: str | None = None  # private IP of a NAT gateway whose ENI the flow log also watches
+
+    def subnet_of(self, ip: str) -> tuple[str, str, bool]:
+        """The host's subnet: (IPv4 prefix, az-id, public)."""
+        return next(s for s in self.subnets if ip.startswith(s[0]))
+
+
+NAT_GATEWAY = "10.0.1.200"
+"""The main account's NAT gateway in us-east-1 (its ENI has no instance)."""
+PATCH_MIRROR = "203.0.113.80"
+"""An internet package mirror the database hosts reach through the NAT gateway (custom formats only)."""
+_PATCH_CLIENTS = ("10.0.3.20", "10.0.3.21")
+
+_NETWORKS: dict[tuple[str, str], _Network] = {
+    (MAIN_ACCOUNT, "us-east-1"): _Network(
+        ("10.0.0.0/17", "2600:1f18:4a3:6900::/56"),
+        (("10.0.1.", "use1-az1", True), ("10.0.2.", "use1-az2", False), ("10.0.3.", "use1-az4", False)),
+        nat_gateway=NAT_GATEWAY,
+    ),
+    (MAIN_ACCOUNT, "eu-west-1"): _Network(
+        ("10.0.128.0/17", "2a05:d018:1a2:3b00::/56"),
+        (("10.0.129.", "euw1-az1", True), ("10.0.130.", "euw1-az2", False)),
+        detached=("10.0.130.99",),
+    ),
+    (SECOND_ACCOUNT, "us-east-1"): _Network(
+        ("172.31.0.0/16", "2600:1f18:77c:ab00::/56"),
+        (
+            ("172.31.16.", "use1-az1", True),
+            ("172.31.32.", "use1-az2", True),
+            ("172.31.48.", "use1-az6", True),
+        ),
+    ),
+}
+_S3 = frozenset({"52.216.20.35", "52.217.44.82", "54.231.129.40", "52.218.97.12"})
+_AWS_SERVICE = {ip: "S3" if ip in _S3 else "AMAZON" for ip in (*_AWS_US, *_AWS_EU, *_IPV6_AWS_US)}
+
+
 # --------------------------------------------------------------------------------------------------
 # Records
 
 
 class _Record(NamedTuple):
-    """One flow-log record before formatting; None is written as `-`."""
+    """One flow-log record before formatting; None is written as `-`.
+
+    The last three fields only show in a custom format: TCP flags as OR-ed over the capture window, and the
+    packet-level addresses where they differ from `src`/`dst` (traffic through a NAT gateway's interface).
+    """
 
     start: int
     end: int
@@ -342,6 +406,9 @@ class _Record(NamedTuple):
     packets: int | None = None
     nbytes: int | None = None
     action: str | None = None
+    tcp_flags: int | None = None
+    pkt_src: str | None = None
+    pkt_dst: str | None = None
 
 
 class _Collector:
@@ -400,20 +467,32 @@ class _Collector:
         while w < t1:
             start, end = max(t0, w), min(t1, w + agg)
             requested = request_bytes()
-            sides = [(client, server, client_port, server_port, requested)]
+            sides = [(client, server, client_port, server_port, requested, False)]
             if response_bytes is not None:
-                sides.append((server, client, server_port, client_port, response_bytes()))
-            for src, dst, sport, dport, nbytes in sides:
+                sides.append((server, client, server_port, client_port, response_bytes(), True))
+            for src, dst, sport, dport, nbytes, reply in sides:
                 packets = _packets(rng, nbytes, proto)
+                flags = _tcp_flags(proto, reply, start == t0, end == t1, rejected=response_bytes is None)
                 for eni in enis:
                     self.emit(
-                        _Record(start, end, eni, "OK", src, dst, sport, dport, proto, packets, nbytes, action)
-                    )
+                        _Record(start, end, eni, "OK", src, dst, sport, dport, proto, packets, nbytes, action,
+                                flags)
+                    )  # fmt: skip
             w += agg
 
     def status_row(self, eni: str, window: int, status: str) -> None:
         """A NODATA or SKIPDATA row: only version, account, ENI, times and status are filled."""
         self.emit(_Record(window, window + self.flow_log.aggregation, eni, status))
+
+
+def _tcp_flags(proto: int, reply: bool, first: bool, last: bool, *, rejected: bool = False) -> int | None:
+    """The flags a TCP record shows: SYN (2) or SYN-ACK (18) in the window the connection opens, FIN (1) in
+    the one it closes, OR-ed when both fall in one window (3, 19); a rejected client only ever sends SYNs."""
+    if proto != TCP:
+        return None  # written as 0 for UDP and ICMP
+    if rejected:
+        return 2
+    return ((18 if reply else 2) if first else 0) | (1 if last else 0)
 
 
 def _packets(rng: random.Random, nbytes: int, proto: int) -> int:
@@ -598,6 +677,47 @@ def _day_edges(col: _Collector) -> None:
                 )
 
 
+def _nat_path(col: _Collector, rng: random.Random, nat_ip: str) -> None:
+    """A few package downloads a day from private hosts through the NAT gateway (custom formats only).
+
+    As AWS logs them: the host's ENI sees host <-> mirror; the gateway's ENI sees host -> gateway and
+    gateway -> host with the mirror as packet-level destination / source, and gateway <-> mirror.
+    """
+    nat_eni = "eni-" + _hex(f"eni/{col.flow_log.account}/{col.flow_log.region}/nat-gateway", 17)
+    agg = col.flow_log.aggregation
+    day = col.start - col.start % 86_400
+    while day < col.end:
+        for _ in range(rng.randint(2, 4)):
+            t0 = day + rng.randint(0, 86_399)
+            t1 = t0 + rng.randint(5, 90)
+            client = rng.choice(_PATCH_CLIENTS)
+            client_eni = col.flow_log.eni(client)
+            port, nat_port = rng.randint(*EPHEMERAL_PORTS), rng.randint(*EPHEMERAL_PORTS)
+            w = col.window_of(t0)
+            while w < t1:
+                start, end = max(t0, w), min(t1, w + agg)
+                first, last = start == t0, end == t1
+                sent, received = _log_uniform(rng, 600, 3_000), _log_uniform(rng, 50_000, 20_000_000)
+                out, back = _packets(rng, sent, TCP), _packets(rng, received, TCP)
+                up, down = _tcp_flags(TCP, False, first, last), _tcp_flags(TCP, True, first, last)
+                for eni, src, dst, sport, dport, packets, nbytes, flags, pkt_src, pkt_dst in (
+                    (client_eni, client, PATCH_MIRROR, port, 443, out, sent, up, None, None),
+                    (nat_eni, client, nat_ip, port, 443, out, sent, up, None, PATCH_MIRROR),
+                    (nat_eni, nat_ip, PATCH_MIRROR, nat_port, 443, out, sent, up, None, None),
+                    (client_eni, PATCH_MIRROR, client, 443, port, back, received, down, None, None),
+                    (nat_eni, PATCH_MIRROR, nat_ip, 443, nat_port, back, received, down, None, None),
+                    (nat_eni, nat_ip, client, 443, port, back, received, down, PATCH_MIRROR, None),
+                ):
+                    col.emit(
+                        _Record(start, end, eni, "OK", src, dst, sport, dport, TCP, packets, nbytes, "ACCEPT",
+                                flags, pkt_src, pkt_dst)
+                    )  # fmt: skip
+                w += agg
+        day += 86_400
+    # the host's ENI is no longer idle in those windows: drop the NODATA rows written before
+    col.records = [r for r in col.records if r.status != "NODATA" or (r.eni, r.start) not in col.busy]
+
+
 def _status_rows(col: _Collector, rng: random.Random) -> None:
     """NODATA for (a share of) idle capture windows, and a few SKIPDATA rows per day."""
     agg = col.flow_log.aggregation
@@ -624,6 +744,113 @@ def _format(account: str, r: _Record) -> str:
     return "2 " + account + " " + " ".join("-" if f is None else str(f) for f in fields)
 
 
+_FIELD_VERSION = {
+    **dict.fromkeys(
+        ("vpc-id", "subnet-id", "instance-id", "tcp-flags", "type", "pkt-srcaddr", "pkt-dstaddr"), 3
+    ),
+    **dict.fromkeys(("region", "az-id", "sublocation-type", "sublocation-id"), 4),
+    **dict.fromkeys(("pkt-src-aws-service", "pkt-dst-aws-service", "flow-direction", "traffic-path"), 5),
+}
+"""The flow-log version that introduced each field; a record's `version` is the highest its format uses."""
+
+
+@dataclass(frozen=True)
+class _Eni:
+    addresses: frozenset[str]
+    subnet_id: str
+    az_id: str
+    public: bool
+    instance_id: str
+
+
+class _CustomFormatter:
+    """Writes one flow log's records in a custom format, filling the version 3-5 fields as AWS does.
+
+    vpc-id per flow log; subnet-id, az-id per host subnet; instance-id per host (`-` for the NAT gateway's
+    and a detached ENI); tcp-flags OR-ed per window (0 for UDP and ICMP); type from the address family;
+    flow-direction relative to the ENI; traffic-path for egress only: 1 inside the VPC (a NAT gateway
+    included), 7 to S3 from a private subnet (gateway endpoint), 8 to the internet (internet gateway);
+    sublocation fields `-`. NODATA and SKIPDATA rows have `-` in every field after version, account,
+    ENI, start, end and log-status.
+    """
+
+    def __init__(self, flow_log: _FlowLog, headers: tuple[str, ...]) -> None:
+        self.flow_log = flow_log
+        self.headers = headers
+        self.version = str(max(_FIELD_VERSION.get(h, 2) for h in headers))
+        account, region = flow_log.account, flow_log.region
+        net = _NETWORKS[(account, region)]
+        self.vpc_id = "vpc-" + _hex(f"vpc/{account}/{region}", 17)
+        self.cidrs = tuple(ip_network(c) for c in net.cidrs)
+        self.enis: dict[str, _Eni] = {}
+        hosts = [(h.ip, h.ipv6, h.ip not in net.detached) for h in flow_log.hosts]
+        for ip, ipv6, attached in hosts:
+            prefix, az_id, public = net.subnet_of(ip)
+            self.enis[flow_log.eni(ip)] = _Eni(
+                frozenset(a for a in (ip, ipv6) if a),
+                "subnet-" + _hex(f"subnet/{account}/{region}/{prefix}", 17),
+                az_id,
+                public,
+                "i-" + _hex(f"instance/{account}/{region}/{ip}", 17) if attached else "-",
+            )
+        if net.nat_gateway:
+            prefix, az_id, public = net.subnet_of(net.nat_gateway)
+            self.enis["eni-" + _hex(f"eni/{account}/{region}/nat-gateway", 17)] = _Eni(
+                frozenset({net.nat_gateway}),
+                "subnet-" + _hex(f"subnet/{account}/{region}/{prefix}", 17),
+                az_id,
+                public,
+                "-",
+            )
+
+    @property
+    def header_line(self) -> str:
+        return " ".join(self.headers)
+
+    def _internal(self, address: str) -> bool:
+        ip = ip_address(address)
+        return any(ip.version == net.version and ip in net for net in self.cidrs)
+
+    def _path(self, eni: _Eni, dst: str) -> str:
+        if self._internal(dst):
+            return "1"
+        if eni.public or ":" in dst:  # public subnet, or IPv6 (egress-only internet gateway)
+            return "8"
+        return "7" if dst in _S3 else "1"  # S3 by its gateway endpoint; the rest via the NAT gateway
+
+    def line(self, r: _Record) -> str:
+        """The record in this format."""
+
+        def text(value: object) -> str:
+            return "-" if value is None else str(value)
+
+        values = {
+            "version": self.version,
+            "account-id": self.flow_log.account,
+            "interface-id": r.eni,
+            "start": str(r.start),
+            "end": str(r.end),
+            "log-status": r.status,
+        }
+        if r.status == "OK" and r.src is not None and r.dst is not None:
+            eni = self.enis[r.eni]
+            egress = r.src in eni.addresses
+            pkt_src, pkt_dst = r.pkt_src or r.src, r.pkt_dst or r.dst
+            values.update({
+                "srcaddr": r.src, "dstaddr": r.dst, "srcport": text(r.srcport), "dstport": text(r.dstport),
+                "protocol": text(r.protocol), "packets": text(r.packets), "bytes": text(r.nbytes),
+                "action": text(r.action), "vpc-id": self.vpc_id, "subnet-id": eni.subnet_id,
+                "instance-id": eni.instance_id, "tcp-flags": str(r.tcp_flags or 0),
+                "type": "IPv6" if ":" in r.src else "IPv4", "pkt-srcaddr": pkt_src, "pkt-dstaddr": pkt_dst,
+                "region": self.flow_log.region, "az-id": eni.az_id,
+                "pkt-src-aws-service": _AWS_SERVICE.get(pkt_src, "-"),
+                "pkt-dst-aws-service": _AWS_SERVICE.get(pkt_dst, "-"),
+                "flow-direction": "egress" if egress else "ingress",
+                "traffic-path": self._path(eni, r.dst) if egress else "-",
+            })  # fmt: skip
+        return " ".join(values.get(h, "-") for h in self.headers)
+
+
 def _gzip(data: bytes) -> bytes:
     raw = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
@@ -631,7 +858,9 @@ def _gzip(data: bytes) -> bytes:
     return raw.getvalue()
 
 
-def _write_files(root: Path, col: _Collector) -> tuple[int, set[date]]:
+def _write_files(
+    root: Path, col: _Collector, header: str, line: Callable[[_Record], str]
+) -> tuple[int, set[date]]:
     """Deliver the records: one file per flow log per 10-minute boundary, foldered by delivery time."""
     fl = col.flow_log
     by_delivery: dict[int, list[_Record]] = defaultdict(list)
@@ -640,7 +869,7 @@ def _write_files(root: Path, col: _Collector) -> tuple[int, set[date]]:
     days: set[date] = set()
     for delivered, records in sorted(by_delivery.items()):
         records.sort(key=lambda r: (r.start, r.end, r.eni))
-        text = "\n".join([HEADER_LINE, *(_format(fl.account, r) for r in records)]) + "\n"
+        text = "\n".join([header, *(line(r) for r in records)]) + "\n"
         data = text.encode()
         at = datetime.fromtimestamp(delivered, UTC)
         folder = (
@@ -662,14 +891,26 @@ def _rng(seed: int, *parts: str) -> random.Random:
 
 
 def generate(
-    root: Path, *, end: datetime | None = None, days: int = 3, seed: int = 7, scale: float = 1.0
+    root: Path,
+    *,
+    end: datetime | None = None,
+    days: int = 3,
+    seed: int = 7,
+    scale: float = 1.0,
+    log_format: str | None = None,
 ) -> GenerationReport:
     """Write `days` days of flow logs ending at `end` (UTC, default: this hour) under `root/AWSLogs`.
 
     Records start in [end - days, end) and end before `end`. `scale` multiplies the background traffic;
     the planted incidents keep their size so that they stay visible at any scale. Refuses to write into a
     root that already has an `AWSLogs` folder with files, so that two runs never mix.
+
+    `log_format` (a flow log's format string, e.g. `V5_FORMAT`) writes the fields it names in its order;
+    None writes the default version 2 format. The same seed gives the same traffic in every format, plus,
+    in a custom format, the NAT gateway's connections (`_nat_path`, which also drops the few NODATA rows of
+    the windows they make busy).
     """
+    headers = None if log_format is None else parse_log_format(log_format)
     if days < 1:
         raise ValueError(f"days must be at least 1, not {days}")
     if not scale > 0:
@@ -700,7 +941,14 @@ def generate(
         if fl.account == SECOND_ACCOUNT:
             _brute_force(col, _rng(seed, key, "brute-force"), bastion="172.31.48.5")
         _status_rows(col, _rng(seed, key, "status"))
-        n_files, fl_days = _write_files(Path(root), col)
+        nat_gateway = _NETWORKS[(fl.account, fl.region)].nat_gateway
+        if headers is None:
+            n_files, fl_days = _write_files(Path(root), col, HEADER_LINE, partial(_format, fl.account))
+        else:
+            if nat_gateway:  # after the status rows, so that the other records are the same in every format
+                _nat_path(col, _rng(seed, key, "nat"), nat_gateway)
+            formatter = _CustomFormatter(fl, headers)
+            n_files, fl_days = _write_files(Path(root), col, formatter.header_line, formatter.line)
         files += n_files
         records += len(col.records)
         all_days |= fl_days

@@ -7,6 +7,8 @@ space, `skip.header.line.count` = 1, no `serialization.null.format`, partition p
 
 - lines end at `\\n`, `\\r\\n` or `\\r`; each is split on every single space; missing trailing fields
   are NULL, extra ones are ignored;
+- fields are mapped to columns by the file's header line (a custom log format puts them in its own order);
+  a column whose field the header lacks is NULL, as in Flowbot's table, which has every field;
 - a string column keeps its text as is (`-` stays the string "-", an empty field is ""), except the
   default null sequence `\\N`, which is NULL;
 - an integer column is NULL when its text is empty, `\\N`, not a number or out of the column's range;
@@ -18,11 +20,12 @@ from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+INT16 = (-(2**15), 2**15 - 1)
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
 NULL_SEQUENCE = "\\N"
@@ -51,6 +54,64 @@ class Row:
     date_partition: str  # "yyyy/MM/dd" from the folder
     region_partition: str
     account_partition: str
+    # version 3-5 fields: None where the file's header lacks them
+    vpcid: str | None = None
+    subnetid: str | None = None
+    instanceid: str | None = None
+    tcpflags: int | None = None
+    type: str | None = None
+    pktsrcaddr: str | None = None
+    pktdstaddr: str | None = None
+    region: str | None = None
+    azid: str | None = None
+    sublocationtype: str | None = None
+    sublocationid: str | None = None
+    pktsrcawsservice: str | None = None
+    pktdstawsservice: str | None = None
+    flowdirection: str | None = None
+    trafficpath: int | None = None
+
+
+V2_HEADERS: tuple[str, ...] = (
+    "version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol",
+    "packets", "bytes", "start", "end", "action", "log-status",
+)  # fmt: skip
+"""The default format's fields, in the order AWS writes them."""
+
+_STR, _INT, _SMALLINT, _BIGINT = "str", "int", "smallint", "bigint"
+FIELD_COLUMNS: dict[str, tuple[str, str]] = {
+    "version": ("version", _INT),
+    "account-id": ("account", _STR),
+    "interface-id": ("interfaceid", _STR),
+    "srcaddr": ("sourceaddress", _STR),
+    "dstaddr": ("destinationaddress", _STR),
+    "srcport": ("sourceport", _INT),
+    "dstport": ("destinationport", _INT),
+    "protocol": ("protocol", _INT),
+    "packets": ("numpackets", _INT),
+    "bytes": ("numbytes", _BIGINT),
+    "start": ("starttime", _INT),
+    "end": ("endtime", _INT),
+    "action": ("action", _STR),
+    "log-status": ("logstatus", _STR),
+    "vpc-id": ("vpcid", _STR),
+    "subnet-id": ("subnetid", _STR),
+    "instance-id": ("instanceid", _STR),
+    "tcp-flags": ("tcpflags", _SMALLINT),
+    "type": ("type", _STR),
+    "pkt-srcaddr": ("pktsrcaddr", _STR),
+    "pkt-dstaddr": ("pktdstaddr", _STR),
+    "region": ("region", _STR),
+    "az-id": ("azid", _STR),
+    "sublocation-type": ("sublocationtype", _STR),
+    "sublocation-id": ("sublocationid", _STR),
+    "pkt-src-aws-service": ("pktsrcawsservice", _STR),
+    "pkt-dst-aws-service": ("pktdstawsservice", _STR),
+    "flow-direction": ("flowdirection", _STR),
+    "traffic-path": ("trafficpath", _INT),
+}
+"""Header name → (column, kind), written out here rather than taken from `bot/`, so that the oracle stays an
+independent reading of the AWS field list and the playbook's DDL (tcp-flags is a smallint there)."""
 
 
 def parse_int(text: str | None, bounds: tuple[int, int] = INT32) -> int | None:
@@ -70,33 +131,35 @@ def parse_str(text: str | None) -> str | None:
     return None if text is None or text == NULL_SEQUENCE else text
 
 
-def parse_line(line: str, date_partition: str, region: str, account: str) -> Row:
-    """One data line of a file, split on single spaces as the delimited SerDe does."""
+def parse_line(
+    line: str, date_partition: str, region: str, account: str, headers: tuple[str, ...] = V2_HEADERS
+) -> Row:
+    """One data line of a file, split on single spaces as the delimited SerDe does, each field mapped to
+    its column by the file's header."""
+    unknown = [h for h in headers if h not in FIELD_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown flow-log fields in the header: {unknown}")
     fields: list[str | None] = list(line.split(" "))
-    fields += [None] * (14 - len(fields))
+    fields += [None] * (len(headers) - len(fields))
+    values: dict[str, object] = {}
+    for header, text in zip(headers, fields, strict=False):
+        column, kind = FIELD_COLUMNS[header]
+        if kind == _STR:
+            values[column] = parse_str(text)
+        else:
+            values[column] = parse_int(text, {_SMALLINT: INT16, _INT: INT32, _BIGINT: INT64}[kind])
+    for header in V2_HEADERS:  # the default fields have no default value in Row
+        values.setdefault(FIELD_COLUMNS[header][0], None)
     return Row(
-        version=parse_int(fields[0]),
-        account=parse_str(fields[1]),
-        interfaceid=parse_str(fields[2]),
-        sourceaddress=parse_str(fields[3]),
-        destinationaddress=parse_str(fields[4]),
-        sourceport=parse_int(fields[5]),
-        destinationport=parse_int(fields[6]),
-        protocol=parse_int(fields[7]),
-        numpackets=parse_int(fields[8]),
-        numbytes=parse_int(fields[9], INT64),
-        starttime=parse_int(fields[10]),
-        endtime=parse_int(fields[11]),
-        action=parse_str(fields[12]),
-        logstatus=parse_str(fields[13]),
         date_partition=date_partition,
         region_partition=region,
         account_partition=account,
+        **values,  # type: ignore[arg-type]
     )
 
 
 def load_rows(root: Path) -> list[Row]:
-    """Every record under root/AWSLogs, each file's first (header) line skipped, in path order."""
+    """Every record under root/AWSLogs, each file's first (header) line naming its fields, in path order."""
     rows: list[Row] = []
     base = Path(root) / "AWSLogs"
     for path in sorted(base.rglob("*.log.gz")):
@@ -106,8 +169,12 @@ def load_rows(root: Path) -> list[Row]:
         account, _, region, yyyy, mm, dd, _ = parts
         with gzip.open(path, "rb") as f:
             data = f.read()
-        for line in split_lines(data)[1:]:
-            rows.append(parse_line(line, f"{yyyy}/{mm}/{dd}", region, account))
+        lines = split_lines(data)
+        if not lines:
+            continue
+        headers = tuple(lines[0].split())
+        for line in lines[1:]:
+            rows.append(parse_line(line, f"{yyyy}/{mm}/{dd}", region, account, headers))
     return rows
 
 
@@ -317,3 +384,224 @@ def timeline_key(r: Row) -> tuple[tuple[bool, object], ...]:
             r.destinationport,
         )
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# The VPC console's predefined queries (query_templates/ with `source = "VPC console ..."`)
+
+RECORD_COLUMNS = (
+    "start_utc",
+    "account",
+    "interfaceid",
+    "sourceaddress",
+    "sourceport",
+    "destinationaddress",
+    "destinationport",
+    "protocol",
+    "numpackets",
+    "numbytes",
+    "starttime",
+    "endtime",
+    "action",
+    "logstatus",
+)
+"""The columns of the record lists (accepted, rejected, rejected tcp, ssh, from, to), as timeline's."""
+
+RecordTuple = tuple[object, ...]
+Scope = dict[str, object]
+ADMIN_PORTS = frozenset({21, 22, 23, 3389, 5900, 5985, 5986, 10000})
+"""FTP, SSH, Telnet, RDP, VNC, WinRM (HTTP, HTTPS), Webmin: what `admin` counts as administrative."""
+TCP = 6
+
+
+def _scoped(rows: Iterable[Row], scope: Scope) -> list[Row]:
+    return scoped(rows, **scope)  # type: ignore[arg-type]
+
+
+def _record(r: Row) -> RecordTuple:
+    return (utc_text(r.starttime), *(getattr(r, c) for c in RECORD_COLUMNS[1:]))
+
+
+def _record_key(r: Row) -> tuple[tuple[bool, object], ...]:
+    """starttime, endtime, interfaceid, sourceaddress, destinationaddress, sourceport, destinationport,
+    protocol, numbytes, numpackets, action, account, logstatus; NULLs last."""
+    return tuple(
+        _asc_nulls_last(v)
+        for v in (
+            r.starttime,
+            r.endtime,
+            r.interfaceid,
+            r.sourceaddress,
+            r.destinationaddress,
+            r.sourceport,
+            r.destinationport,
+            r.protocol,
+            r.numbytes,
+            r.numpackets,
+            r.action,
+            r.account,
+            r.logstatus,
+        )
+    )
+
+
+def expected_records(
+    rows: Iterable[Row], query: str, ip: str | None = None, limit: int | None = None, **scope: object
+) -> list[RecordTuple]:
+    """The record lists, oldest first (every output column a sort key, so the order is total):
+
+    accepted (TCP, ACCEPT), rejected (REJECT), rejected_tcp (TCP, REJECT), ssh_rdp (source or destination
+    port 22 or 3389), traffic_from (source address = ip), traffic_to (destination address = ip).
+    """
+    tests: dict[str, Callable[[Row], bool]] = {
+        "accepted": lambda r: r.action == "ACCEPT" and r.protocol == TCP,
+        "rejected": lambda r: r.action == "REJECT",
+        "rejected_tcp": lambda r: r.action == "REJECT" and r.protocol == TCP,
+        "ssh_rdp": lambda r: r.sourceport in (22, 3389) or r.destinationport in (22, 3389),
+        "traffic_from": lambda r: r.sourceaddress == ip,
+        "traffic_to": lambda r: r.destinationaddress == ip,
+    }
+    hits = sorted((r for r in _scoped(rows, scope) if tests[query](r)), key=_record_key)
+    return [_record(r) for r in hits[:limit]]
+
+
+def _is_ipv4(address: str | None) -> bool:
+    return address is not None and "." in address and ":" not in address
+
+
+def _is_ipv6(address: str | None) -> bool:
+    return address is not None and ":" in address
+
+
+def expected_family_bytes(
+    rows: Iterable[Row], family: int, **scope: object
+) -> list[tuple[int, int | None, int | None]]:
+    """`bytes ipv4` / `bytes ipv6`: one row (record_count, total_packets, total_bytes), the family told by
+    the source address's text (IPv6 has a ':', IPv4 a '.' and no ':')."""
+    test = _is_ipv4 if family == 4 else _is_ipv6
+    hits = [r for r in _scoped(rows, scope) if test(r.sourceaddress)]
+    return [(len(hits), _sum(r.numpackets for r in hits), _sum(r.numbytes for r in hits))]
+
+
+def _by_bytes(t: tuple[object, ...], total: int, count: int, names: tuple[int, ...]) -> tuple[object, ...]:
+    """ORDER BY total DESC, count DESC, names..., NULLs last."""
+    return (
+        _desc_nulls_last(t[total]),  # type: ignore[arg-type]
+        -t[count],  # type: ignore[operator]
+        *(_asc_nulls_last(t[i]) for i in names),
+    )
+
+
+def expected_talkers(
+    rows: Iterable[Row], packet_level: bool = False, limit: int | None = None, **scope: object
+) -> list[tuple[str, int | None, int | None, int | None, int]]:
+    """`talkers` / `talkers packets`: (address, total_bytes, bytes_sent, bytes_received, record_count) over
+    every record an address is source (sent) or destination (received) of, `-` left out; most bytes first."""
+    sides: dict[str, dict[str, list[int | None]]] = {}
+    for r in _scoped(rows, scope):
+        src, dst = (r.pktsrcaddr, r.pktdstaddr) if packet_level else (r.sourceaddress, r.destinationaddress)
+        for address, side in ((src, "sent"), (dst, "received")):
+            if address is not None and address != "-":
+                sides.setdefault(address, {"sent": [], "received": []})[side].append(r.numbytes)
+    out = [
+        (
+            address,
+            _sum([*s["sent"], *s["received"]]),
+            _sum(s["sent"]),
+            _sum(s["received"]),
+            len(s["sent"]) + len(s["received"]),
+        )
+        for address, s in sides.items()
+    ]
+    out.sort(key=lambda t: _by_bytes(t, 1, 4, (0,)))
+    return out[:limit]
+
+
+def expected_admin(
+    rows: Iterable[Row], limit: int | None = None, **scope: object
+) -> list[tuple[str | None, int | None, int]]:
+    """`admin`: (address, total_bytes, record_count) over records from or to an admin port, each record
+    counted for its source and its destination address; most bytes first."""
+    groups: dict[str | None, list[int | None]] = {}
+    for r in _scoped(rows, scope):
+        if r.sourceport in ADMIN_PORTS or r.destinationport in ADMIN_PORTS:
+            for address in (r.sourceaddress, r.destinationaddress):
+                groups.setdefault(address, []).append(r.numbytes)
+    out = [(address, _sum(b), len(b)) for address, b in groups.items()]
+    out.sort(key=lambda t: _by_bytes(t, 1, 2, (0,)))
+    return out[:limit]
+
+
+def expected_pairs(
+    rows: Iterable[Row], packet_level: bool = False, limit: int | None = None, **scope: object
+) -> list[tuple[str, str | None, int, int | None, int | None]]:
+    """`pairs` / `pairs packets`: (source, destination, record_count, total_packets, total_bytes) per pair
+    whose source is not `-`; most bytes first."""
+    groups: dict[tuple[str, str | None], list[Row]] = {}
+    for r in _scoped(rows, scope):
+        src, dst = (r.pktsrcaddr, r.pktdstaddr) if packet_level else (r.sourceaddress, r.destinationaddress)
+        if src is not None and src != "-":
+            groups.setdefault((src, dst), []).append(r)
+    out = [
+        (src, dst, len(m), _sum(x.numpackets for x in m), _sum(x.numbytes for x in m))
+        for (src, dst), m in groups.items()
+    ]
+    out.sort(key=lambda t: _by_bytes(t, 4, 2, (0, 1)))
+    return out[:limit]
+
+
+def expected_top_instances(
+    rows: Iterable[Row], limit: int | None = None, **scope: object
+) -> list[tuple[str, int, int | None, int | None]]:
+    """`talkers instances`: (instanceid, record_count, total_packets, total_bytes), instance `-` left out."""
+    groups: dict[str, list[Row]] = {}
+    for r in _scoped(rows, scope):
+        if r.instanceid is not None and r.instanceid != "-":
+            groups.setdefault(r.instanceid, []).append(r)
+    out = [(i, len(m), _sum(x.numpackets for x in m), _sum(x.numbytes for x in m)) for i, m in groups.items()]
+    out.sort(key=lambda t: _by_bytes(t, 3, 1, (0,)))
+    return out[:limit]
+
+
+def expected_top_subnets(
+    rows: Iterable[Row], limit: int | None = None, **scope: object
+) -> list[tuple[str | None, str, int, int | None, int | None]]:
+    """`talkers subnets`: (vpcid, subnetid, record_count, total_packets, total_bytes), subnet `-` left out."""
+    groups: dict[tuple[str | None, str], list[Row]] = {}
+    for r in _scoped(rows, scope):
+        if r.subnetid is not None and r.subnetid != "-":
+            groups.setdefault((r.vpcid, r.subnetid), []).append(r)
+    out = [
+        (vpc, subnet, len(m), _sum(x.numpackets for x in m), _sum(x.numbytes for x in m))
+        for (vpc, subnet), m in groups.items()
+    ]
+    out.sort(key=lambda t: _by_bytes(t, 4, 2, (1, 0)))
+    return out[:limit]
+
+
+def expected_tcp_from(
+    rows: Iterable[Row], ip: str, limit: int | None = None, **scope: object
+) -> list[tuple[str | None, int | None, int, int | None, int | None, str | None, str | None]]:
+    """`tcp <ip>`: what ip sent over TCP per (destination, destination port): (destinationaddress,
+    destinationport, record_count, total_packets, total_bytes, first_seen, last_seen); most bytes first."""
+    groups: dict[tuple[str | None, int | None], list[Row]] = {}
+    for r in _scoped(rows, scope):
+        if r.sourceaddress == ip and r.protocol == TCP:
+            groups.setdefault((r.destinationaddress, r.destinationport), []).append(r)
+    out = []
+    for (dst, port), m in groups.items():
+        starts = [x.starttime for x in m if x.starttime is not None]
+        ends = [x.endtime for x in m if x.endtime is not None]
+        out.append(
+            (
+                dst,
+                port,
+                len(m),
+                _sum(x.numpackets for x in m),
+                _sum(x.numbytes for x in m),
+                utc_text(min(starts) if starts else None),
+                utc_text(max(ends) if ends else None),
+            )
+        )
+    out.sort(key=lambda t: _by_bytes(t, 4, 2, (0, 1)))
+    return out[:limit]

@@ -12,6 +12,7 @@ import pytest
 from bot.catalog import load_catalog
 from bot.engines.base import ResultStream
 from bot.engines.local import LocalEngine
+from bot.flowlog_format import ALL_HEADERS
 from bot.parsing import parse_command
 from bot.request import FlowRequest
 from bot.settings import Settings
@@ -27,6 +28,8 @@ from tests.flowlog_oracle import (
 )
 
 CATALOG = load_catalog()
+EVERY_FIELD = " ".join(f"${{{h}}}" for h in ALL_HEADERS)
+"""A format naming every field, so the parser lets every template through (v2 files give NULLs)."""
 DAY = timedelta(days=1)
 WINDOWS = {
     "all three days": (SAMPLE_END - 3 * DAY, SAMPLE_END),
@@ -50,7 +53,7 @@ def request(text: str, start: datetime, end: datetime, **scope: str) -> FlowRequ
     parsed = parse_command(
         f"{text} --from {start:%Y-%m-%dT%H:%M:%S}Z --to {end:%Y-%m-%dT%H:%M:%S}Z{options}",
         CATALOG,
-        Settings(max_limit=1_000_000),
+        Settings(max_limit=1_000_000, log_format=EVERY_FIELD),
         SAMPLE_END,
     )
     assert isinstance(parsed, FlowRequest)

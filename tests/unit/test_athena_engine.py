@@ -285,7 +285,7 @@ def test_answer_copies_athenas_csv_and_counts_its_rows(clock: FakeClock) -> None
         assert result.summary.stats.rows == 30
         assert len(result.summary.head) == 5
         assert len(list(csv.reader(io.StringIO(out.getvalue())))) == 31
-        assert "$0.0000" in result.summary.scope_line()
+        assert "(< $0.01)" in result.summary.scope_line()
 
 
 # --- states and failures on the Stubber ---------------------------------------------------------

@@ -15,10 +15,19 @@ from pathlib import Path
 
 import pytest
 
-from bot.flowlog_format import DEFAULT_V2_HEADERS
-from bot.sample_data import HEADER_LINE, INCIDENTS, GenerationReport, generate
+from bot.flowlog_format import DEFAULT_V2_HEADERS, parse_log_format
+from bot.sample_data import (
+    HEADER_LINE,
+    INCIDENTS,
+    NAT_GATEWAY,
+    PATCH_MIRROR,
+    V5_FORMAT,
+    GenerationReport,
+    generate,
+)
 from tests.flowlog_oracle import (
     INT64,
+    V2_HEADERS,
     Row,
     expected_count,
     expected_ratio,
@@ -280,3 +289,190 @@ def test_oracle_reads_lines_as_athena_does() -> None:
         None,
     )
     assert split_lines(b"\xef\xbb\xbfh\r\na\rb\n\nc\n") == ["h", "a", "b", "", "c"]
+
+
+# --------------------------------------------------------------------------------------------------
+# A custom (version 5) format
+
+V2_COLUMNS = (  # all but version, which is 5 in the custom format
+    "account", "interfaceid", "sourceaddress", "destinationaddress", "sourceport",
+    "destinationport", "protocol", "numpackets", "numbytes", "starttime", "endtime", "action", "logstatus",
+    "date_partition", "region_partition", "account_partition",
+)  # fmt: skip
+NEW_STRING_COLUMNS = (
+    "vpcid", "subnetid", "instanceid", "type", "pktsrcaddr", "pktdstaddr", "region", "azid", "flowdirection",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def generated_v5(tmp_path_factory: pytest.TempPathFactory) -> tuple[GenerationReport, list[Row]]:
+    root = tmp_path_factory.mktemp("sample-v5")
+    report = generate(root, end=END, days=DAYS, seed=7, scale=0.1, log_format=V5_FORMAT)
+    return report, load_rows(root)
+
+
+def _v2_part(r: Row) -> tuple[object, ...]:
+    return tuple(getattr(r, c) for c in V2_COLUMNS)
+
+
+def _nat_path(r: Row) -> bool:
+    return PATCH_MIRROR in (r.sourceaddress, r.destinationaddress) or NAT_GATEWAY in (
+        r.sourceaddress,
+        r.destinationaddress,
+    )
+
+
+def test_v5_format_names_the_fields_the_console_queries_read() -> None:
+    assert parse_log_format(V5_FORMAT) == (
+        *V2_HEADERS, "vpc-id", "subnet-id", "instance-id", "tcp-flags", "type", "pkt-srcaddr", "pkt-dstaddr",
+        "region", "az-id", "flow-direction", "traffic-path",
+    )  # fmt: skip
+    assert V2_HEADERS == DEFAULT_V2_HEADERS
+
+
+def test_v5_files_have_the_formats_header_and_fields(
+    generated_v5: tuple[GenerationReport, list[Row]],
+) -> None:
+    report, rows = generated_v5
+    header = " ".join(parse_log_format(V5_FORMAT))
+    files = _files(report.root)
+    assert len(files) == report.files > 0
+    for path in files[:80]:
+        lines = gzip.decompress(path.read_bytes()).decode().split("\n")
+        assert lines[0] == header
+        for line in lines[1:-1]:
+            fields = line.split(" ")
+            assert len(fields) == 25 and "" not in fields, line
+            assert fields[0] == "5" and ENI.fullmatch(fields[2]), line
+    assert len(rows) == report.records and {r.version for r in rows} == {5}
+
+
+def test_v5_is_reproducible(tmp_path: Path) -> None:
+    end = datetime(2024, 1, 2, 0, 0, tzinfo=UTC)
+    first = generate(tmp_path / "a", end=end, days=1, seed=3, scale=0.05, log_format=V5_FORMAT)
+    second = generate(tmp_path / "b", end=end, days=1, seed=3, scale=0.05, log_format=V5_FORMAT)
+    a, b = _files(first.root), _files(second.root)
+    assert [p.relative_to(first.root) for p in a] == [p.relative_to(second.root) for p in b]
+    assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b, strict=True))
+
+
+def test_v5_carries_the_same_traffic_plus_the_nat_gateways(
+    generated: tuple[GenerationReport, list[Row]], generated_v5: tuple[GenerationReport, list[Row]]
+) -> None:
+    _, v2 = generated
+    _, v5 = generated_v5
+    nat = [r for r in v5 if _nat_path(r)]
+    assert nat and not any(_nat_path(r) for r in v2)
+    same = Counter(_v2_part(r) for r in v5 if not _nat_path(r))
+    before = Counter(_v2_part(r) for r in v2)
+    assert not same - before, "every v5 record but the NAT gateway's is a v2 record"
+    dropped = before - same  # NODATA rows of the windows the downloads made busy, nothing else
+    assert all(row[V2_COLUMNS.index("logstatus")] == "NODATA" for row in dropped.elements())
+    assert sum(dropped.values()) < 10
+
+
+def test_nodata_and_skipdata_rows_have_dashes_in_the_new_fields(
+    generated_v5: tuple[GenerationReport, list[Row]],
+) -> None:
+    _, rows = generated_v5
+    status = [r for r in rows if r.logstatus != "OK"]
+    assert {r.logstatus for r in status} == {"NODATA", "SKIPDATA"}
+    for r in status:
+        assert all(getattr(r, c) == "-" for c in NEW_STRING_COLUMNS), r
+        assert (r.tcpflags, r.trafficpath) == (None, None), "`-` in an integer column reads as NULL"
+        assert r.interfaceid and r.interfaceid != "-" and r.starttime and r.endtime
+
+
+def test_v5_fields_are_filled_as_aws_fills_them(generated_v5: tuple[GenerationReport, list[Row]]) -> None:
+    _, rows = generated_v5
+    ok = [r for r in rows if r.logstatus == "OK"]
+    assert ok
+    per_eni: dict[str | None, set[tuple[str | None, ...]]] = {}
+    for r in ok:
+        assert r.vpcid is not None and re.fullmatch(r"vpc-[0-9a-f]{17}", r.vpcid)
+        assert r.subnetid is not None and re.fullmatch(r"subnet-[0-9a-f]{17}", r.subnetid)
+        assert r.instanceid == "-" or re.fullmatch(r"i-[0-9a-f]{17}", r.instanceid or "")
+        assert r.region == r.region_partition
+        assert (r.azid or "").startswith({"us-east-1": "use1-az", "eu-west-1": "euw1-az"}[r.region_partition])
+        assert r.type == ("IPv6" if ":" in (r.sourceaddress or "") else "IPv4")
+        assert r.tcpflags in ({0, 1, 2, 3, 18, 19} if r.protocol == 6 else {0})
+        if r.action == "REJECT":
+            assert r.tcpflags == 2, "a rejected client only sends SYNs"
+        assert r.flowdirection in ("ingress", "egress")
+        if r.flowdirection == "ingress":
+            assert r.trafficpath is None
+        else:
+            assert r.trafficpath in (1, 7, 8)
+        if not _nat_path(r):
+            assert (r.pktsrcaddr, r.pktdstaddr) == (r.sourceaddress, r.destinationaddress)
+        per_eni.setdefault(r.interfaceid, set()).add((r.vpcid, r.subnetid, r.instanceid, r.azid))
+    assert all(len(v) == 1 for v in per_eni.values()), "one subnet, instance and AZ per interface"
+    assert len({r.subnetid for r in ok}) >= 6 and len({r.vpcid for r in ok}) == 3
+    assert Counter(r.type for r in ok)["IPv6"] > 0
+    assert {r.trafficpath for r in ok} == {None, 1, 7, 8}
+    # an internal connection is egress on the client's interface and ingress on the server's
+    seen = {
+        r.flowdirection for r in ok if (r.sourceaddress, r.destinationaddress) == ("10.0.2.15", "10.0.3.20")
+    }
+    assert seen == {"ingress", "egress"}
+
+
+def test_the_nat_gateway_shows_packet_level_addresses(
+    generated_v5: tuple[GenerationReport, list[Row]],
+) -> None:
+    _, rows = generated_v5
+    differ = [r for r in rows if (r.pktsrcaddr, r.pktdstaddr) != (r.sourceaddress, r.destinationaddress)]
+    assert len(differ) >= 2 * DAYS
+    assert {r.instanceid for r in differ} == {"-"} and len({r.interfaceid for r in differ}) == 1
+    for r in differ:  # host -> gateway carries the mirror as packet destination; gateway -> host as source
+        if r.destinationaddress == NAT_GATEWAY:
+            assert (r.pktsrcaddr, r.pktdstaddr) == (r.sourceaddress, PATCH_MIRROR)
+            assert r.flowdirection == "ingress"
+        else:
+            assert (r.sourceaddress, r.pktsrcaddr, r.pktdstaddr) == (
+                NAT_GATEWAY,
+                PATCH_MIRROR,
+                r.destinationaddress,
+            )
+            assert (r.flowdirection, r.trafficpath) == ("egress", 1)
+    outside = [r for r in rows if r.sourceaddress == NAT_GATEWAY and r.destinationaddress == PATCH_MIRROR]
+    assert outside and all(r.trafficpath == 8 for r in outside), "out through the internet gateway"
+
+
+def test_a_custom_order_is_written_and_read_by_its_header(tmp_path: Path) -> None:
+    end = datetime(2024, 1, 2, 0, 0, tzinfo=UTC)
+    shuffled = (
+        "${interface-id} ${start} ${srcaddr} ${pkt-dstaddr} ${log-status} ${bytes} ${tcp-flags} ${version}"
+    )
+    custom = generate(tmp_path / "custom", end=end, days=1, seed=3, scale=0.05, log_format=shuffled)
+    full = generate(tmp_path / "full", end=end, days=1, seed=3, scale=0.05, log_format=V5_FORMAT)
+    first = gzip.decompress(_files(custom.root)[0].read_bytes()).decode().split("\n")[0]
+    assert first == "interface-id start srcaddr pkt-dstaddr log-status bytes tcp-flags version"
+    columns = ("interfaceid", "starttime", "sourceaddress", "pktdstaddr", "logstatus", "numbytes", "tcpflags")
+    got, want = load_rows(custom.root), load_rows(full.root)
+    assert Counter(tuple(getattr(r, c) for c in columns) for r in got) == Counter(
+        tuple(getattr(r, c) for c in columns) for r in want
+    )
+    assert {r.version for r in got} == {3}, "a record's version is the highest its format's fields need"
+    absent = {(r.account, r.destinationaddress, r.vpcid, r.region) for r in got}
+    assert absent == {(None, None, None, None)}, "fields the header lacks are NULL"
+
+
+def test_a_wrong_format_writes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a flow-log field"):
+        generate(tmp_path, end=datetime(2024, 1, 2, tzinfo=UTC), days=1, log_format="${version} ${colour}")
+    assert not (tmp_path / "AWSLogs").exists()
+
+
+def test_oracle_maps_fields_by_header() -> None:
+    headers = ("log-status", "tcp-flags", "pkt-srcaddr", "traffic-path", "srcaddr")
+    row = parse_line("OK 19 203.0.113.80 - 10.0.1.200", "2025/03/10", "us-east-1", "x", headers)
+    assert (row.logstatus, row.tcpflags, row.pktsrcaddr, row.trafficpath, row.sourceaddress) == (
+        "OK", 19, "203.0.113.80", None, "10.0.1.200",
+    )  # fmt: skip
+    assert (row.version, row.destinationaddress, row.vpcid, row.flowdirection) == (None, None, None, None)
+    assert parse_line("OK 40000", "2025/03/10", "us-east-1", "x", headers).tcpflags is None, "smallint range"
+    short = parse_line("OK 2", "2025/03/10", "us-east-1", "x", headers)
+    assert (short.tcpflags, short.pktsrcaddr, short.sourceaddress) == (2, None, None)
+    with pytest.raises(ValueError, match="unknown flow-log fields"):
+        parse_line("1", "2025/03/10", "us-east-1", "x", ("colour",))

@@ -1,0 +1,25 @@
+-- Accepted TCP traffic (the VPC console's VpcFlowLogsAcceptedTraffic): every TCP record that security
+-- groups and network ACLs let through, oldest first, bounded by the window.
+SELECT date_format(from_unixtime(starttime), '%Y/%m/%d %H:%i:%s') AS start_utc,
+       account,
+       interfaceid,
+       sourceaddress,
+       sourceport,
+       destinationaddress,
+       destinationport,
+       protocol,
+       numpackets,
+       numbytes,
+       starttime,
+       endtime,
+       action,
+       logstatus
+FROM vpcflow
+WHERE action = 'ACCEPT' AND protocol = 6
+  AND date_partition BETWEEN :first_day AND :last_day
+  AND (:region = '' OR region_partition = :region)
+  AND (:account = '' OR account_partition = :account)
+  AND starttime >= :from_ts AND starttime < :to_ts
+ORDER BY starttime, endtime, interfaceid, sourceaddress, destinationaddress, sourceport, destinationport,
+         protocol, numbytes, numpackets, action, account, logstatus
+LIMIT :limit
