@@ -119,10 +119,14 @@ class QueryTemplate(BaseModel):
         return self
 
     @cached_property
+    def placeholders(self) -> frozenset[str]:
+        """Every parameter name the SQL binds."""
+        return frozenset(p.name for p in sqlglot.parse_one(self.sql, read="trino").find_all(exp.Placeholder))
+
+    @property
     def uses_limit(self) -> bool:
         """Whether the SQL takes `:limit` (an aggregate like `count` does not)."""
-        tree = sqlglot.parse_one(self.sql, read="trino")
-        return any(p.name == LIMIT_PARAM for p in tree.find_all(exp.Placeholder))
+        return LIMIT_PARAM in self.placeholders
 
     @cached_property
     def fields_used(self) -> frozenset[str]:

@@ -53,6 +53,9 @@ def _build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--scale", type=float, default=1.0)
     sample.add_argument("--end", help="UTC end of the data, ISO 8601 (default: this hour)")
     sample.add_argument("--json", action="store_true", help="also write the JSON table's records")
+    sample.add_argument(
+        "--log-format", help="a flow-log format string, or v5 for every field the console's queries read"
+    )
 
     serve = commands.add_parser("serve", help="run the Slack app (HTTP on /slack/events, or Socket Mode)")
     serve.add_argument("--socket", action="store_true", help="use Socket Mode instead of HTTP")
@@ -132,12 +135,21 @@ def _emit(path: Path | None, stdout: TextIO, write: Any) -> None:
 
 
 def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
+    from bot.flowlog_format import parse_log_format
     from bot.parsing import parse_time
-    from bot.sample_data import INCIDENTS, generate
+    from bot.sample_data import INCIDENTS, V5_FORMAT, generate
 
     end = parse_time("end", args.end) if args.end else None
+    log_format = V5_FORMAT if args.log_format == "v5" else args.log_format
+    if log_format is not None:
+        try:
+            parse_log_format(log_format)
+        except ValueError as exc:
+            raise CommandError(f"--log-format: {exc}") from None
     try:
-        report = generate(args.dir, end=end, days=args.days, seed=args.seed, scale=args.scale)
+        report = generate(
+            args.dir, end=end, days=args.days, seed=args.seed, scale=args.scale, log_format=log_format
+        )
     except FileExistsError:
         raise CommandError(
             f"{args.dir}/AWSLogs already holds flow logs; remove it or choose another folder"

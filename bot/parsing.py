@@ -229,6 +229,11 @@ def parse_command(
         args[spec.name] = parse_ip(rest.pop(0))
     if rest:
         raise CommandError(f"unexpected `{' '.join(rest)}`; the form is `{template.usage} [options]`")
+    for option in ("account", "region"):
+        if option in options and option not in template.placeholders:
+            raise CommandError(
+                f"`{' '.join(template.command)}` cannot filter by --{option} (its table has no {option})"
+            )
     account = options.get("account")
     if account is not None and not _ACCOUNT.fullmatch(account):
         raise CommandError(f"--account takes a 12-digit AWS account ID (got `{account}`)")

@@ -121,6 +121,11 @@ def test_types_are_athenas(json_root: Path, template: str) -> None:
     assert [(c.name, c.type) for c in result.columns] == [(c.name, c.type) for c in t.columns]
 
 
+def test_filters_the_json_table_cannot_apply_are_refused_not_ignored() -> None:
+    with pytest.raises(CommandError, match="cannot filter by --account"):
+        parse_command("count --account 012345678901", CATALOG, JSON_SETTINGS, SAMPLE_END)
+
+
 def test_vpcflow_commands_are_refused_with_the_reason() -> None:
     with pytest.raises(CommandError, match="reads the `vpcflow` table"):
         parse_command("ratio 10.0.1.25", CATALOG, JSON_SETTINGS, SAMPLE_END)

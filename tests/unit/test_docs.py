@@ -1,4 +1,4 @@
-"""Settings are the operator's manual: every field is described, in the model and in the README."""
+"""The README and the settings model are the manual: every setting and every command is in them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from bot.catalog import load_catalog
 from bot.settings import Settings
 
 
@@ -35,3 +36,9 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLOWBOT_HTTP_PORT", "70000")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_every_command_is_in_the_readme() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for template in load_catalog():
+        assert f"| `{template.usage}` |" in readme, f"`{template.usage}` is missing from the README's tables"
