@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlglot
 from pydantic import ValidationError
+from sqlglot import exp
 
 from bot.catalog import QueryTemplate, load_catalog
 from bot.rendering.help import help_text
@@ -78,3 +80,8 @@ def test_ratio_is_the_playbooks_query() -> None:
     assert [c.name for c in ratio.columns] == list(RATIO_COLUMNS)
     assert "SUM(numbytes) / count(*) AS data_ratio" in ratio.sql
     assert "'%Y/%m/%d %H:%i:%s'" in ratio.sql
+
+
+def test_every_shipped_template_parses_in_athenas_dialect() -> None:
+    for t in load_catalog():
+        assert isinstance(sqlglot.parse_one(t.sql, read="athena"), exp.Select | exp.Union), t.name
