@@ -97,14 +97,14 @@ def json_table(settings: Settings) -> Statement:
 
 def ioc_table(settings: Settings) -> Statement:
     """The playbook's IOC table: CSV files of (threat_ip, threat_comment)."""
-    if settings.athena_ioc_location is None:
-        raise MissingSettingError("the IOC table needs FLOWBOT_ATHENA_IOC_LOCATION")
+    if settings.ioc_table_location is None:
+        raise MissingSettingError("the IOC table on Athena needs FLOWBOT_IOC_STORE=s3://bucket/prefix")
     sql = (
         f"CREATE EXTERNAL TABLE IF NOT EXISTS `{settings.athena_database}`.`{settings.athena_ioc_table}` (\n"
         "  `threat_ip` string,\n  `threat_comment` string\n)\n"
         "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'\n"
         "WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '\"', 'escapeChar' = '\\\\')\n"
-        f"STORED AS TEXTFILE\nLOCATION '{settings.athena_ioc_location}'"
+        f"STORED AS TEXTFILE\nLOCATION '{settings.ioc_table_location}'"
     )
     return Statement(f"table {settings.athena_database}.{settings.athena_ioc_table}", sql)
 
@@ -154,6 +154,6 @@ def statements(settings: Settings) -> list[Statement]:
     ]
     if settings.athena_json_location is not None:
         out.append(json_table(settings))
-    if settings.athena_ioc_location is not None:
+    if settings.ioc_table_location is not None:
         out += [ioc_table(settings), ioc_view(settings)]
     return out

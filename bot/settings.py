@@ -22,6 +22,7 @@ ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 PREFIX = re.compile(r"^[A-Za-z0-9!_.*()/-]*$")
+SLACK_ID = re.compile(r"^[UWSCGD][A-Z0-9]{2,}$")
 CommaList = Annotated[tuple[str, ...], NoDecode]
 
 
@@ -64,7 +65,6 @@ class Settings(BaseSettings):
     athena_json_table: str = Field("vpc_flow_logs", description="The JSON-serde flow-log table.")
     athena_json_location: str | None = Field(None, description="S3 URL of the JSON flow-log records.")
     athena_ioc_table: str = Field("incident_iocs", description="The IOC table.")
-    athena_ioc_location: str | None = Field(None, description="S3 URL the IOC CSV files live under.")
     athena_ioc_view: str = Field("incident_vpc_flow_directional", description="The directional IOC view.")
     athena_workgroup: str = Field("primary", description="Athena workgroup queries run in.")
     athena_output_location: str | None = Field(
@@ -77,6 +77,26 @@ class Settings(BaseSettings):
     athena_price_per_tb: float = Field(5.0, ge=0, description="US dollars per TB scanned, for the cost line.")
     athena_poll_seconds: float = Field(
         0.5, gt=0, le=30, description="First wait between status polls (doubles up to 5 s)."
+    )
+
+    ioc_store: str = Field(
+        "~/.local/share/flowbot/iocs",
+        description="Where indicators are kept: `s3://bucket/prefix` (Athena's IOC table reads its `table/` "
+        "folder) or a local folder (the local engine reads the same layout).",
+    )
+    ioc_add_allowed: CommaList = Field(
+        (),
+        description="Who may add indicators: Slack user (U…), user group (S…) or channel (C…) IDs; "
+        "empty: anyone.",
+    )
+    ioc_remove_allowed: CommaList = Field(
+        (), description="Who may remove indicators (same forms); empty: anyone who may add."
+    )
+    ioc_admins: CommaList = Field(
+        (), description="Users (U…) or user groups (S…) who may add private, reserved or very wide ranges."
+    )
+    ioc_announce_channel: str | None = Field(
+        None, description="Channel ID where every IOC submission and removal is announced."
     )
 
     default_window: str = Field("24h", description="Window when a command names none (`15m`, `6h`, `7d`).")
@@ -169,7 +189,7 @@ class Settings(BaseSettings):
             raise ValueError("a prefix holds letters, digits and ! _ . * ( ) / - only")
         return value.strip("/")
 
-    @field_validator("athena_output_location", "athena_json_location", "athena_ioc_location")
+    @field_validator("athena_output_location", "athena_json_location")
     @classmethod
     def _s3_url(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(
@@ -177,6 +197,37 @@ class Settings(BaseSettings):
         ):
             raise ValueError("must be an s3://bucket/prefix/ URL")
         return value
+
+    @field_validator("ioc_store")
+    @classmethod
+    def _ioc_store(cls, value: str) -> str:
+        """An s3:// URL with a valid bucket, or a folder."""
+        if value.startswith("s3://"):
+            bucket, _, prefix = value[5:].partition("/")
+            if not BUCKET.fullmatch(bucket) or not PREFIX.fullmatch(prefix):
+                raise ValueError("must be s3://bucket/prefix with a valid bucket name")
+            return f"s3://{bucket}/{prefix.strip('/')}".rstrip("/")
+        return value
+
+    @field_validator("ioc_add_allowed", "ioc_remove_allowed", "ioc_admins", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("ioc_add_allowed", "ioc_remove_allowed", "ioc_admins")
+    @classmethod
+    def _slack_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [v for v in value if not SLACK_ID.fullmatch(v)]
+        if bad:
+            raise ValueError(f"not Slack user, user group or channel IDs: {bad}")
+        return value
+
+    @property
+    def ioc_table_location(self) -> str | None:
+        """The S3 folder Athena's IOC table reads, when the store is on S3."""
+        return f"{self.ioc_store}/table/" if self.ioc_store.startswith("s3://") else None
 
     @field_validator("slack_api_url")
     @classmethod

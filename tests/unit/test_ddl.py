@@ -27,7 +27,7 @@ def settings(**extra: object) -> Settings:
         "regions": ("us-east-1", "eu-west-1"),
         "first_day": "2025-11-30",
         "athena_database": "ir",
-        "athena_ioc_location": "s3://bucket-analysis/iocs/",
+        "ioc_store": "s3://bucket-analysis/iocs",
         "athena_json_location": "s3://central-logs/json/",
     }
     base.update(extra)
@@ -116,7 +116,7 @@ def test_missing_settings_are_named(missing: dict[str, object], says: str) -> No
         ("flow_logs_prefix", "it's"),
         ("flow_logs_bucket", "Bad_Bucket"),
         ("log_format", "${version} ${nonsense}"),
-        ("athena_ioc_location", "https://example.com/x"),
+        ("ioc_store", "s3://Bad_Bucket/x"),
     ],
 )
 def test_settings_refuse_what_could_break_the_ddl(field: str, value: str) -> None:
