@@ -6,9 +6,10 @@ from slack_bolt import App
 
 from bot.catalog import Catalog, load_catalog
 from bot.delivery import slack_client
+from bot.permissions import Permissions
 from bot.queue import FlowQueue
 from bot.settings import MissingSettingError, Settings
-from handlers import flow
+from handlers import flow, iocs
 
 
 def create_app(
@@ -25,5 +26,7 @@ def create_app(
         signing_secret=secret,
         request_verification_enabled=not socket_mode,
     )
-    flow.register(app, settings, catalog or load_catalog(), queue)
+    permissions = Permissions(settings, app.client, queue.redis)
+    on_ioc = iocs.register(app, settings, queue, permissions)
+    flow.register(app, settings, catalog or load_catalog(), queue, on_ioc)
     return app

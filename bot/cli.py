@@ -8,9 +8,12 @@ line on stderr), 1 any other failure (one line on stderr, never a traceback).
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
+import re
 import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +23,12 @@ from pydantic import ValidationError
 
 from bot.answer import answer
 from bot.catalog import load_catalog
+from bot.commands import parse
 from bot.engines import EngineError, make_engine
-from bot.parsing import CancelRequest, CommandError, HelpRequest, parse_command
+from bot.iocs.commands import IocRequest
+from bot.parsing import CancelRequest, CommandError, HelpRequest
 from bot.rendering.help import help_text
+from bot.request import FlowRequest
 from bot.settings import MissingSettingError, Settings
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -44,6 +50,7 @@ def _build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--data", type=Path, help="folder holding AWSLogs/ (local engine)")
     ask.add_argument("--format", choices=["table", "json", "csv"], default="table")
     ask.add_argument("--out", type=Path, help="write the CSV (table, csv) or JSON (json) here")
+    ask.add_argument("--admin", action="store_true", help="allow private, reserved and very wide IOC ranges")
     ask.add_argument("text", nargs=argparse.REMAINDER, help="what you would type after /flow")
 
     sample = commands.add_parser("sample-data", help="write realistic sample flow logs in the S3 layout")
@@ -75,7 +82,9 @@ def _json_value(value: Any) -> Any:
 
 def _ask(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
     catalog = load_catalog()
-    parsed = parse_command(" ".join(args.text), catalog, settings, datetime.now(UTC))
+    parsed = parse(" ".join(args.text), catalog, settings, datetime.now(UTC))
+    if not isinstance(parsed, FlowRequest | HelpRequest | CancelRequest):
+        return _ioc(parsed, args, settings, stdout)
     if isinstance(parsed, CancelRequest):
         raise CommandError(
             "cancel stops a job queued from Slack; `flowbot ask` runs inline (Ctrl-C stops it)"
@@ -121,6 +130,39 @@ def _ask(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
         )
     print(result.summary.text(), file=stdout)
     print(f"\nCSV: {out_path}", file=stdout)
+    return EXIT_OK
+
+
+def _ioc(request: IocRequest, args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
+    """`flowbot ask ioc …`: the same request as in Slack, on the same store, run inline."""
+    from bot.iocs.actions import run_ioc_request
+    from bot.iocs.commands import IocAdd
+    from bot.iocs.indicators import check_indicator, parse_indicator
+    from bot.iocs.objects import object_store_for
+    from bot.iocs.store import IocStore
+
+    if isinstance(request, IocAdd):
+        refused = [
+            f"{v}: {why}"
+            for v in request.indicators
+            if (why := check_indicator(parse_indicator(v), admin=args.admin))
+        ]
+        if refused:
+            raise CommandError("not added: " + "; ".join(refused))
+    actor = "cli:" + re.sub(r"[^A-Za-z0-9._-]", "_", getpass.getuser())[:64]
+    with tempfile.TemporaryDirectory(prefix="flowbot-") as tmp:
+        reply = run_ioc_request(
+            IocStore(object_store_for(settings)),
+            request,
+            actor=actor,
+            channel=None,
+            source="cli",
+            export_dir=Path(tmp),
+        )
+        if reply.csv_path is not None:
+            _emit(args.out, stdout, lambda out: out.write(reply.csv_path.read_text(encoding="utf-8")))
+            return EXIT_OK
+    print(reply.text, file=stdout)
     return EXIT_OK
 
 

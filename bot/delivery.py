@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
+from bot.iocs.actions import IocReply
 from bot.rendering.summary import Summary
 from bot.settings import MissingSettingError, Settings
 
@@ -125,6 +126,21 @@ def upload_file(
     client.files_completeUploadExternal(
         files=[{"id": issued["file_id"], "title": title}], channel_id=channel_id, thread_ts=thread_ts
     )
+
+
+def post_ioc_reply(client: WebClient, target: ReplyTarget, reply: IocReply) -> None:
+    """An indicator command's answer where it was asked (or to the person, from a shortcut); an export
+    comes as a CSV file in the answer's thread."""
+    ts = _post(client, target, text=reply.text)
+    if ts is not None and reply.csv_path is not None:
+        upload_file(
+            client,
+            channel_id=target.channel_id,
+            thread_ts=ts,
+            path=reply.csv_path,
+            filename="flowbot-iocs.csv",
+            title="Flowbot indicators",
+        )
 
 
 def post_failure(client: WebClient, target: ReplyTarget, asked: str, reason: str) -> None:

@@ -20,8 +20,20 @@ from rq.timeouts import JobTimeoutException
 from bot.answer import answer
 from bot.cancel import is_cancelled
 from bot.catalog import load_catalog
-from bot.delivery import ReplyTarget, deliver_once, is_answered, post_answer, post_failure, slack_client
+from bot.delivery import (
+    ReplyTarget,
+    deliver_once,
+    is_answered,
+    post_answer,
+    post_failure,
+    post_ioc_reply,
+    slack_client,
+)
 from bot.engines import EngineError, make_engine
+from bot.iocs.actions import run_ioc_request
+from bot.iocs.commands import IOC_REQUEST
+from bot.iocs.objects import object_store_for
+from bot.iocs.store import IocStore
 from bot.request import FlowRequest
 from bot.settings import Settings
 
@@ -69,13 +81,41 @@ def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> d
     return {"status": "answered", "rows": stats.rows, "bytes_scanned": stats.bytes_scanned}
 
 
+def run_ioc_job(request_data: dict[str, Any], target_data: dict[str, Any], source: str) -> dict[str, Any]:
+    """Change or read the indicator store for a Slack request; post the reply once, announce changes."""
+    settings = Settings()
+    request = IOC_REQUEST.validate_python(request_data)
+    target = ReplyTarget.model_validate(target_data)
+    job = get_current_job()
+    if job is None:
+        raise RuntimeError("run_ioc_job runs inside an RQ worker")
+    if is_answered(job.connection, target):
+        return {"status": "already answered"}
+    client = slack_client(settings)
+    store = IocStore(object_store_for(settings))
+    with tempfile.TemporaryDirectory(prefix="flowbot-") as tmp:
+        reply = run_ioc_request(
+            store,
+            request,
+            actor=target.user_id,
+            channel=target.channel_id if target.channel_id.startswith(("C", "G")) else None,
+            source=source,  # type: ignore[arg-type]  # one of Source, set by the listener
+            export_dir=Path(tmp),
+        )
+        deliver_once(job.connection, target, lambda: post_ioc_reply(client, target, reply))
+    announce_to = settings.ioc_announce_channel
+    if reply.announce and announce_to and announce_to != target.channel_id:
+        client.chat_postMessage(channel=announce_to, text=reply.announce, unfurl_links=False)
+    return {"status": "answered", "kind": request.kind}
+
+
 def report_failure(
     job: Job, connection: Redis, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
 ) -> None:
     """RQ's on_failure callback: the job raised or timed out; tell the channel, once."""
     request_data, target_data = job.args[0], job.args[1]
     target = ReplyTarget.model_validate(target_data)
-    asked = str(request_data.get("text", "?"))
+    asked = str(request_data.get("text") or f"ioc {request_data.get('kind', '')}".strip())
     settings = Settings()
     if isinstance(exc, JobTimeoutException):
         reason = f"it ran longer than {settings.query_timeout_seconds} s; try a narrower window"

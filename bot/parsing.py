@@ -28,6 +28,7 @@ OPTION_FORMS = (
 _SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 _LEADING_DASHES = re.compile(f"^[{_DASHES}]+(?=[A-Za-z])")
+_ONLY_DASHES = re.compile(f"[{_DASHES}]+")
 _DEFANG_DOT = re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}", re.IGNORECASE)
 _DEFANG_COLON = re.compile(r"\[:\]|\(:\)|\{:\}")
 _SCHEME = re.compile(r"^(?:hxxps?|https?|fxp|ftp)(?:\[:\]|:)//", re.IGNORECASE)
@@ -64,7 +65,7 @@ def normalise(text: str) -> list[str]:
     text = text.replace("\u00a0", " ").replace("\u201c", '"').replace("\u201d", '"')
     words = []
     for word in text.split():
-        word = _LEADING_DASHES.sub("--", word)
+        word = "--" if _ONLY_DASHES.fullmatch(word) and word != "-" else _LEADING_DASHES.sub("--", word)
         words.append(word)
     return words
 

@@ -7,17 +7,22 @@ so a retried delivery of the same command finds the key and makes no second job.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 from redis import Redis
 from rq import Callback, Queue
 
 from bot.cancel import CancelOutcome, remember, request_cancel
 from bot.delivery import ReplyTarget
-from bot.jobs import report_failure, run_flow_job
+from bot.iocs.commands import IocRequest
+from bot.iocs.store import Source
+from bot.jobs import report_failure, run_flow_job, run_ioc_job
 from bot.request import FlowRequest
 from bot.settings import Settings
 
 REQUEST_KEY = "flowbot:request:{job_id}"
+IOC_JOB_TIMEOUT_SECONDS = 120
 
 
 def job_id_for(team_id: str, request_id: str) -> str:
@@ -34,21 +39,33 @@ class FlowQueue:
         self.queue = Queue(settings.queue_name, connection=redis)
 
     def submit(self, request: FlowRequest, target: ReplyTarget) -> bool:
-        """Enqueue the job; False when this request was already enqueued (a Slack retry)."""
+        """Enqueue a query; False when this request was already enqueued (a Slack retry)."""
+        args = (request.model_dump(mode="json"), target.model_dump(mode="json"))
+        return self._enqueue_once(
+            target, run_flow_job, args, self.settings.query_timeout_seconds, request.text
+        )
+
+    def submit_ioc(self, request: IocRequest, target: ReplyTarget, source: Source) -> bool:
+        """Enqueue an indicator request; False when it was already enqueued (a Slack retry)."""
+        args = (request.model_dump(mode="json"), target.model_dump(mode="json"), source)
+        return self._enqueue_once(target, run_ioc_job, args, IOC_JOB_TIMEOUT_SECONDS, f"ioc {request.kind}")
+
+    def _enqueue_once(
+        self, target: ReplyTarget, job: Callable[..., Any], args: tuple[Any, ...], timeout: int, what: str
+    ) -> bool:
         key = REQUEST_KEY.format(job_id=target.job_id)
         if not self.redis.set(key, "1", nx=True, ex=self.settings.dedupe_ttl_seconds):
             return False
         try:
             self.queue.enqueue(
-                run_flow_job,
-                request.model_dump(mode="json"),
-                target.model_dump(mode="json"),
+                job,
+                *args,
                 job_id=target.job_id,
-                job_timeout=self.settings.query_timeout_seconds,
+                job_timeout=timeout,
                 result_ttl=86400,
                 failure_ttl=7 * 86400,
                 on_failure=Callback(report_failure),
-                description=f"/flow {request.text}",
+                description=f"/flow {what}",
             )
         except Exception:
             self.redis.delete(key)

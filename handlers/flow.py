@@ -9,14 +9,18 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
 
 from bot.cancel import CancelStatus, short_id
 from bot.catalog import Catalog
+from bot.commands import parse
 from bot.delivery import ReplyTarget, claim_final
-from bot.parsing import CancelRequest, CommandError, HelpRequest, parse_command
+from bot.parsing import CancelRequest, CommandError, HelpRequest
 from bot.queue import FlowQueue, job_id_for
 from bot.rendering.help import help_text
+from bot.request import FlowRequest
 from bot.settings import Settings
+from handlers.iocs import IocCommandHandler
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +30,16 @@ def register(
     settings: Settings,
     catalog: Catalog,
     queue: FlowQueue,
+    on_ioc: IocCommandHandler,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
-    """Attach the `/flow` listener to the app."""
+    """Attach the `/flow` listener to the app; `ioc …` words go to `on_ioc` (handlers/iocs.py)."""
 
-    def handle_flow_command(ack: Ack, command: dict[str, Any]) -> None:
+    def handle_flow_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         """Parse, enqueue, and acknowledge within Slack's 3 seconds."""
         text = command.get("text", "")
         try:
-            parsed = parse_command(text, catalog, settings, clock())
+            parsed = parse(text, catalog, settings, clock())
         except CommandError as exc:
             ack(
                 text=f":x: {exc}\nType `{settings.command} help` for every command.",
@@ -46,6 +51,9 @@ def register(
             return
         if isinstance(parsed, CancelRequest):
             handle_cancel_command(ack, parsed, command["user_id"])
+            return
+        if not isinstance(parsed, FlowRequest):
+            on_ioc(ack, parsed, command, client)
             return
         request_id = (
             command.get("trigger_id") or f"{command.get('channel_id')}:{command.get('user_id')}:{text}"

@@ -7,11 +7,13 @@ and plain text for the terminal, so `flowbot ask` prints exactly what Slack show
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.catalog import QueryTemplate
 from bot.engines.base import Column, Row, ScanStats
 from bot.rendering.cells import cell, human_bytes
+from bot.rendering.digest import DigestLine
 from bot.request import FlowRequest
 
 
@@ -25,6 +27,8 @@ class Summary:
     head: list[Row]
     stats: ScanStats
     engine: str
+    digest: list[DigestLine] | None = None
+    """For a hunt: flows folded per host and indicator, shown instead of the first rows."""
 
     def headline(self) -> str:
         """`Data ratio · ratio 10.0.1.25`."""
@@ -49,6 +53,8 @@ class Summary:
 
     def table(self) -> str:
         """At most 4 narrow, aligned columns; empty when nothing matched."""
+        if self.digest is not None:
+            return self._digest_table()
         if not self.head:
             return ""
         index = {c.name: i for i, c in enumerate(self.columns)}
@@ -62,6 +68,36 @@ class Summary:
             for r in grid
         ]
         return "\n".join(line.rstrip() for line in lines)
+
+    def _digest_table(self) -> str:
+        """Hosts and the indicators they talked with: → the host sent to it, ← it sent to the host."""
+        lines = (self.digest or [])[: len(self.head) or 10]
+        if not lines:
+            return ""
+        grid = [["host", "indicator", "bytes", "seen (UTC)"]]
+        grid += [
+            [
+                d.host,
+                ("→ " if d.to_indicator else "← ") + d.indicator,
+                human_bytes(d.bytes),
+                _seen(d.first, d.last),
+            ]
+            for d in lines
+        ]
+        widths = [max(len(r[i]) for r in grid) for i in range(4)]
+        rows = [
+            "  ".join(
+                v.rjust(w) if i == 2 else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True))
+            )
+            for r in grid
+        ]
+        more = len(self.digest or []) - len(lines)
+        legend = (
+            "→ the host sent to the indicator (INBOUND in the CSV), "
+            "← the indicator sent to the host (OUTBOUND)"
+        )
+        tail = [f"… and {more} more pairs in the CSV"] if more > 0 else []
+        return "\n".join([*(r.rstrip() for r in rows), *tail, legend])
 
     def empty_note(self) -> str:
         """Why there is no table: no files in scope, or files but no match."""
@@ -88,6 +124,14 @@ class Summary:
             {"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}},
             {"type": "context", "elements": [{"type": "mrkdwn", "text": _escape(self.scope_line())}]},
         ]
+
+
+def _seen(first: datetime | None, last: datetime | None) -> str:
+    """`11-19 04:07-08:10` within a day, `11-18 22:10-11-19 01:00` across days."""
+    if first is None or last is None:
+        return "·"
+    end = f"{last:%H:%M}" if first.date() == last.date() else f"{last:%m-%d %H:%M}"
+    return f"{first:%m-%d %H:%M}-{end}"
 
 
 def _escape(text: str) -> str:

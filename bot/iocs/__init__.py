@@ -1,0 +1,1 @@
+"""Indicators of compromise: parsing them, the policy on which may be added, and their store of record."""
