@@ -63,16 +63,14 @@ def register(app: App, settings: Settings, queue: FlowQueue, permissions: Permis
                 ack(text=f":no_entry: {reason}.", response_type="ephemeral")
                 return
         if isinstance(request, IocAdd):
-            indicators = [parse_indicator(v) for v in request.indicators]
-            refused = _refusals(indicators, permissions.is_admin(user)) if indicators else []
-            if refused:
-                kept = tuple(
-                    i.value for i in indicators if not check_indicator(i, admin=permissions.is_admin(user))
-                )
-                if not kept:
-                    ack(text=":no_entry: Not added: " + "; ".join(refused), response_type="ephemeral")
-                    return
-                request = IocAdd(indicators=kept, comment=request.comment)
+            admin = permissions.is_admin(user)
+            verdicts = [(v, check_indicator(parse_indicator(v), admin=admin)) for v in request.indicators]
+            refused = [f"`{v}`: {why}" for v, why in verdicts if why]
+            kept = tuple(v for v, why in verdicts if not why)
+            if not kept:
+                ack(text=":no_entry: Not added: " + "; ".join(refused), response_type="ephemeral")
+                return
+            request = IocAdd(indicators=kept, comment=request.comment)
         try:
             job = enqueue(
                 request,
