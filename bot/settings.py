@@ -143,7 +143,9 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("accounts", "regions", mode="before")
+    @field_validator(
+        "accounts", "regions", "ioc_add_allowed", "ioc_remove_allowed", "ioc_admins", mode="before"
+    )
     @classmethod
     def _comma_list(cls, value: object) -> object:
         """`012345678901,111122223333` as well as a list."""
@@ -207,13 +209,6 @@ class Settings(BaseSettings):
             if not BUCKET.fullmatch(bucket) or not PREFIX.fullmatch(prefix):
                 raise ValueError("must be s3://bucket/prefix with a valid bucket name")
             return f"s3://{bucket}/{prefix.strip('/')}".rstrip("/")
-        return value
-
-    @field_validator("ioc_add_allowed", "ioc_remove_allowed", "ioc_admins", mode="before")
-    @classmethod
-    def _id_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
     @field_validator("ioc_add_allowed", "ioc_remove_allowed", "ioc_admins")
