@@ -14,6 +14,7 @@ from typing import TextIO
 from bot.catalog import Catalog
 from bot.engines.base import Engine, Row
 from bot.rendering.csv_out import write_csv
+from bot.rendering.digest import digest_for
 from bot.rendering.summary import Summary
 from bot.request import FlowRequest
 
@@ -48,7 +49,8 @@ def answer(
     template = catalog[request.query]
     result = engine.run(template, request, token=token, on_start=_log_start, should_cancel=should_cancel)
     batches = result.batches()
-    if csv_out is not None and result.csv_copier is not None and not keep_rows:
+    digest = digest_for(result.columns)
+    if csv_out is not None and result.csv_copier is not None and not keep_rows and digest is None:
         first_page = next(batches, [])[:summary_rows]  # enough for the summary
         result.csv_copier(csv_out)
         return Answer(Summary(request, template, result.columns, first_page, result.stats, engine.name), None)
@@ -57,9 +59,13 @@ def answer(
     head: list[Row] = []
     kept: list[Row] | None = [] if keep_rows else None
     for batch in batches:
+        if digest is not None:
+            digest.feed(batch)
         if len(head) < summary_rows:
             head.extend(batch[: summary_rows - len(head)])
         if kept is not None:
             kept.extend(batch)
-    summary = Summary(request, template, result.columns, head, result.stats, engine.name)
+    summary = Summary(
+        request, template, result.columns, head, result.stats, engine.name, digest.top() if digest else None
+    )
     return Answer(summary, kept)

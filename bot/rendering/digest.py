@@ -15,6 +15,14 @@ from bot.engines.base import Column, Row
 
 TO_INDICATOR = "INBOUND"
 """The playbook's label for a flow whose destination is the indicator."""
+DIRECTIONAL_COLUMNS = frozenset(
+    {"direction", "connecting_ip", "indicator", "numbytes", "starttime", "endtime"}
+)
+
+
+def digest_for(columns: list[Column]) -> HuntDigest | None:
+    """A digest for results shaped like the playbook's directional view (a hunt), else None."""
+    return HuntDigest(columns) if DIRECTIONAL_COLUMNS <= {c.name for c in columns} else None
 
 
 @dataclass

@@ -39,7 +39,11 @@ class Summary:
         req, st = self.request, self.stats
         where = " · ".join(x for x in (req.account, req.region) if x)
         rows = f"{st.rows:,} row{'s' if st.rows != 1 else ''}"
-        if st.rows > len(self.head):
+        if self.digest is not None:
+            rows = (
+                f"{st.rows:,} flow{'s' if st.rows != 1 else ''} in {len(self.digest):,} host/indicator pairs"
+            )
+        elif st.rows > len(self.head):
             rows += f" (first {len(self.head)} shown, all in the CSV)"
         if self.template.uses_limit and st.rows >= req.limit:
             rows += f", stopped at --limit {req.limit:,}"

@@ -13,6 +13,7 @@ from bot.engines.base import Column, ScanStats
 from bot.parsing import parse_command
 from bot.rendering.cells import cell, human_bytes
 from bot.rendering.csv_out import safe_cell, write_csv
+from bot.rendering.digest import digest_for
 from bot.rendering.summary import Summary
 from bot.request import FlowRequest
 from bot.settings import Settings
@@ -111,3 +112,41 @@ def test_empty_answer_says_why() -> None:
     summary = _summary(rows=0, head=0)
     assert summary.table() == ""
     assert "No records matched." in summary.text()
+
+
+def test_a_hunt_summary_leads_with_hosts_and_indicators() -> None:
+    columns = [
+        Column(n, "varchar")
+        for n in ("direction", "connecting_ip", "indicator", "numbytes", "starttime", "endtime")
+    ]
+    t0 = datetime(2026, 11, 19, 4, 7, tzinfo=UTC)
+    rows = [
+        ("INBOUND", "10.0.1.25", "203.0.113.66", 9_000_000, t0, t0.replace(minute=9)),
+        (
+            "INBOUND",
+            "10.0.1.25",
+            "203.0.113.66",
+            1_000_000,
+            t0.replace(hour=8),
+            t0.replace(hour=8, minute=10),
+        ),
+        ("OUTBOUND", "10.0.1.25", "203.0.113.66", 500, t0, t0),
+        ("INBOUND", "10.0.2.40", "192.0.2.0/24", 700, t0, t0),
+    ]
+    digest = digest_for(columns)
+    assert digest is not None
+    digest.feed(rows[:2])
+    digest.feed(rows[2:])
+    lines = digest.top()
+    assert [(d.host, d.indicator, d.to_indicator, d.records, d.bytes) for d in lines] == [
+        ("10.0.1.25", "203.0.113.66", True, 2, 10_000_000),
+        ("10.0.2.40", "192.0.2.0/24", True, 1, 700),
+        ("10.0.1.25", "203.0.113.66", False, 1, 500),
+    ]
+    summary = _summary(rows=4, head=4)
+    summary = Summary(summary.request, summary.template, columns, [], summary.stats, "local", lines)
+    table = summary.table().splitlines()
+    assert table[1].split() == ["10.0.1.25", "→", "203.0.113.66", "10.0", "MB", "11-19", "04:07-08:10"]
+    assert "← 203.0.113.66" in table[3] and "INBOUND" in table[-1]
+    assert "4 flows in 3 host/indicator pairs" in summary.scope_line()
+    assert digest_for([Column("sourceaddress", "varchar")]) is None
