@@ -3,9 +3,9 @@
 A template is data. Loading it checks everything that could go wrong later, so that a bad
 template stops start-up instead of a responder's query: the SQL parses in Athena's dialect, is a
 single SELECT over the one logical table its spec names (`vpcflow`, or the JSON table
-`vpc_flow_logs`), binds exactly the parameters its spec declares plus the scope parameters, is
-bounded by the window (and, on `vpcflow`, prunes on `date_partition`), and names exactly the output
-columns its spec lists.
+`vpc_flow_logs`; a `vpcflow` template may also read the IOC table `incident_iocs`), binds exactly
+the parameters its spec declares plus the scope parameters, is bounded by the window (and, on
+`vpcflow`, prunes on `date_partition`), and names exactly the output columns its spec lists.
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ JSON_TABLE: Final = "vpc_flow_logs"
 """The playbook's JSON-serde table's name in templates."""
 TABLE_OF_KIND: dict[str, TableName] = {"vpcflow": LOGICAL_TABLE, "json": JSON_TABLE}
 """`FLOWBOT_TABLE_KIND` → the table whose templates answer."""
+IOC_TABLE: Final = "incident_iocs"
+"""The playbook's IOC table's name in templates (columns `threat_ip`, `threat_comment`, both varchar)."""
+IOC_COLUMNS: tuple[tuple[str, str], ...] = (("threat_ip", "varchar"), ("threat_comment", "varchar"))
+"""The IOC table's columns as Athena declares them (OpenCSVSerde: every column a string)."""
+EXTRA_TABLES: dict[str, frozenset[str]] = {LOGICAL_TABLE: frozenset({IOC_TABLE}), JSON_TABLE: frozenset()}
+"""Tables a template may read besides its own: hunts on `vpcflow` join the IOC table."""
 
 SCOPE_PARAMS: frozenset[str] = frozenset(
     {"from_ts", "to_ts", "from_iso", "to_iso", "first_day", "last_day", "account", "region"}
@@ -102,8 +108,10 @@ class QueryTemplate(BaseModel):
         if not isinstance(tree, exp.Select | exp.Union):
             raise ValueError("a template must be a single SELECT")
         tables = {t.name for t in tree.find_all(exp.Table)}
-        if tables != {self.table}:
-            raise ValueError(f"a template reads only the table {self.table!r}, not {sorted(tables)}")
+        extra = EXTRA_TABLES[self.table]
+        if self.table not in tables or tables - {self.table} - extra:
+            also = "".join(f" (and {name!r})" for name in sorted(extra))
+            raise ValueError(f"a template reads only the table {self.table!r}{also}, not {sorted(tables)}")
         used = {p.name for p in tree.find_all(exp.Placeholder)}
         declared = {p.name for p in self.params}
         allowed = declared | SCOPE_PARAMS | {LIMIT_PARAM}
@@ -122,6 +130,11 @@ class QueryTemplate(BaseModel):
     def placeholders(self) -> frozenset[str]:
         """Every parameter name the SQL binds."""
         return frozenset(p.name for p in sqlglot.parse_one(self.sql, read="trino").find_all(exp.Placeholder))
+
+    @cached_property
+    def reads_iocs(self) -> bool:
+        """Whether the SQL reads the IOC table (a hunt)."""
+        return any(t.name == IOC_TABLE for t in sqlglot.parse_one(self.sql, read="trino").find_all(exp.Table))
 
     @property
     def uses_limit(self) -> bool:

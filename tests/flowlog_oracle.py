@@ -19,6 +19,7 @@ space, `skip.header.line.count` = 1, no `serialization.null.format`, partition p
 from __future__ import annotations
 
 import gzip
+import ipaddress
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -605,3 +606,157 @@ def expected_tcp_from(
         )
     out.sort(key=lambda t: _by_bytes(t, 4, 2, (0, 1)))
     return out[:limit]
+
+
+# --------------------------------------------------------------------------------------------------
+# IOC hunts: the playbook's directional view, indicators matched as CIDR ranges the way Trino does
+
+HUNT_COLUMNS = (
+    "account",
+    "interfaceid",
+    "source",
+    "destination",
+    "direction",
+    "connecting_ip",
+    "connecting_port",
+    "indicator",
+    "protocol",
+    "numpackets",
+    "numbytes",
+    "action",
+    "logstatus",
+    "starttime",
+    "endtime",
+    "sessiontime",
+)
+"""`hunt`'s columns: the playbook view's, with the matching indicator after connecting_port."""
+_INDICATOR_TEXT = re.compile(r"[0-9A-Fa-f:.]+(/[0-9]{1,3})?")
+"""What the hunt lets reach contains(): address characters, then maybe `/` and up to three digits."""
+
+
+def trino_address(text: str | None) -> tuple[int, int] | None:
+    """`TRY_CAST(text AS IPADDRESS)` as `contains` then sees it: (4, value) or (6, value), or None.
+
+    Trino keeps 16 bytes and Java turns an IPv4-mapped address (`::ffff:a.b.c.d`) back into IPv4, so such
+    an address is IPv4 here too. Accepted spellings are Python's (the same strict forms as Guava's, which
+    Trino uses: no leading zeros in a dotted quad); a zone (`%eth0`) is refused, as the hunt does locally.
+    """
+    if text is None or "%" in text:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return 4, int(address.ipv4_mapped)
+    return address.version, int(address)
+
+
+def trino_contains(network: str, address: tuple[int, int]) -> bool | None:
+    """Trino's `contains(network, address)`, None where Trino raises (what TRY turns into NULL).
+
+    The network is `base/prefix`; the base is read like an address (IPv4-mapped means IPv4); an IPv4 base
+    must have no host bits, a prefix must not exceed the family's width; families that differ never match.
+    """
+    base_text, slash, prefix_text = network.partition("/")
+    if not slash or not prefix_text.isdigit() or not prefix_text.isascii():
+        return None
+    base = trino_address(base_text)
+    if base is None:
+        return None
+    prefix = int(prefix_text)
+    width = 32 if base[0] == 4 else 128
+    if prefix > width or (base[0] == 4 and base[1] & ((1 << (width - prefix)) - 1)):
+        return None
+    if base[0] != address[0]:
+        return False
+    return base[1] >> (width - prefix) == address[1] >> (width - prefix)
+
+
+def hunt_network(indicator: str) -> tuple[str, int]:
+    """The hunt's network text for an indicator and its prefix length (a bare address is /32 or /128)."""
+    if "/" in indicator:
+        return indicator, int(indicator.split("/", 2)[1])
+    width = 128 if ":" in indicator else 32
+    return f"{indicator}/{width}", width
+
+
+def chosen_indicator(address: str | None, indicators: Iterable[str]) -> str | None:
+    """The indicator a hunt reports for an address: of those whose range holds it, the longest prefix,
+    ties by text (indicators counted once each; text that is not an address or a range is ignored)."""
+    parsed = trino_address(address)
+    if parsed is None:
+        return None
+    matches = []
+    for indicator in set(indicators):
+        if not _INDICATOR_TEXT.fullmatch(indicator):
+            continue
+        network, prefix = hunt_network(indicator)
+        if trino_contains(network, parsed):
+            matches.append((-prefix, indicator))
+    return min(matches)[1] if matches else None
+
+
+def _endpoint(address: str | None, port: int | None) -> str | None:
+    """`address || ':' || CAST(port AS VARCHAR)`: NULL when either is."""
+    return None if address is None or port is None else f"{address}:{port}"
+
+
+def _utc_timestamp(epoch: int | None) -> datetime | None:
+    """`CAST(from_unixtime(x) AS TIMESTAMP)` in a UTC session: a naive UTC datetime."""
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
+
+
+def expected_hunt(
+    rows: Iterable[Row],
+    indicators: Iterable[str | None],
+    from_ts: int,
+    to_ts: int,
+    first_day: str | date,
+    last_day: str | date,
+    account: str | None = None,
+    region: str | None = None,
+) -> list[tuple[object, ...]]:
+    """`hunt`: the playbook's incident_vpc_flow_directional rows of the window (HUNT_COLUMNS tuples).
+
+    INBOUND: the destination is in an indicator's range (connecting_ip is the source); OUTBOUND: the
+    source is (connecting_ip is the destination); a record with both sides matching gives both rows.
+    Ordered by every column (starttime, endtime, sessiontime, interfaceid, connecting_ip, direction,
+    source, destination, connecting_port, indicator, protocol, numpackets, numbytes, action, logstatus,
+    account), NULLs last, so the order is total.
+    """
+    listed = {i for i in indicators if i is not None}
+    out = []
+    for r in scoped(rows, from_ts, to_ts, first_day, last_day, account, region):
+        sides = (
+            ("INBOUND", r.destinationaddress, r.sourceaddress, r.sourceport),
+            ("OUTBOUND", r.sourceaddress, r.destinationaddress, r.destinationport),
+        )
+        for direction, matched, peer, peer_port in sides:
+            indicator = chosen_indicator(matched, listed)
+            if indicator is None:
+                continue
+            session = None if r.starttime is None or r.endtime is None else r.endtime - r.starttime
+            out.append(
+                (
+                    r.account,
+                    r.interfaceid,
+                    _endpoint(r.sourceaddress, r.sourceport),
+                    _endpoint(r.destinationaddress, r.destinationport),
+                    direction,
+                    peer,
+                    peer_port,
+                    indicator,
+                    r.protocol,
+                    r.numpackets,
+                    r.numbytes,
+                    r.action,
+                    r.logstatus,
+                    _utc_timestamp(r.starttime),
+                    _utc_timestamp(r.endtime),
+                    session,
+                )
+            )
+    order = (13, 14, 15, 1, 5, 4, 2, 3, 6, 7, 8, 9, 10, 11, 12, 0)
+    out.sort(key=lambda t: tuple(_asc_nulls_last(t[i]) for i in order))
+    return out

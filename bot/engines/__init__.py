@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.engines.base import Engine, EngineError
 from bot.engines.layout import JSON_FOLDER
 from bot.engines.local import LocalEngine
@@ -17,10 +19,17 @@ def make_engine(settings: Settings) -> Engine:
                 f"no flow logs at {folder} "
                 "(set FLOWBOT_LOCAL_DATA_DIR, or create sample data with `flowbot sample-data DIR [--json]`)"
             )
-        return LocalEngine(settings.local_data_dir)
+        return LocalEngine(settings.local_data_dir, ioc_dir=local_ioc_dir(settings))
     from bot.engines.athena import AthenaEngine  # boto3 is imported only where Athena is used
 
     return AthenaEngine(settings)
 
 
-__all__ = ["Engine", "EngineError", "LocalEngine", "make_engine"]
+def local_ioc_dir(settings: Settings) -> Path | None:
+    """The IOC store's folder for the local engine (`~` expanded); None when the store is on S3."""
+    if settings.ioc_store.startswith("s3://"):
+        return None
+    return Path(settings.ioc_store).expanduser()
+
+
+__all__ = ["Engine", "EngineError", "LocalEngine", "local_ioc_dir", "make_engine"]

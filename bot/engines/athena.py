@@ -42,7 +42,7 @@ from pyathena.model import AthenaQueryExecution
 from pyathena.util import parse_output_location
 from sqlglot import exp
 
-from bot.catalog import JSON_TABLE, LOGICAL_TABLE, QueryTemplate
+from bot.catalog import IOC_TABLE, JSON_TABLE, LOGICAL_TABLE, QueryTemplate
 from bot.engines.base import Column, EngineError, ResultStream, Row, ScanStats
 from bot.request import FlowRequest
 from bot.settings import Settings
@@ -71,10 +71,10 @@ def to_athena(sql: str, settings: Settings, bindings: dict[str, object]) -> tupl
     """A template as Athena SQL with `?` placeholders, and its ExecutionParameters in order.
 
     Each occurrence of `:name` becomes one `?` (a name used twice gives two, and its value twice);
-    a template's table (`vpcflow`, or the JSON table `vpc_flow_logs`) becomes the settings' quoted
-    `"database"."table"` (identifiers the settings validated). The order comes from the written
-    text, not the tree: each placeholder is first written under a numbered name, and the numbers'
-    order in that text is the parameters' order.
+    a template's tables (`vpcflow`, or the JSON table `vpc_flow_logs`, and the IOC table `incident_iocs`)
+    become the settings' quoted `"database"."table"` (identifiers the settings validated). The order
+    comes from the written text, not the tree: each placeholder is first written under a numbered name,
+    and the numbers' order in that text is the parameters' order.
     """
     tree = sqlglot.parse_one(sql, read="trino")
     names: list[str] = []
@@ -83,7 +83,11 @@ def to_athena(sql: str, settings: Settings, bindings: dict[str, object]) -> tupl
             raise ValueError("templates use named placeholders (:name), not ?")
         placeholder.replace(exp.Placeholder(this=f"{_MARK}{len(names)}"))
         names.append(placeholder.name)
-    real_tables = {LOGICAL_TABLE: settings.athena_table, JSON_TABLE: settings.athena_json_table}
+    real_tables = {
+        LOGICAL_TABLE: settings.athena_table,
+        JSON_TABLE: settings.athena_json_table,
+        IOC_TABLE: settings.athena_ioc_table,
+    }
     for table in tree.find_all(exp.Table):
         real = real_tables.get(table.name)
         if real is None or table.args.get("db") or table.args.get("catalog"):

@@ -4,11 +4,16 @@ It reads a file the way Athena's delimited-text table does: the header line is s
 columns keep their text (a missing value stays `-`), numeric columns become NULL where the text is
 not a number. Columns are mapped by the header line's field names, so files are read correctly
 whatever order their format puts the fields in.
+
+Hunts also read the IOC table, `incident_iocs`: every `<ioc folder>/table/*.csv`, read line by line as
+Athena's OpenCSVSerde reads its rows (see `opencsv_fields`), its first two fields as `threat_ip` and
+`threat_comment` (both VARCHAR, NULL when a line has fewer fields); empty when there are no files.
 """
 
 from __future__ import annotations
 
 import gzip
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -19,9 +24,9 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from bot.catalog import JSON_TABLE, LOGICAL_TABLE, QueryTemplate
+from bot.catalog import IOC_COLUMNS, IOC_TABLE, JSON_TABLE, LOGICAL_TABLE, QueryTemplate
 from bot.engines.base import Column, EngineError, ResultStream, Row, ScanStats
-from bot.engines.dialect import to_duckdb
+from bot.engines.dialect import install_macros, to_duckdb
 from bot.engines.layout import FlowLogFile, json_files, select_files
 from bot.flowlog_format import (
     ALL_HEADERS,
@@ -45,6 +50,9 @@ DUCKDB_TO_ATHENA = {
     "DATE": "date",
 }
 _DUCKDB_TYPE = {"integer": "INTEGER", "bigint": "BIGINT", "smallint": "SMALLINT", "varchar": "VARCHAR"}
+IOC_FOLDER = "table"
+"""The IOC store's folder Athena's IOC table reads (`<store>/table/`), here under the local store."""
+_IOC_INSERT_ROWS = 500
 
 
 @cache
@@ -53,6 +61,7 @@ def _duckdb_sql(sql: str) -> tuple[str, tuple[str, ...]]:
     schema: dict[str, object] = {
         LOGICAL_TABLE: dict(table_columns(ALL_HEADERS)),
         JSON_TABLE: dict(JSON_FIELDS),
+        IOC_TABLE: dict(IOC_COLUMNS),
     }
     duck_sql = to_duckdb(sql, schema)
     names = dict.fromkeys(
@@ -102,8 +111,10 @@ class LocalEngine:
 
     name = "local"
 
-    def __init__(self, data_dir: Path, *, threads: int | None = None) -> None:
+    def __init__(self, data_dir: Path, *, ioc_dir: Path | None = None, threads: int | None = None) -> None:
         self.data_dir = data_dir
+        self.ioc_dir = ioc_dir
+        """The local IOC store (its `table/` folder holds the IOC table's files); None: no indicators."""
         self.threads = threads
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
@@ -111,7 +122,29 @@ class LocalEngine:
         if self.threads:
             con.execute(f"SET threads = {int(self.threads)}")
         con.execute("SET TimeZone = 'UTC'")  # Athena's session zone; from_unixtime and date_format follow it
+        install_macros(con)  # what transpiled CIDR tests call (bot/engines/dialect.py)
         return con
+
+    def _ioc_table(self, con: duckdb.DuckDBPyConnection) -> ScanStats:
+        """Create `incident_iocs` from the IOC files, as Athena's OpenCSVSerde table reads them."""
+        if self.ioc_dir is None:  # a hunt must not quietly find nothing
+            raise EngineError(
+                "the local engine reads indicators from a folder, but FLOWBOT_IOC_STORE is on S3: "
+                "hunt with FLOWBOT_ENGINE=athena, or point the store at a folder"
+            )
+        files = ioc_files(self.ioc_dir)
+        rows: list[tuple[str | None, str | None]] = []
+        for path in files:
+            for line in _split_lines(path.read_bytes()):
+                fields = opencsv_fields(line) or []
+                rows.append((fields[0] if len(fields) > 0 else None, fields[1] if len(fields) > 1 else None))
+        names = ", ".join(f"{name} {_DUCKDB_TYPE[kind]}" for name, kind in IOC_COLUMNS)
+        con.execute(f"CREATE TEMP TABLE {IOC_TABLE} ({names})")  # fixed text, no input
+        for start in range(0, len(rows), _IOC_INSERT_ROWS):
+            chunk = rows[start : start + _IOC_INSERT_ROWS]
+            values = ", ".join(["(?, ?)"] * len(chunk))  # placeholders only: the values are bound
+            con.execute(f"INSERT INTO {IOC_TABLE} VALUES {values}", [v for row in chunk for v in row])  # noqa: S608
+        return ScanStats(files_scanned=len(files), bytes_scanned=sum(p.stat().st_size for p in files))
 
     def _table(self, con: duckdb.DuckDBPyConnection, files: list[FlowLogFile]) -> None:
         """Create the `vpcflow` view over exactly these files, one reader per header layout."""
@@ -189,6 +222,10 @@ class LocalEngine:
                 files = select_files(self.data_dir, request.window.days(), request.account, request.region)
                 self._table(con, files)
                 stats = ScanStats(files_scanned=len(files), bytes_scanned=sum(f.size for f in files))
+                if template.reads_iocs:  # Athena counts the IOC table's files in the scan too
+                    iocs = self._ioc_table(con)
+                    stats.files_scanned = (stats.files_scanned or 0) + (iocs.files_scanned or 0)
+                    stats.bytes_scanned += iocs.bytes_scanned
             sql, names = _duckdb_sql(template.sql)
             bindings = request.bindings()
             params = {name: bindings[name] for name in names}
@@ -206,6 +243,87 @@ class LocalEngine:
                 f"{template.name}: local result types {columns} differ from Athena's {expected}"
             )
         return ResultStream(columns, _fetch(con), stats, started)
+
+
+def ioc_files(ioc_dir: Path | None) -> list[Path]:
+    """The IOC table's files: `<ioc_dir>/table/*.csv`, in name order; none when the folder is missing.
+
+    Names starting with `.` or `_` are skipped, as Athena (Hive) skips hidden files.
+    """
+    if ioc_dir is None:
+        return []
+    folder = ioc_dir / IOC_FOLDER
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.csv") if p.is_file() and not p.name.startswith((".", "_")))
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _split_lines(data: bytes) -> list[str]:
+    """A text file's rows as Athena's text reader cuts them: UTF-8 (a leading BOM skipped), lines ended by
+    `\\n`, `\\r\\n` or `\\r`, the terminator after the last line starting no extra row, empty lines kept."""
+    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    lines = _LINE_END.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _java_whitespace(text: str) -> bool:
+    """`Character.isWhitespace` for every character (no-break spaces are not whitespace in Java)."""
+    return all(c.isspace() and c not in "\u00a0\u2007\u202f" for c in text)
+
+
+def opencsv_fields(line: str, separator: str = ",", quote: str = '"', escape: str = "\\") -> list[str] | None:
+    """One row's fields as Hive's OpenCSVSerde gets them from opencsv 2.3's `CSVReader.readNext`.
+
+    OpenCSVSerde reads each line on its own (the text reader has already cut the file into lines), with
+    the table's separator, quote and escape characters, strictQuotes off and ignoreLeadingWhiteSpace on:
+    - a quote opens and closes quoting; inside quotes (or once a field has begun) a doubled quote is one
+      quote, and the escape character before a quote or an escape character yields that character;
+      an escape character before anything else is dropped;
+    - a quote inside a field (not at its edges, nor in the line's first three characters) is kept;
+    - a line whose quoting never closes loses the unfinished field (no fields at all: None);
+    - an empty line reads as no fields (None): every column NULL.
+    """
+    if line == "":
+        return None
+    tokens: list[str] = []
+    token: list[str] = []
+    in_quotes = in_field = False
+    i = 0
+    while i < len(line):
+        c = line[i]
+        following = line[i + 1] if i + 1 < len(line) else None
+        if c == escape:
+            if (in_quotes or in_field) and following in (quote, escape):
+                token.append(following)
+                i += 1
+        elif c == quote:
+            if (in_quotes or in_field) and following == quote:
+                token.append(quote)
+                i += 1
+            else:
+                if i > 2 and line[i - 1] != separator and following is not None and following != separator:
+                    if token and _java_whitespace("".join(token)):
+                        token = []  # white space leading up to the quote is discarded
+                    else:
+                        token.append(c)
+                in_quotes = not in_quotes
+            in_field = not in_field
+        elif c == separator and not in_quotes:
+            tokens.append("".join(token))
+            token = []
+            in_field = False
+        else:
+            token.append(c)
+            in_field = True
+        i += 1
+    if not in_quotes:
+        tokens.append("".join(token))
+    return tokens or None
 
 
 def _first_line(exc: Exception) -> str:

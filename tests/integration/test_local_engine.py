@@ -79,8 +79,8 @@ def oracle_args(req: FlowRequest) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def engine(sample_root: Path) -> LocalEngine:
-    return LocalEngine(sample_root)
+def engine(sample_root: Path, tmp_path_factory: pytest.TempPathFactory) -> LocalEngine:
+    return LocalEngine(sample_root, ioc_dir=tmp_path_factory.mktemp("no-iocs"))
 
 
 @pytest.mark.parametrize("window", WINDOWS)

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.mock_slack import MockSlack
-from tests.scenarios.flowbot_processes import SECRET, post, run_worker, slash
+from tests.scenarios.flowbot_processes import SECRET, WINDOW, post, run_worker, slash
 from tests.slack_signing import signed_headers
 
 pytestmark = pytest.mark.e2e
@@ -151,3 +151,31 @@ def test_the_form_and_the_message_shortcut(
         if c.params["channel"] == "C0INC"
     )
     assert any("via message shortcut" in c.params["text"] for c in posted if c.params["channel"] == ANNOUNCE)
+
+
+def test_a_hunt_finds_the_flows_of_the_indicators_just_added(
+    app_url: str, env: dict[str, str], mock_slack: MockSlack
+) -> None:
+    slash(app_url, "ioc add 203.0.113.66 192.0.2.0/24 -- exfil and miner", trigger_id="trig-hunt-1")
+    run_worker(env)
+    mock_slack.reset()
+    status, body = slash(app_url, f"hunt {WINDOW}", trigger_id="trig-hunt-2")
+    assert status == 200 and "Queued `hunt" in ack_text(body)
+    run_worker(env)
+    (posted,) = mock_slack.wait_for("chat.postMessage")
+    text = json.dumps(posted.json_param("blocks"), ensure_ascii=False)
+    assert "10.0.1.25" in text and "→ 203.0.113.66" in text  # the exfiltrating host, sending to the indicator
+    assert "10.0.2.40" in text and "→ 192.0.2.0/24" in text  # the miner, matched through the range
+    assert "host/indicator pairs" in text
+    (uploaded,) = mock_slack.uploads.values()
+    header = uploaded.decode().splitlines()[0].split(",")
+    assert header[:8] == [
+        "account",
+        "interfaceid",
+        "source",
+        "destination",
+        "direction",
+        "connecting_ip",
+        "connecting_port",
+        "indicator",
+    ]

@@ -12,12 +12,17 @@ from sqlglot import exp
 from sqlglot.dialects.trino import Trino
 from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
-from bot.catalog import JSON_TABLE, LOGICAL_TABLE, QueryTemplate, load_catalog
+from bot.catalog import IOC_TABLE, JSON_TABLE, LOGICAL_TABLE, QueryTemplate, load_catalog
 from bot.engines.athena import sql_literal, to_athena
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
 
-SETTINGS = Settings(athena_database="flow_db", athena_table="flow_v2", athena_json_table="flow_json")
+SETTINGS = Settings(
+    athena_database="flow_db",
+    athena_table="flow_v2",
+    athena_json_table="flow_json",
+    athena_ioc_table="iocs_v1",
+)
 REQUEST = FlowRequest(
     query="ratio",
     params={"ip": "203.0.113.77"},
@@ -29,7 +34,11 @@ REQUEST = FlowRequest(
     limit=4321,
     text="ratio 203.0.113.77",
 )
-REAL_TABLE = {LOGICAL_TABLE: '"flow_db"."flow_v2"', JSON_TABLE: '"flow_db"."flow_json"'}
+REAL_TABLE = {
+    LOGICAL_TABLE: '"flow_db"."flow_v2"',
+    JSON_TABLE: '"flow_db"."flow_json"',
+    IOC_TABLE: '"flow_db"."iocs_v1"',
+}
 
 
 def _literal_node(value: object) -> exp.Expression:
@@ -41,8 +50,10 @@ def _expected_sql(template: QueryTemplate, bindings: dict[str, object]) -> str:
     tree = sqlglot.parse_one(template.sql, read="trino")
     for placeholder in list(tree.find_all(exp.Placeholder)):
         placeholder.replace(_literal_node(bindings[placeholder.name]))
-    for table in tree.find_all(exp.Table):
-        table.replace(exp.to_table(REAL_TABLE[table.name], dialect="trino"))
+    for table in tree.find_all(exp.Table):  # the name replaced, an alias (`vpcflow AS vpc`) kept
+        real = exp.to_table(REAL_TABLE[table.name], dialect="trino")
+        table.set("this", real.this)
+        table.set("db", real.args["db"])
     return tree.sql(dialect="trino")
 
 
@@ -68,7 +79,8 @@ def test_every_template_becomes_positional_sql_with_its_values_as_parameters(tem
         if value != "":
             assert str(value) not in sql, f"{value!r} was written into the SQL"
     assert REAL_TABLE[template.table] in sql
-    assert {t.sql(dialect="trino") for t in tree.find_all(exp.Table)} == {REAL_TABLE[template.table]}
+    read = {REAL_TABLE[template.table]} | ({REAL_TABLE[IOC_TABLE]} if template.reads_iocs else set())
+    assert {f'"{t.db}"."{t.name}"' for t in tree.find_all(exp.Table)} == read
     # Positional parameters mean exactly what the named ones did, occurrence by occurrence.
     assert _filled_in(sql, parameters) == _expected_sql(template, bindings)
 
@@ -115,3 +127,23 @@ def test_a_missing_value_or_an_unknown_table_is_refused() -> None:
         to_athena("SELECT 1 FROM other WHERE a = :x", SETTINGS, {"x": 1})
     with pytest.raises(ValueError, match="named placeholders"):
         to_athena("SELECT 1 FROM vpcflow WHERE a = ?", SETTINGS, {})
+
+
+def test_a_hunt_reads_the_settings_flow_and_ioc_tables_with_values_only_as_parameters() -> None:
+    hunt = load_catalog()["hunt"]
+    bindings = FlowRequest(**{**REQUEST.model_dump(), "query": "hunt", "params": {}}).bindings()
+    sql, parameters = to_athena(hunt.sql, SETTINGS, bindings)
+    tree = sqlglot.parse_one(sql, read="trino")
+    tables = [t for t in tree.find_all(exp.Table)]
+    assert sorted(f'"{t.db}"."{t.name}"' for t in tables) == sorted(
+        [REAL_TABLE[LOGICAL_TABLE], REAL_TABLE[LOGICAL_TABLE], REAL_TABLE[IOC_TABLE]]
+    )  # the flow table once per direction, the IOC table once
+    assert "incident_iocs" not in sql and "vpcflow" not in sql
+    for value in ("2026/11/18", "eu-west-3", "012345678901", str(REQUEST.window.from_ts), "4321"):
+        assert value not in sql
+    scope = [
+        "'2026/11/18'", "'2026/11/20'", "'eu-west-3'", "'eu-west-3'", "'012345678901'", "'012345678901'",
+        str(REQUEST.window.from_ts), str(REQUEST.window.to_ts),
+    ]  # fmt: skip
+    assert parameters == [*scope, *scope, "4321"]  # both arms prune and bound the window, then the limit
+    assert "TRY(CONTAINS(ioc.network, TRY_CAST(flow.matched_ip AS IPADDRESS)))" in sql

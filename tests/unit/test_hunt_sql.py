@@ -1,0 +1,306 @@
+"""The hunt template and what makes it run locally: the template's shape, the IOC table in the catalog, the
+CIDR test transpiled for DuckDB (macros checked against the oracle's reading of Trino's `contains`), and the
+IOC files read as Athena's OpenCSVSerde reads them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import sqlglot
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+from sqlglot import exp
+
+from bot.catalog import IOC_TABLE, QueryTemplate, load_catalog
+from bot.engines import local_ioc_dir
+from bot.engines.dialect import MAPPED_LOW, install_macros, to_duckdb
+from bot.engines.local import _duckdb_sql, opencsv_fields
+from bot.settings import Settings
+from tests.flowlog_oracle import HUNT_COLUMNS, trino_address, trino_contains
+
+HUNT = load_catalog()["hunt"]
+SCOPE = """date_partition BETWEEN :first_day AND :last_day AND starttime >= :from_ts AND starttime < :to_ts"""
+
+
+# --------------------------------------------------------------------------------------------------
+# The template
+
+
+def test_the_hunt_template_is_the_playbooks_directional_view_plus_the_indicator() -> None:
+    assert HUNT.command == ("hunt",) and HUNT.params == () and HUNT.default_limit == 10000
+    assert HUNT.source == "AWS playbook Analyzing VPC Flow Logs: incident_vpc_flow_directional"
+    assert [c.name for c in HUNT.columns] == list(HUNT_COLUMNS)
+    types = {c.name: c.type for c in HUNT.columns}
+    assert (types["starttime"], types["endtime"], types["sessiontime"]) == (
+        "timestamp",
+        "timestamp",
+        "bigint",
+    )
+    assert (types["connecting_port"], types["numbytes"], types["indicator"]) == (
+        "integer",
+        "bigint",
+        "varchar",
+    )
+    assert len(HUNT.summary_columns) <= 4 and HUNT.reads_iocs and HUNT.uses_limit
+
+
+@pytest.mark.parametrize("dialect", ["trino", "athena"])
+def test_the_hunt_sql_is_one_select_in_athenas_dialect(dialect: str) -> None:
+    tree = sqlglot.parse_one(HUNT.sql, read=dialect)
+    assert isinstance(tree, exp.Select)
+    assert [s.alias_or_name for s in tree.selects] == list(HUNT_COLUMNS)
+    assert {t.name for t in tree.find_all(exp.Table)} == {"vpcflow", IOC_TABLE}
+    # Both arms of the UNION prune on date, region and account, and bound the window.
+    union = next(tree.find_all(exp.Union))
+    for arm in (union.left, union.right):
+        names = [p.name for p in arm.find_all(exp.Placeholder)]
+        assert sorted(set(names)) == ["account", "first_day", "from_ts", "last_day", "region", "to_ts"]
+    # The CIDR test: contains(network, TRY_CAST(address AS IPADDRESS)), under TRY, on deduplicated indicators.
+    test = next(tree.find_all(exp.ArrayContains))
+    assert isinstance(test.parent, exp.Try) and isinstance(test.expression, exp.TryCast)
+    assert test.expression.to.is_type(exp.DataType.Type.IPADDRESS)
+    assert any(s.args.get("distinct") for s in tree.find_all(exp.Select))
+    order = [o.this.name for o in tree.args["order"].expressions]
+    assert order[:6] == ["starttime", "endtime", "sessiontime", "interfaceid", "connecting_ip", "direction"]
+    assert sorted(order) == sorted(HUNT_COLUMNS)  # every column: the order is total
+
+
+def test_locally_the_cidr_test_becomes_a_join_on_precomputed_keys() -> None:
+    sql, names = _duckdb_sql(HUNT.sql)
+    assert "IPADDRESS" not in sql.upper() and "ARRAY_CONTAINS" not in sql.upper()
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    join = next(j for j in tree.find_all(exp.Join) if j.args.get("on") is not None)
+    # Plain columns compared: each key computed once a row, each range once an indicator.
+    nodes = {type(node) for node in join.args["on"].walk()}
+    assert nodes <= {exp.Paren, exp.And, exp.GTE, exp.LTE, exp.Column, exp.Identifier}
+    assert sql.upper().count("FLOWBOT_IP_KEY(") == 1 and sql.upper().count("FLOWBOT_NET_LOW(") == 1
+    assert set(names) == {"first_day", "last_day", "region", "account", "from_ts", "to_ts", "limit"}
+
+
+def test_a_cidr_test_outside_a_join_is_rewritten_in_place() -> None:
+    schema: dict[str, object] = {"t": {"a": "varchar", "n": "varchar"}}
+    sql = to_duckdb("SELECT a FROM t WHERE contains(n, CAST(a AS IPADDRESS))", schema)
+    assert "FLOWBOT_IP_KEY" in sql.upper() and "IPADDRESS" not in sql.upper()
+    with pytest.raises(ValueError, match="IPADDRESS"):
+        to_duckdb("SELECT CAST(a AS IPADDRESS) AS x FROM t", schema)
+
+
+# --------------------------------------------------------------------------------------------------
+# The catalog: the IOC table is allowed beside `vpcflow` only
+
+
+def _template(sql: str, table: str = "vpcflow") -> QueryTemplate:
+    return QueryTemplate(
+        name="t",
+        table=table,  # type: ignore[arg-type]
+        command=("t",),
+        title="T",
+        description="d",
+        example="t",
+        source="s",
+        columns=[{"name": "n", "type": "bigint"}],  # type: ignore[list-item]
+        summary_columns=("n",),
+        sql=sql,
+    )
+
+
+def test_a_vpcflow_template_may_join_the_ioc_table() -> None:
+    sql = f"SELECT count(*) AS n FROM vpcflow JOIN incident_iocs ON sourceaddress = threat_ip WHERE {SCOPE}"
+    assert _template(sql).reads_iocs
+    assert not load_catalog()["ratio"].reads_iocs
+
+
+@pytest.mark.parametrize(
+    ("sql", "table"),
+    [
+        (f"SELECT count(*) AS n FROM vpcflow JOIN other ON sourceaddress = x WHERE {SCOPE}", "vpcflow"),
+        ("SELECT count(*) AS n FROM incident_iocs", "vpcflow"),  # the IOC table alone is no flow query
+        (
+            "SELECT count(*) AS n FROM vpc_flow_logs JOIN incident_iocs ON ip = threat_ip "
+            "WHERE start_time >= :from_iso AND start_time < :to_iso",
+            "vpc_flow_logs",
+        ),
+    ],
+)
+def test_other_tables_stay_refused(sql: str, table: str) -> None:
+    with pytest.raises(ValidationError, match="reads only the table"):
+        _template(sql, table)
+
+
+# --------------------------------------------------------------------------------------------------
+# The DuckDB macros against the oracle's reading of Trino
+
+
+@pytest.fixture(scope="module")
+def con() -> Any:
+    connection = duckdb.connect()
+    install_macros(connection)
+    yield connection
+    connection.close()
+
+
+def oracle_key(text: str) -> int | None:
+    """The key the macros must give: IPv4 (or IPv4-mapped) its 32-bit value, other IPv6 moved above."""
+    address = trino_address(text)
+    if address is None:
+        return None
+    family, value = address
+    if family == 4:
+        return value
+    return value + 2**32 if value < MAPPED_LOW else value
+
+
+ADDRESSES = [
+    "203.0.113.66", "0.0.0.0", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.", "-", "",
+    " 1.2.3.4", "::", "::1", "1::", "2600:1f18::1", "2600:1F18:4A3:6901::11", "::ffff:1.2.3.4",
+    "::ffff:102:304", "::1.2.3.4", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8",
+    "1:2:3:4:5:6:7:8::", ":::", "1:::2", "1::2::3", ":1", "1:", "1:2:3:4:5:6:7", "12345::", "fe80::1%eth0",
+    "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", "::ffff:01.2.3.4", "1.2.3.4::", "::g",
+    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::fffe:ffff:ffff", "::1:0:0:0", "1::2:3:4:5:6:7",
+    "1::2:3:4:5:6:7:8", "0000:0000::", "00000::",
+]  # fmt: skip
+NETWORKS = [
+    "1.2.3.0/24", "1.2.3.4/24", "1.2.3.4/32", "0.0.0.0/0", "1.0.0.0/0", "10.0.0.0/8", "1.2.3.4/33", "::/0",
+    "::/96", "::/80", "::ffff:0:0/96", "::ffff:1.2.3.0/24", "::ffff:1.2.3.4/32", "::ffff:1.2.3.4/128",
+    "2600:1f18::/32", "2600:1f18::1/128", "2600:1f18::1/64", "::1/128", "1::/16", "::fffe:ffff:ffff/128",
+    "::1:0:0:0/80", "1.2.3.0/+24", "1.2.3.0/", "1.2.3.0/024", "x/1", "1.2.3.0/24/1", "::/129", "0.0.0.0/32",
+    "255.255.255.255/32", "::2:0:0/95", "::ffff:0:0/95",
+]  # fmt: skip
+
+
+def _hextets(value: int) -> list[str]:
+    return [f"{(value >> (112 - 16 * i)) & 0xFFFF:x}" for i in range(8)]
+
+
+@st.composite
+def address_texts(draw: st.DrawFn) -> str:
+    """Addresses in many spellings (compressed, exploded, upper case, dotted tails, IPv4-mapped) and near
+    misses (a group too many, a stray colon, a leading zero)."""
+    kind = draw(st.sampled_from(["v4", "v6", "mapped", "dotted tail", "mangled"]))
+    if kind == "v4":
+        return str(ipaddress.IPv4Address(draw(st.integers(0, 2**32 - 1))))
+    if kind == "mapped":
+        return f"::ffff:{ipaddress.IPv4Address(draw(st.integers(0, 2**32 - 1)))}"
+    value = draw(st.integers(0, 2**128 - 1) | st.integers(MAPPED_LOW - 3, MAPPED_LOW + 2**32 + 3))
+    address = ipaddress.IPv6Address(value)
+    if kind == "dotted tail":
+        head = ":".join(_hextets(value)[:6])
+        return f"{head}:{ipaddress.IPv4Address(value & 0xFFFFFFFF)}"
+    text = draw(st.sampled_from([str(address), address.exploded, str(address).upper()]))
+    if kind == "mangled":
+        spot = draw(st.integers(0, len(text)))
+        text = text[:spot] + draw(st.sampled_from([":", "::", "0", "g", ".", "00000"])) + text[spot:]
+    return text
+
+
+def test_address_keys_match_the_oracle_on_chosen_spellings(con: Any) -> None:
+    got = dict(con.execute("SELECT s, flowbot_ip_key(s) FROM unnest(?) AS t(s)", [ADDRESSES]).fetchall())
+    assert {s: got[s] for s in ADDRESSES} == {s: oracle_key(s) for s in ADDRESSES}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(address_texts(), min_size=1, max_size=40))
+def test_address_keys_match_the_oracle(con: Any, texts: list[str]) -> None:
+    got = con.execute("SELECT list_transform(?, lambda s: flowbot_ip_key(s))", [texts]).fetchone()[0]
+    assert got == [oracle_key(t) for t in texts]
+
+
+def _local_contains(con: Any, networks: list[str], addresses: list[str]) -> set[tuple[str, str]]:
+    return set(
+        con.execute(
+            "SELECT n, a FROM unnest(?) AS x(n), unnest(?) AS y(a) "
+            "WHERE flowbot_ip_key(a) >= flowbot_net_low(n) AND flowbot_ip_key(a) <= flowbot_net_high(n)",
+            [networks, addresses],
+        ).fetchall()
+    )
+
+
+def _oracle_contains(networks: list[str], addresses: list[str]) -> set[tuple[str, str]]:
+    out = set()
+    for network in networks:
+        for text in addresses:
+            address = trino_address(text)
+            if address is not None and trino_contains(network, address):
+                out.add((network, text))
+    return out
+
+
+def test_ranges_match_the_oracle_on_chosen_networks(con: Any) -> None:
+    addresses = [*ADDRESSES, "1.2.3.255", "1.2.4.0", "::ffff:0.0.0.0", "::ffff:ffff:ffff", "::fffe:0:0"]
+    assert _local_contains(con, NETWORKS, addresses) == _oracle_contains(NETWORKS, addresses)
+
+
+@st.composite
+def networks(draw: st.DrawFn) -> str:
+    """Ranges around an address: any prefix (some too long), host bits set or not, IPv4 or IPv6 spellings."""
+    base = draw(address_texts())
+    prefix = draw(st.integers(0, 130))
+    return f"{base}/{prefix}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(networks(), min_size=1, max_size=8), st.lists(address_texts(), min_size=1, max_size=20))
+def test_ranges_match_the_oracle(con: Any, nets: list[str], texts: list[str]) -> None:
+    # Addresses inside the ranges too, not only random ones: each range's first and last address.
+    for network in nets:
+        try:
+            parsed = ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            continue
+        texts += [str(parsed.network_address), str(parsed.broadcast_address)]
+    assert _local_contains(con, nets, texts) == _oracle_contains(nets, texts)
+
+
+# --------------------------------------------------------------------------------------------------
+# The IOC files: OpenCSVSerde's reading, and where the local engine looks
+
+
+def _python_csv(*fields: str) -> str:
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="").writerow(fields)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("line", "fields"),
+    [
+        (_python_csv("203.0.113.7", "seen, twice", "U1"), ["203.0.113.7", "seen, twice", "U1"]),
+        (_python_csv("2600:1f18::/48", 'say "hi"'), ["2600:1f18::/48", 'say "hi"']),  # doubled quotes
+        (_python_csv("10.1.0.0/16", ""), ["10.1.0.0/16", ""]),
+        ('"a\\"b","c\\\\d"', ['a"b', "c\\d"]),  # the escape character before a quote or itself
+        ('"C:\\temp"', ["C:temp"]),  # ...and dropped before anything else (OpenCSVSerde eats backslashes)
+        ("203.0.113.7,plain,text", ["203.0.113.7", "plain", "text"]),
+        ('"203.0.113.7"', ["203.0.113.7"]),  # fewer fields: the rest read NULL
+        ("", None),  # an empty line: every column NULL
+        ('"203.0.113.7","never closed', ["203.0.113.7"]),  # the unfinished field is lost
+        ('"never closed', None),
+        ('x,ab"cd"ef', ["x", 'ab"cd"ef']),  # a quote inside a field is kept...
+        ('ab"cd"ef,g', ['abcd"ef', "g"]),  # ...except in the line's first three characters
+    ],
+)
+def test_a_line_is_split_as_opencsv_does(line: str, fields: list[str] | None) -> None:
+    assert opencsv_fields(line) == fields
+
+
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(exclude_characters="\r\n\\"), max_size=12), min_size=1, max_size=7
+    )
+)
+def test_what_pythons_csv_writer_quotes_reads_back(fields: list[str]) -> None:
+    """The store writes every field quoted with Python's csv module: without backslashes or line breaks in
+    a field, OpenCSVSerde reads exactly the fields written."""
+    assert opencsv_fields(_python_csv(*fields)) == fields
+
+
+def test_the_local_engine_reads_the_store_folder_only_when_the_store_is_local(tmp_path: Path) -> None:
+    assert local_ioc_dir(Settings(ioc_store="~/iocs")) == Path.home() / "iocs"
+    assert local_ioc_dir(Settings(ioc_store=str(tmp_path))) == tmp_path
+    assert local_ioc_dir(Settings(ioc_store="s3://bucket/prefix")) is None
