@@ -41,21 +41,26 @@ log = logging.getLogger(__name__)
 CANCELLED = "it was cancelled on request"
 
 
+def _running_job(target: ReplyTarget) -> Job | None:
+    """The RQ job being run, or None when its final answer is already in Slack (a re-run)."""
+    job = get_current_job()
+    if job is None:
+        raise RuntimeError("Flowbot's jobs run inside an RQ worker")
+    return None if is_answered(job.connection, target) else job
+
+
 def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> dict[str, Any]:
     """Run the query, post the summary and the CSV; post a clear failure if the engine cannot."""
     settings = Settings()
     request = FlowRequest.model_validate(request_data)
     target = ReplyTarget.model_validate(target_data)
-    job = get_current_job()
+    job = _running_job(target)
     if job is None:
-        raise RuntimeError("run_flow_job runs inside an RQ worker")
-    if is_answered(job.connection, target):
         return {"status": "already answered"}
+    client = slack_client(settings)
     if is_cancelled(job.connection, target.job_id):
-        client = slack_client(settings)
         deliver_once(job.connection, target, lambda: post_failure(client, target, request.text, CANCELLED))
         return {"status": "cancelled"}
-    client = slack_client(settings)
     try:
         engine = make_engine(settings)
         with tempfile.TemporaryDirectory(prefix="flowbot-") as tmp:
@@ -86,10 +91,8 @@ def run_ioc_job(request_data: dict[str, Any], target_data: dict[str, Any], sourc
     settings = Settings()
     request = IOC_REQUEST.validate_python(request_data)
     target = ReplyTarget.model_validate(target_data)
-    job = get_current_job()
+    job = _running_job(target)
     if job is None:
-        raise RuntimeError("run_ioc_job runs inside an RQ worker")
-    if is_answered(job.connection, target):
         return {"status": "already answered"}
     client = slack_client(settings)
     store = IocStore(object_store_for(settings))
