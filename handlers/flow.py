@@ -96,11 +96,8 @@ def register(
             )
             return
         job = request.job[:8]
-        if (
-            outcome.status is CancelStatus.CANCELLED
-            and outcome.job_id
-            and claim_final(queue.redis, outcome.job_id)
-        ):
+        if outcome.status is CancelStatus.CANCELLED and outcome.job_id:
+            claim_final(queue.redis, outcome.job_id)  # the cancellation is the job's one final answer
             ack(
                 text=f":no_entry_sign: <@{user_id}> cancelled `{outcome.asked}` (job {job}) before it ran.",
                 response_type="in_channel",
