@@ -105,6 +105,27 @@ class Settings(BaseSettings):
     max_limit: int = Field(1_000_000, ge=1, description="Largest `--limit` accepted.")
     summary_rows: int = Field(10, ge=1, le=50, description="Rows shown in the phone-sized summary.")
     query_timeout_seconds: int = Field(600, ge=10, description="A job running longer than this is stopped.")
+    kept_rows: int = Field(
+        100,
+        ge=10,
+        le=1000,
+        description="Rows of each answer kept in Redis for its *Show next rows* button (the rest is in the CSV).",
+    )
+    status_update_seconds: float = Field(
+        5.0, ge=1.0, description="Least time between two edits of a job's status message (Slack rate limits)."
+    )
+    channel_post_interval_seconds: float = Field(
+        1.0,
+        ge=0.0,
+        description="Least time between two Flowbot messages in one channel, across all workers "
+        "(Slack allows about one per second).",
+    )
+    context_ttl_days: int = Field(
+        90, ge=1, description="How long a channel's `context` (accounts, regions, window) is kept unused."
+    )
+    recent_queries: int = Field(
+        10, ge=1, le=50, description="How many of a person's recent queries their App Home lists."
+    )
 
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis holding the job queue.")
     queue_name: str = Field("flowbot", description="RQ queue the bot enqueues to and workers read.")

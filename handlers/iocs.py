@@ -21,10 +21,9 @@ from bot.permissions import Permissions
 from bot.queue import FlowQueue, job_id_for
 from bot.rendering.ioc_form import FORM_CALLBACK, INDICATORS_BLOCK, form_values, ioc_form, notice
 from bot.settings import Settings
+from bot.slack_ids import ADD_IOCS_SHORTCUT, IOCS_FROM_MESSAGE_SHORTCUT
 
 log = logging.getLogger(__name__)
-GLOBAL_SHORTCUT = "flowbot_add_iocs"
-MESSAGE_SHORTCUT = "flowbot_iocs_from_message"
 IocCommandHandler = Callable[[Ack, IocRequest, dict[str, Any], WebClient], None]
 
 
@@ -90,7 +89,7 @@ def register(app: App, settings: Settings, queue: FlowQueue, permissions: Permis
         note = f" Not added: {'; '.join(refused)}." if refused else ""
         ack(text=f":hourglass_flowing_sand: On it (job {job}).{note}", response_type="ephemeral")
 
-    @app.shortcut(GLOBAL_SHORTCUT)
+    @app.shortcut(ADD_IOCS_SHORTCUT)
     def handle_open_ioc_form(ack: Ack, shortcut: dict[str, Any], client: WebClient) -> None:
         """Global shortcut: the form, from anywhere in Slack."""
         ack()
@@ -100,7 +99,7 @@ def register(app: App, settings: Settings, queue: FlowQueue, permissions: Permis
             return
         client.views_open(trigger_id=shortcut["trigger_id"], view=ioc_form(channel=None, source="modal"))
 
-    @app.shortcut(MESSAGE_SHORTCUT)
+    @app.shortcut(IOCS_FROM_MESSAGE_SHORTCUT)
     def handle_add_iocs_from_message(ack: Ack, shortcut: dict[str, Any], client: WebClient) -> None:
         """Message shortcut: every address in the message, to confirm in the form."""
         ack()

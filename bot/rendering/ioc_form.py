@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-FORM_CALLBACK = "flowbot_ioc_form"
+from bot.slack_ids import IOC_FORM as FORM_CALLBACK
+
 INDICATORS_BLOCK = "indicators"
 COMMENT_BLOCK = "comment"
 VALUE = "value"

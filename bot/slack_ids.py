@@ -1,0 +1,27 @@
+"""Every identifier Flowbot and its Slack app manifest (`manifest.yml`) must agree on.
+
+Listeners register these, renderers put them on buttons and forms, and a test checks the manifest
+declares the same command, shortcuts and events, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+# Shortcuts (declared in the manifest).
+ADD_IOCS_SHORTCUT = "flowbot_add_iocs"
+"""Global shortcut: the "Add IOCs" form from anywhere in Slack."""
+IOCS_FROM_MESSAGE_SHORTCUT = "flowbot_iocs_from_message"
+"""Message shortcut: "Add IOCs from this message"."""
+LOOKUP_IPS_SHORTCUT = "flowbot_lookup_ips"
+"""Message shortcut: "Look up IPs in this message"."""
+
+# Events Flowbot subscribes to (declared in the manifest).
+EVENTS = ("app_mention", "app_home_opened")
+
+# Views (modals).
+IOC_FORM = "flowbot_ioc_form"
+
+# Block actions: buttons and menus on Flowbot's own messages (not declared in the manifest).
+CANCEL_ACTION = "flowbot_cancel"
+RERUN_WIDER_ACTION = "flowbot_rerun_wider"
+NEXT_ROWS_ACTION = "flowbot_next_rows"
+LOOKUP_ACTION = "flowbot_lookup"
