@@ -109,7 +109,8 @@ class Settings(BaseSettings):
         100,
         ge=10,
         le=1000,
-        description="Rows of each answer kept in Redis for its *Show next rows* button (the rest is in the CSV).",
+        description="Rows of each answer kept in Redis for its *Show next rows* button "
+        "(the rest is in the CSV).",
     )
     status_update_seconds: float = Field(
         5.0, ge=1.0, description="Least time between two edits of a job's status message (Slack rate limits)."

@@ -19,9 +19,9 @@ from bot.iocs.indicators import Indicator, check_indicator, extract_indicators, 
 from bot.iocs.store import Source
 from bot.permissions import Permissions
 from bot.queue import FlowQueue, job_id_for
-from bot.rendering.ioc_form import FORM_CALLBACK, INDICATORS_BLOCK, form_values, ioc_form, notice
+from bot.rendering.ioc_form import INDICATORS_BLOCK, form_values, ioc_form, notice
 from bot.settings import Settings
-from bot.slack_ids import ADD_IOCS_SHORTCUT, IOCS_FROM_MESSAGE_SHORTCUT
+from bot.slack_ids import ADD_IOCS_SHORTCUT, IOC_FORM, IOCS_FROM_MESSAGE_SHORTCUT
 
 log = logging.getLogger(__name__)
 IocCommandHandler = Callable[[Ack, IocRequest, dict[str, Any], WebClient], None]
@@ -124,7 +124,7 @@ def register(app: App, settings: Settings, queue: FlowQueue, permissions: Permis
         )
         client.views_open(trigger_id=shortcut["trigger_id"], view=view)
 
-    @app.view(FORM_CALLBACK)
+    @app.view(IOC_FORM)
     def handle_submit_ioc_form(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         """Form submitted: refuse in the form what cannot be added, else enqueue and close it."""
         text, comment, channel, source = form_values(view)
