@@ -5,15 +5,18 @@ template stops start-up instead of a responder's query: the SQL parses in Athena
 single SELECT over the one logical table its spec names (`vpcflow`, or the JSON table
 `vpc_flow_logs`; a `vpcflow` template may also read the IOC table `incident_iocs`), binds exactly
 the parameters its spec declares plus the scope parameters, is bounded by the window (and, on
-`vpcflow`, prunes on `date_partition`), and names exactly the output columns its spec lists.
+`vpcflow`, prunes on `date_partition`), and names exactly the output columns its spec lists; its
+one-sentence `finding` names only those columns, its parameters and `rows`.
 """
 
 from __future__ import annotations
 
+import string
 import tomllib
 from collections.abc import Iterator
 from functools import cache, cached_property
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Final, Literal
 
 import sqlglot
@@ -45,6 +48,8 @@ REQUIRED_SCOPE: dict[str, frozenset[str]] = {
     JSON_TABLE: frozenset({"from_iso", "to_iso"}),  # the playbook's JSON table has no partitions
 }
 LIMIT_PARAM = "limit"
+ROWS_FIELD = "rows"
+"""The one `finding` field that is neither a column nor a parameter: how many rows the answer has."""
 
 AthenaType = Literal["integer", "bigint", "smallint", "double", "varchar", "boolean", "timestamp", "date"]
 ColumnKind = Literal["ip", "bytes", "count", "time", "epoch", "text", "number", "port"]
@@ -87,6 +92,10 @@ class QueryTemplate(BaseModel):
     command: tuple[str, ...] = Field(min_length=1, description="Words that select it, e.g. ('top', 'src').")
     title: str
     description: str
+    finding: str = Field(
+        min_length=1,
+        description="The answer in one sentence, from the first row: `{column}`, `{parameter}`, `{rows}`.",
+    )
     example: str
     source: str
     params: tuple[ParamSpec, ...] = ()
@@ -101,6 +110,12 @@ class QueryTemplate(BaseModel):
         unknown = set(self.summary_columns) - set(names)
         if unknown:
             raise ValueError(f"summary_columns not among columns: {sorted(unknown)}")
+        fields = finding_fields(self.finding)
+        known = {*names, *(p.name for p in self.params), ROWS_FIELD}
+        if fields - known:
+            raise ValueError(
+                f"finding names {sorted(fields - known)}, which are neither columns, parameters nor `rows`"
+            )
         try:
             tree = sqlglot.parse_one(self.sql, read="trino")
         except sqlglot.errors.ParseError as exc:
@@ -153,6 +168,23 @@ class QueryTemplate(BaseModel):
         return " ".join([*self.command, *(f"<{p.name}>" for p in self.params)])
 
 
+def finding_fields(finding: str) -> frozenset[str]:
+    """The `{field}`s of a finding sentence; a spec or conversion is refused, as cells format values."""
+    try:
+        parts = list(string.Formatter().parse(finding))
+    except ValueError as exc:
+        raise ValueError(f"finding is not a format string: {exc}") from exc
+    fields = set()
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            written = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            raise ValueError(f"finding fields are bare names like {{total_bytes}}, not {{{written}}}")
+        fields.add(name)
+    return frozenset(fields)
+
+
 class Catalog:
     """All templates, looked up by name or by the words a user typed."""
 
@@ -192,7 +224,11 @@ class Catalog:
 @cache
 def load_catalog() -> Catalog:
     """Load and validate every template shipped in `query_templates/` (once per process)."""
-    folder = resources.files("query_templates")
+    return read_catalog(resources.files("query_templates"))
+
+
+def read_catalog(folder: Traversable) -> Catalog:
+    """Load and validate every `<name>.toml` of a folder with its `<name>.sql`; tests bring their own."""
     templates = []
     for spec_file in sorted(folder.iterdir(), key=lambda f: f.name):
         if not spec_file.name.endswith(".toml"):

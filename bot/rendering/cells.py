@@ -27,7 +27,13 @@ def human_count(value: int) -> str:
 
 
 def short_time(moment: datetime) -> str:
-    """A UTC time short enough for a phone column: `11-24 13:05:09`."""
+    """A UTC time short enough for a phone column: `11-24 13:05:09`.
+
+    A naive time (DuckDB's `timestamp`, Athena's too) already is UTC: it must not be read as the
+    machine's local time.
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%m-%d %H:%M:%S")
 
 

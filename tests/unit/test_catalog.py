@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,13 +10,14 @@ import sqlglot
 from pydantic import ValidationError
 from sqlglot import exp
 
-from bot.catalog import QueryTemplate, load_catalog
+from bot.catalog import QueryTemplate, TemplateError, load_catalog, read_catalog
 from bot.rendering.help import help_text
 from bot.settings import Settings
 from tests.flowlog_oracle import RATIO_COLUMNS
 
 SCOPE = """date_partition BETWEEN :first_day AND :last_day
   AND starttime >= :from_ts AND starttime < :to_ts"""
+COUNT = f"SELECT count(*) AS n FROM vpcflow WHERE {SCOPE}"
 
 
 def template(sql: str, **spec: Any) -> QueryTemplate:
@@ -24,6 +26,7 @@ def template(sql: str, **spec: Any) -> QueryTemplate:
         "command": ["t"],
         "title": "T",
         "description": "d",
+        "finding": "{n} records",
         "example": "t",
         "source": "s",
         "columns": [{"name": "n", "type": "bigint"}],
@@ -53,11 +56,41 @@ def test_a_valid_template_loads() -> None:
         ("DROP TABLE vpcflow", {}, "single SELECT"),
         ("SELECT FROM WHERE (", {}, "does not parse"),
         (f"SELECT count(*) AS n FROM vpcflow WHERE {SCOPE}", {"summary_columns": ["zz"]}, "summary_columns"),
+        (COUNT, {"finding": "{total} records"}, r"\['total'\]"),
+        (COUNT, {"finding": "{n:,} records"}, "not {n:,}"),
+        (COUNT, {"finding": "{n!r} records"}, "bare names"),
+        (COUNT, {"finding": "{} records"}, "bare names"),
+        (COUNT, {"finding": "{n records"}, "not a format string"),
+        (COUNT, {"finding": ""}, "at least 1 character"),
     ],
 )
 def test_a_wrong_template_is_refused(sql: str, spec: dict[str, Any], says: str) -> None:
     with pytest.raises(ValidationError, match=says):
         template(sql, **spec)
+
+
+def test_a_finding_names_columns_parameters_and_rows() -> None:
+    sql = f"SELECT count(*) AS n FROM vpcflow WHERE sourceaddress = :ip AND {SCOPE}"
+    ip = [{"name": "ip", "type": "ip", "help": "h"}]
+    assert template(sql, params=ip, finding="{ip} sent {n} of {rows} {{braces}}").finding
+    with pytest.raises(ValidationError, match="neither columns, parameters nor `rows`"):
+        template(sql, params=ip, finding="{ip} sent {n} to {peer}")
+
+
+def test_a_template_whose_finding_names_an_unknown_field_stops_start_up(tmp_path: Path) -> None:
+    (tmp_path / "bad.sql").write_text(COUNT, encoding="utf-8")
+    (tmp_path / "bad.toml").write_text(
+        'command = ["bad"]\ntitle = "Bad"\ndescription = "d"\nfinding = "{n} records to {peer}"\n'
+        'example = "bad"\nsource = "s"\nsummary_columns = ["n"]\n\n'
+        '[[columns]]\nname = "n"\ntype = "bigint"\nkind = "count"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(TemplateError, match=r"(?s)query_templates/bad: .*finding names \['peer'\]"):
+        read_catalog(tmp_path)
+    (tmp_path / "bad.toml").write_text(
+        (tmp_path / "bad.toml").read_text(encoding="utf-8").replace(" to {peer}", ""), encoding="utf-8"
+    )
+    assert read_catalog(tmp_path)["bad"].finding == "{n} records"
 
 
 @pytest.mark.parametrize(("kind", "table"), [("vpcflow", "vpcflow"), ("json", "vpc_flow_logs")])

@@ -103,6 +103,7 @@ def _template(sql: str, table: str = "vpcflow") -> QueryTemplate:
         command=("t",),
         title="T",
         description="d",
+        finding="{n}",
         example="t",
         source="s",
         columns=[{"name": "n", "type": "bigint"}],  # type: ignore[list-item]
