@@ -9,9 +9,11 @@ into a type, and only `FlowRequest` leaves this module.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -19,6 +21,9 @@ from bot.catalog import TABLE_OF_KIND, Catalog, QueryTemplate
 from bot.flowlog_format import COLUMN_HEADERS, format_columns
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # bot/context.py builds on this module's parsers; a channel's context is only read here
+    from bot.context import ChannelContext
 
 OPTIONS = ("last", "from", "to", "account", "region", "limit")
 OPTION_FORMS = (
@@ -57,6 +62,7 @@ class CancelRequest:
 
 
 _JOB_REF = re.compile(r"^[0-9a-f]{8,32}$")
+_WINDOW_OPTIONS = frozenset({"last", "from", "to"})
 
 
 def normalise(text: str) -> list[str]:
@@ -146,27 +152,52 @@ def _split_options(words: list[str]) -> tuple[list[str], dict[str, str]]:
     return positional, options
 
 
-def _window(options: dict[str, str], settings: Settings, now: datetime) -> Window:
+def parse_account(value: str, settings: Settings, name: str = "--account") -> str:
+    """A 12-digit account ID the table covers: one the operator listed, when they listed any."""
+    if not _ACCOUNT.fullmatch(value):
+        raise CommandError(f"{name} takes a 12-digit AWS account ID (got `{value}`)")
+    if settings.accounts and value not in settings.accounts:
+        listed = ", ".join(settings.accounts)
+        raise CommandError(f"{name} must be an account the table covers: {listed} (got `{value}`)")
+    return value
+
+
+def parse_region(value: str, settings: Settings, name: str = "--region") -> str:
+    """A region name (any case) the table covers: one the operator listed, when they listed any."""
+    region = value.lower()
+    if not _REGION.fullmatch(region):
+        raise CommandError(f"{name} takes an AWS region name like us-east-1 (got `{value}`)")
+    if settings.regions and region not in settings.regions:
+        listed = ", ".join(settings.regions)
+        raise CommandError(f"{name} must be a region the table covers: {listed} (got `{value}`)")
+    return region
+
+
+def check_span(window: Window, settings: Settings) -> Window:
+    """The window itself, unless it is longer than a query may cover."""
+    if window.end - window.start > timedelta(days=settings.max_window_days):
+        raise CommandError(f"the window is longer than {settings.max_window_days} days; narrow it")
+    return window
+
+
+def parse_window(options: Mapping[str, str], settings: Settings, now: datetime) -> Window:
+    """`last` before `now`, `from` to `to` (or to `now`), or else the default window before `now`."""
     if "last" in options and ("from" in options or "to" in options):
         raise CommandError("use either --last or --from/--to, not both")
     if "to" in options and "from" not in options:
         raise CommandError("--to needs --from (e.g. --from 2026-11-24T00:00 --to 2026-11-24T06:00)")
-    longest = timedelta(days=settings.max_window_days)
-    too_long = f"the window is longer than {settings.max_window_days} days; narrow it"
     end = now.astimezone(UTC).replace(microsecond=0)
     if "from" not in options:
         span = parse_duration(options.get("last", settings.default_window))
-        if span > longest:
-            raise CommandError(too_long)
+        if span > timedelta(days=settings.max_window_days):  # before subtracting: 99999w would overflow
+            raise CommandError(f"the window is longer than {settings.max_window_days} days; narrow it")
         return Window(start=end - span, end=end)
     start = parse_time("from", options["from"])
     if "to" in options:
         end = parse_time("to", options["to"])
     if start >= end:
         raise CommandError("--from must be before --to (and before now)")
-    if end - start > longest:
-        raise CommandError(too_long)
-    return Window(start=start, end=end)
+    return check_span(Window(start=start, end=end), settings)
 
 
 def _limit(options: dict[str, str], template: QueryTemplate, settings: Settings) -> int:
@@ -187,9 +218,13 @@ def _canonical(template: QueryTemplate, args: dict[str, str], options: dict[str,
 
 
 def parse_command(
-    text: str, catalog: Catalog, settings: Settings, now: datetime
+    text: str, catalog: Catalog, settings: Settings, now: datetime, context: ChannelContext | None = None
 ) -> FlowRequest | HelpRequest | CancelRequest:
-    """Parse the text after `/flow`; raise `CommandError` with one clear line when it is wrong."""
+    """Parse the text after `/flow`; raise `CommandError` with one clear line when it is wrong.
+
+    A channel's `context` fills in, field by field, the account, region and window the text does not
+    give; the request records which of its values it used.
+    """
     words = normalise(text)
     if words[:1] == ["--"]:
         words = words[1:]
@@ -235,13 +270,16 @@ def parse_command(
             raise CommandError(
                 f"`{' '.join(template.command)}` cannot filter by --{option} (its table has no {option})"
             )
-    account = options.get("account")
-    if account is not None and not _ACCOUNT.fullmatch(account):
-        raise CommandError(f"--account takes a 12-digit AWS account ID (got `{account}`)")
-    region = options.get("region", "").lower() or None
-    if region is not None and not _REGION.fullmatch(region):
-        raise CommandError(f"--region takes an AWS region name like us-east-1 (got `{options['region']}`)")
-    window = _window(options, settings, now)
+    account = parse_account(options["account"], settings) if "account" in options else None
+    region = parse_region(options["region"], settings) if "region" in options else None
+    window = parse_window(options, settings, now) if options.keys() & _WINDOW_OPTIONS else None
+    applied: str | None = None
+    if context is not None:
+        account, region, window, applied = _apply_context(
+            context, template, settings, now, account=account, region=region, window=window
+        )
+    if window is None:
+        window = parse_window({}, settings, now)  # the default window
     try:
         return FlowRequest(
             query=template.name,
@@ -251,6 +289,41 @@ def parse_command(
             region=region,
             limit=_limit(options, template, settings),
             text=_canonical(template, args, options),
+            context=applied,
         )
     except ValidationError as exc:  # every field was checked above; this is a last guard
         raise CommandError(f"that command could not be understood: {exc.errors()[0]['msg']}") from None
+
+
+def _apply_context(
+    context: ChannelContext,
+    template: QueryTemplate,
+    settings: Settings,
+    now: datetime,
+    *,
+    account: str | None,
+    region: str | None,
+    window: Window | None,
+) -> tuple[str | None, str | None, Window | None, str | None]:
+    """Fill what the command left open from the channel's context, and describe the values used.
+
+    Field by field: `--account` replaces only the context's account, `--last` or `--from` only its
+    window. A template with no account or region filter takes none from the context. The context is
+    checked again against today's settings, which may have changed since it was set.
+    """
+    use_account = account is None and "account" in template.placeholders and context.account is not None
+    use_region = region is None and "region" in template.placeholders and context.region is not None
+    use_window = window is None and (context.window is not None or context.last is not None)
+    try:
+        if use_account and context.account is not None:
+            account = parse_account(context.account, settings, "the channel's context account")
+        if use_region and context.region is not None:
+            region = parse_region(context.region, settings, "the channel's context region")
+        if use_window and context.window is not None:
+            window = check_span(context.window, settings)
+        elif use_window and context.last is not None:
+            window = parse_window({"last": context.last}, settings, now)
+    except CommandError as exc:
+        raise CommandError(f"{exc}; `context clear` removes it") from None
+    used = context.only(account=use_account, region=use_region, window=use_window)
+    return account, region, window, used.describe() if used is not None else None

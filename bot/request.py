@@ -90,6 +90,11 @@ class FlowRequest(BaseModel):
     region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     limit: int = Field(ge=1)
     text: str = Field(description="The command as Flowbot understood it, shown with the answer.")
+    context: str | None = Field(
+        None,
+        description="The channel context's values this request used, described for its scope line "
+        "(`account 012345678901 · us-east-1 · last 6h`); None when it used none.",
+    )
 
     def bindings(self) -> dict[str, object]:
         """Values for every placeholder a template may use; engines bind only those it names."""

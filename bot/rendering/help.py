@@ -25,6 +25,11 @@ def help_text(
     lines.append(
         f"• {code('cancel <job>')} — stop a queued or running query (its job id is in Flowbot's replies)."
     )
+    if markup:  # Slack's help; `flowbot ask` has no channel to hold a context
+        lines.append(
+            "• `context [account …] [region …] [last 6h | from … to …]` — scope every query in this "
+            "channel (a new one replaces it); `context` shows it, `context clear` removes it."
+        )
     lines.append(f"• {code('help')} — this list.")
     lines.append(f"Options: {OPTION_FORMS}. Default window: last {settings.default_window}; times are UTC.")
     return "\n".join(lines)
