@@ -1,4 +1,5 @@
-"""`flowbot`: ask a question from a terminal, make sample data, run the Slack app or a worker.
+"""`flowbot`: ask a question from a terminal, make sample data, print the Slack app manifest, run the Slack
+app or a worker.
 
 `flowbot ask` parses text exactly as `/flow` does and runs the same job function inline (no Redis,
 no Slack), so a terminal answer equals a Slack answer. Exit status: 0 answered, 2 bad input (one
@@ -8,6 +9,7 @@ line on stderr), 1 any other failure (one line on stderr, never a traceback).
 from __future__ import annotations
 
 import argparse
+import copy
 import getpass
 import json
 import logging
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -32,6 +35,10 @@ from bot.request import FlowRequest
 from bot.settings import MissingSettingError, Settings
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+MANIFEST_FILE = Path(__file__).resolve().parents[1] / "manifest.yml"
+"""The Slack app manifest at the repository root (a source checkout or an editable install)."""
+SLASH_COMMAND = re.compile(r"^/[^\sA-Z/]{1,31}$")
+"""Slack's rule for a command name: a slash, then at most 31 lower-case characters, no spaces."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,6 +74,14 @@ def _build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the Slack app (HTTP on /slack/events, or Socket Mode)")
     serve.add_argument("--socket", action="store_true", help="use Socket Mode instead of HTTP")
     serve.add_argument("--port", type=int, help="HTTP port (default: FLOWBOT_HTTP_PORT)")
+
+    manifest = commands.add_parser(
+        "manifest", help="print the Slack app manifest for your host (HTTP) or for Socket Mode"
+    )
+    where = manifest.add_mutually_exclusive_group(required=True)
+    where.add_argument("--url", help="https://host[/prefix] Slack reaches `flowbot serve` at")
+    where.add_argument("--socket", action="store_true", help="for `flowbot serve --socket`: no request URLs")
+    manifest.add_argument("--file", type=Path, help="the manifest to start from (default: the repository's)")
 
     athena = commands.add_parser("athena", help="the Athena tables: print or apply their DDL")
     athena.add_argument("action", choices=["ddl", "setup"], help="ddl prints the statements; setup runs them")
@@ -230,6 +245,78 @@ def _athena(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int
     return EXIT_OK
 
 
+def app_manifest(
+    manifest: dict[str, Any], *, command: str, url: str | None = None, socket: bool = False
+) -> dict[str, Any]:
+    """The manifest for one installation: `command` as the slash command, and either every request URL
+    on `url` (`https://host[/prefix]`, each URL keeping its path) or Socket Mode with no request URLs."""
+    if not SLASH_COMMAND.fullmatch(command):
+        raise CommandError(
+            f"FLOWBOT_COMMAND `{command}` is not a Slack command name (a slash and up to 31 lower-case "
+            "characters, no spaces)"
+        )
+    if (url is None) == (not socket):
+        raise CommandError("give either --url https://host or --socket")
+    base = ""
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+            raise CommandError(
+                f"--url must be https://host[:port][/prefix] (Slack calls HTTPS only), not {url}"
+            )
+        base = f"https://{parts.netloc}{parts.path.rstrip('/')}"
+    out = copy.deepcopy(manifest)
+    features, settings = out.setdefault("features", {}), out.setdefault("settings", {})
+    holders = [
+        *features.get("slash_commands", []),
+        settings.get("event_subscriptions", {}),
+        settings.get("interactivity", {}),
+    ]
+    for holder in holders:
+        for key in ("url", "request_url", "message_menu_options_url"):
+            if key not in holder:
+                continue
+            if socket:
+                del holder[key]
+            else:
+                holder[key] = base + (urlsplit(str(holder[key])).path or "/slack/events")
+    commands = features.get("slash_commands", [])
+    if len(commands) != 1:
+        raise CommandError(f"the manifest should declare one slash command, not {len(commands)}")
+    commands[0]["command"] = command
+    settings["socket_mode_enabled"] = socket
+    return out
+
+
+def _manifest(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
+    import yaml
+
+    path: Path = args.file or MANIFEST_FILE
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        print(
+            f"flowbot: no manifest at {path}; run from a Flowbot checkout or give --file PATH",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    except yaml.YAMLError as exc:
+        print(f"flowbot: {path} is not valid YAML: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    if not isinstance(loaded, dict):
+        print(f"flowbot: {path} holds no manifest (was the output redirected onto it?)", file=sys.stderr)
+        return EXIT_FAILURE
+    made = app_manifest(loaded, command=settings.command, url=args.url, socket=args.socket)
+    how = "--socket" if args.socket else f"--url {args.url}"
+    print(
+        f"# Flowbot's Slack app manifest (`flowbot manifest {how}`, command {settings.command}).\n"
+        "# Paste it at https://api.slack.com/apps -> Create New App -> From a manifest.",
+        file=stdout,
+    )
+    stdout.write(yaml.safe_dump(made, sort_keys=False, allow_unicode=True, width=100))
+    return EXIT_OK
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.server import serve_http, serve_socket_mode
 
@@ -267,6 +354,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             return _serve(args, settings)
         if args.command == "athena":
             return _athena(args, settings, stdout)
+        if args.command == "manifest":
+            return _manifest(args, settings, stdout)
         return _worker(args, settings)
     except CommandError as exc:
         print(f"flowbot: {exc}", file=sys.stderr)

@@ -48,10 +48,8 @@ BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
 BOT_USER_NAME = "flowbot"
 APP_ID = "A0FLOWBOT"
-SCOPES = (
-    "app_mentions:read,channels:history,channels:read,chat:write,commands,files:read,files:write,"
-    "groups:read,im:write,reactions:write,users:read"
-)
+# The bot scopes manifest.yml asks for (tests/unit/test_manifest.py keeps the two equal).
+SCOPES = "app_mentions:read,chat:write,chat:write.public,commands,files:write,usergroups:read"
 
 # Methods Slack answers without a token (everything else needs one).
 _NO_TOKEN_METHODS = frozenset(
@@ -66,6 +64,13 @@ _NO_TOKEN_METHODS = frozenset(
     }
 )
 
+# Methods that answer not_in_channel for a channel the bot is not a member of (see without_bot).
+_MEMBER_METHODS = frozenset(
+    {"chat.postMessage", "chat.update", "chat.postEphemeral", "files.completeUploadExternal"}
+)
+# Methods whose blocks refuse_tables() checks.
+_MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
+
 # Block Kit limits that Slack enforces by refusing the whole message (see slack-platform.md).
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
@@ -74,6 +79,7 @@ MAX_FIELD_TEXT = 2000
 MAX_HEADER_TEXT = 150
 MAX_TABLE_ROWS = 100
 MAX_TABLE_CELLS = 20
+MAX_TABLE_CHARS = 10000  # all cells of a message's table together (reported, not documented exactly)
 MAX_MESSAGE_TEXT = 40000
 
 
@@ -174,6 +180,8 @@ class MockSlack:
     Thread-safe; ``calls``/``wait_for`` may be used from any thread of the owning process.
     ``validate_blocks`` (default True) makes chat.postMessage / chat.update / chat.postEphemeral refuse
     messages over Slack's Block Kit limits with ``invalid_blocks`` / ``msg_too_long`` as Slack does.
+    :meth:`refuse_tables` plays a workspace or client that takes no ``table`` block, :meth:`without_bot`
+    a channel Flowbot was not invited to.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -186,6 +194,8 @@ class MockSlack:
         self._failures: dict[str, list[_Failure]] = {}
         self._files: dict[str, _File] = {}
         self._reactions: set[tuple[str, str, str]] = set()
+        self._refuse_tables = False
+        self._outside: set[str] = set()
         self._ts_counter = 0
         self._file_counter = 0
         self._view_counter = 0
@@ -297,14 +307,35 @@ class MockSlack:
         with self._cond:
             self._failures.setdefault(method, []).append(_Failure(status, retry_after, error, times))
 
+    def refuse_tables(self, on: bool = True) -> None:
+        """While on, chat.postMessage / chat.update / chat.postEphemeral with a ``table`` block answer
+        HTTP 200 ``{"ok": false, "error": "invalid_blocks", "errors": [...]}`` (recorded like any call)."""
+        with self._cond:
+            self._refuse_tables = on
+
+    def without_bot(self, channel_id: str) -> None:
+        """The bot is not a member of ``channel_id``: chat.postMessage / chat.update / chat.postEphemeral
+        / files.completeUploadExternal to it answer ``{"ok": false, "error": "not_in_channel"}``, and
+        conversations.info says ``is_member: false``."""
+        with self._cond:
+            self._outside.add(channel_id)
+
+    def with_bot(self, channel_id: str) -> None:
+        """The bot was invited to ``channel_id`` (undoes :meth:`without_bot`)."""
+        with self._cond:
+            self._outside.discard(channel_id)
+
     def reset(self) -> None:
-        """Forget calls, uploads, files, reactions and pending failures (ts / ids keep increasing)."""
+        """Forget calls, uploads, files, reactions, pending failures, refuse_tables and without_bot
+        (ts / ids keep increasing)."""
         with self._cond:
             self._calls.clear()
             self._failures.clear()
             self._files.clear()
             self._reactions.clear()
             self.uploads.clear()
+            self._refuse_tables = False
+            self._outside.clear()
 
     # ------------------------------------------------------------------ request handling
 
@@ -405,10 +436,36 @@ class MockSlack:
         if method == "response_url":
             return 200, {}, {"ok": True}
 
+        headers = {"x-oauth-scopes": SCOPES, "x-accepted-oauth-scopes": ""}
+        refused = self._refusal(method, call.params)
+        if refused is not None:
+            return 200, headers, refused
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         result: dict[str, Any] = handler(call.params, call) if handler is not None else {"ok": True}
-        headers = {"x-oauth-scopes": SCOPES, "x-accepted-oauth-scopes": ""}
         return 200, headers, result
+
+    def _refusal(self, method: str, p: dict[str, Any]) -> dict[str, Any] | None:
+        """not_in_channel (without_bot) or a refused table (refuse_tables), before the method runs."""
+        with self._cond:
+            outside, refuse_tables = set(self._outside), self._refuse_tables
+        if method in _MEMBER_METHODS and outside:
+            channels = {str(p.get("channel") or p.get("channel_id") or "")}
+            channels.update(c for c in str(p.get("channels") or "").split(",") if c)
+            if channels & outside:
+                return {"ok": False, "error": "not_in_channel"}
+        if method in _MESSAGE_METHODS and refuse_tables and p.get("blocks") not in (None, ""):
+            try:
+                blocks = json.loads(p["blocks"]) if isinstance(p["blocks"], str | bytes) else p["blocks"]
+            except ValueError:
+                return None  # _check_message reports the bad JSON
+            problems = [
+                f"unsupported type: table [json-pointer:/blocks/{i}]"
+                for i, block in enumerate(blocks if isinstance(blocks, list) else [])
+                if isinstance(block, dict) and block.get("type") == "table"
+            ]
+            if problems:
+                return _invalid_blocks(problems)
+        return None
 
     # ------------------------------------------------------------------ method implementations
 
@@ -461,12 +518,7 @@ class MockSlack:
         if "blocks" in p and p["blocks"] not in (None, ""):
             problems = _block_problems(p["blocks"]) if self.validate_blocks else []
             if problems:
-                return {
-                    "ok": False,
-                    "error": "invalid_blocks",
-                    "errors": problems,
-                    "response_metadata": {"messages": [f"[ERROR] {m}" for m in problems]},
-                }
+                return _invalid_blocks(problems)
         return None
 
     def _m_chat_postMessage(self, p: dict[str, Any], call: RecordedCall) -> dict[str, Any]:
@@ -496,6 +548,18 @@ class MockSlack:
             "ts": p["ts"],
             "text": p.get("text", ""),
             "message": self._message(p, p["ts"]),
+        }
+
+    def _m_chat_getPermalink(self, p: dict[str, Any], call: RecordedCall) -> dict[str, Any]:
+        channel, ts = str(p.get("channel") or ""), str(p.get("message_ts") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not ts:
+            return {"ok": False, "error": "message_not_found"}
+        return {
+            "ok": True,
+            "channel": channel,
+            "permalink": f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}",
         }
 
     def _m_chat_delete(self, p: dict[str, Any], call: RecordedCall) -> dict[str, Any]:
@@ -611,7 +675,7 @@ class MockSlack:
                 "is_shared": False,
                 "is_ext_shared": False,
                 "is_org_shared": False,
-                "is_member": True,
+                "is_member": cid not in self._outside,
                 "context_team_id": TEAM_ID,
                 "created": 1600000000,
                 "creator": "U0AAA",
@@ -799,6 +863,25 @@ def _mimetype(filename: str) -> str:
 # ---------------------------------------------------------------------- Block Kit checks
 
 
+def _invalid_blocks(problems: list[str]) -> dict[str, Any]:
+    return {
+        "ok": False,
+        "error": "invalid_blocks",
+        "errors": problems,
+        "response_metadata": {"messages": [f"[ERROR] {m}" for m in problems]},
+    }
+
+
+def _cell_chars(cell: Any) -> int:
+    """Characters of a table cell: a raw_text cell's text, or every text element of a rich_text cell."""
+    if isinstance(cell, dict):
+        own = len(cell["text"]) if isinstance(cell.get("text"), str) else 0
+        return own + sum(_cell_chars(e) for e in cell.get("elements") or [])
+    if isinstance(cell, list):
+        return sum(_cell_chars(e) for e in cell)
+    return 0
+
+
 def _text_of(obj: Any) -> str:
     if isinstance(obj, dict):
         return str(obj.get("text") or "")
@@ -855,6 +938,12 @@ def _block_problems(raw: Any) -> list[str]:
                 for c, cell in enumerate(row):
                     if isinstance(cell, dict) and cell.get("type") == "raw_text" and not cell.get("text"):
                         problems.append(f"must be more than 0 characters {where}/rows/{r}/{c}/text")
+            chars = sum(_cell_chars(row) for row in rows if isinstance(row, list))
+            if chars > MAX_TABLE_CHARS:
+                problems.append(
+                    f"table cells must hold at most {MAX_TABLE_CHARS} characters in all, not {chars} "
+                    f"{where}/rows"
+                )
     if tables > 1:
         problems.append("only one table block is allowed per message [json-pointer:/blocks]")
     return problems

@@ -359,3 +359,121 @@ def test_signing_and_mock_with_bolt_app(mock: MockSlack) -> None:
     stale = app.dispatch(BoltRequest(body=body, headers=signed_headers(SECRET, body, int(time.time()) - 600)))
     assert stale.status == 401
     assert json.loads(bad.body) == {"error": "invalid request"}
+
+
+# ---------------------------------------------------------------------- permalinks, tables, membership
+
+
+TABLE = {
+    "type": "table",
+    "rows": [
+        [{"type": "raw_text", "text": "address"}, {"type": "raw_text", "text": "bytes"}],
+        [{"type": "raw_text", "text": "10.0.1.25"}, {"type": "raw_text", "text": "1,024"}],
+    ],
+}
+SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Top talkers*"}}
+
+
+def test_mock_get_permalink(mock: MockSlack, client: WebClient) -> None:
+    posted = client.chat_postMessage(channel="C0INC", text="answer")
+    link = client.chat_getPermalink(channel="C0INC", message_ts=posted["ts"])
+    assert link["channel"] == "C0INC"
+    assert (
+        link["permalink"] == f"https://flowbot-test.slack.com/archives/C0INC/p{posted['ts'].replace('.', '')}"
+    )
+    assert link["permalink"].endswith("/p1700000000000100")  # the mock's first ts
+    [call] = mock.calls("chat.getPermalink")
+    assert call.params == {"channel": "C0INC", "message_ts": posted["ts"]}
+    with pytest.raises(SlackApiError) as err:
+        client.api_call("chat.getPermalink", params={"channel": "C0INC"})
+    assert err.value.response["error"] == "message_not_found"
+
+
+def test_mock_refuse_tables(mock: MockSlack, client: WebClient) -> None:
+    assert client.chat_postMessage(channel="C0INC", text="x", blocks=[SECTION, TABLE])["ok"]
+    mock.refuse_tables()
+    for send in (
+        lambda: client.chat_postMessage(channel="C0INC", text="x", blocks=[SECTION, TABLE]),
+        lambda: client.chat_update(channel="C0INC", ts="1700000000.000100", text="x", blocks=[TABLE]),
+        lambda: client.chat_postEphemeral(channel="C0INC", user="U0AAA", text="x", blocks=[TABLE]),
+    ):
+        with pytest.raises(SlackApiError) as err:
+            send()
+        assert err.value.response.status_code == 200
+        assert err.value.response["error"] == "invalid_blocks"
+        assert err.value.response["errors"] and "table" in err.value.response["errors"][0]
+    assert client.chat_postMessage(channel="C0INC", text="x", blocks=[SECTION])["ok"]  # no table: fine
+    refused = [c for c in mock.calls() if not c.ok]
+    assert [c.method for c in refused] == ["chat.postMessage", "chat.update", "chat.postEphemeral"]
+    assert refused[0].response["errors"] == ["unsupported type: table [json-pointer:/blocks/1]"]
+    mock.refuse_tables(False)
+    assert client.chat_postMessage(channel="C0INC", text="x", blocks=[TABLE])["ok"]
+    mock.refuse_tables()
+    mock.reset()
+    assert client.chat_postMessage(channel="C0INC", text="x", blocks=[TABLE])["ok"]
+
+
+def test_mock_table_character_limit(mock: MockSlack, client: WebClient) -> None:
+    def table(cell_text: str, rows: int) -> dict[str, object]:
+        cells = [{"type": "raw_text", "text": cell_text}] * 10
+        return {"type": "table", "rows": [cells] * rows}
+
+    assert client.chat_postMessage(channel="C0INC", text="x", blocks=[table("a" * 10, 100)])["ok"]  # 10,000
+    with pytest.raises(SlackApiError) as err:
+        client.chat_postMessage(channel="C0INC", text="x", blocks=[table("a" * 11, 100)])  # 11,000
+    assert err.value.response["error"] == "invalid_blocks"
+    assert any("10000 characters" in e for e in err.value.response["errors"])
+    rich = {
+        "type": "rich_text",
+        "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": "b" * 5001}]}],
+    }
+    with pytest.raises(SlackApiError):  # rich_text cells count their text elements
+        client.chat_update(
+            channel="C0INC",
+            ts="1700000000.000100",
+            text="x",
+            blocks=[{"type": "table", "rows": [[rich, rich]]}],
+        )
+
+
+def test_mock_without_bot(mock: MockSlack, client: WebClient) -> None:
+    mock.without_bot("C0PRIV")
+    for send in (
+        lambda: client.chat_postMessage(channel="C0PRIV", text="x"),
+        lambda: client.chat_update(channel="C0PRIV", ts="1700000000.000100", text="x"),
+        lambda: client.chat_postEphemeral(channel="C0PRIV", user="U0AAA", text="x"),
+        lambda: client.files_upload_v2(channel="C0PRIV", filename="r.csv", content=b"a\n"),
+    ):
+        with pytest.raises(SlackApiError) as err:
+            send()
+        assert err.value.response["error"] == "not_in_channel"
+    assert [c.method for c in mock.calls() if not c.ok] == [
+        "chat.postMessage", "chat.update", "chat.postEphemeral", "files.completeUploadExternal",
+    ]  # fmt: skip
+    assert client.conversations_info(channel="C0PRIV")["channel"]["is_member"] is False
+    assert client.chat_postMessage(channel="C0INC", text="x")["ok"]  # other channels are unaffected
+    assert client.conversations_info(channel="C0INC")["channel"]["is_member"] is True
+    mock.with_bot("C0PRIV")
+    assert client.chat_postMessage(channel="C0PRIV", text="x")["ok"]
+    mock.without_bot("C0PRIV")
+    mock.reset()
+    assert client.chat_postMessage(channel="C0PRIV", text="x")["ok"]
+
+
+def test_mock_rate_limit_on_chat_update_with_slack_sdk_handler(mock: MockSlack) -> None:
+    client = WebClient(
+        token=TOKEN, base_url=mock.base_url, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)]
+    )
+    mock.fail_next("chat.update", status=429, retry_after=1)
+    started = time.monotonic()
+    assert client.chat_update(channel="C0INC", ts="1700000000.000100", text="running")["ok"]
+    assert time.monotonic() - started >= 1.0
+    first, second = mock.calls("chat.update")
+    assert (first.status, second.status) == (429, 200)
+    assert first.response == {"ok": False, "error": "ratelimited"}
+    mock.fail_next("chat.update", status=429, retry_after=3)
+    with pytest.raises(SlackApiError) as err:
+        WebClient(token=TOKEN, base_url=mock.base_url).chat_update(
+            channel="C0INC", ts="1700000000.000100", text="x"
+        )
+    assert err.value.response.status_code == 429 and err.value.response.headers["Retry-After"] == "3"
