@@ -411,6 +411,15 @@ class IocStore:
             indicators.append(ActiveIndicator(value, comment, ordered))
         return sorted(indicators, key=lambda a: (a.first.submission_id, a.indicator))
 
+    def count_active(self) -> int:
+        """How many indicators are active, from one listing of the table (no object is read)."""
+        slugs = set()
+        for key in self.objects.list(TABLE):
+            match = _TABLE_KEY.fullmatch(key)
+            if match:
+                slugs.add(match.group("slug"))
+        return len(slugs)
+
     def history(self, indicator: str | Indicator) -> list[AuditEvent]:
         """Every add and removal of one indicator, oldest first."""
         target = _as_indicator(indicator)
