@@ -40,20 +40,36 @@ def answer(
     catalog: Catalog,
     engine: Engine,
     summary_rows: int,
+    kept_rows: int = 0,
     csv_out: TextIO | None = None,
     keep_rows: bool = False,
     token: str | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> Answer:
-    """Run the request; stream rows to `csv_out` while keeping the summary's first rows."""
+    """Run the request; stream rows to `csv_out` while keeping the first rows for the summary.
+
+    The summary shows `summary_rows`; up to `kept_rows` are kept for paging (*Show next rows*).
+    """
     template = catalog[request.query]
-    result = engine.run(template, request, token=token, on_start=_log_start, should_cancel=should_cancel)
+    result = engine.run(
+        template,
+        request,
+        token=token,
+        on_start=_log_start,
+        should_cancel=should_cancel,
+        on_progress=on_progress,
+    )
+    head_rows = max(summary_rows, kept_rows)
     batches = result.batches()
     digest = digest_for(result.columns)
     if csv_out is not None and result.csv_copier is not None and not keep_rows and digest is None:
-        first_page = next(batches, [])[:summary_rows]  # enough for the summary
+        first_page = next(batches, [])[:head_rows]  # enough for the summary and its pages
         result.csv_copier(csv_out)
-        return Answer(Summary(request, template, result.columns, first_page, result.stats, engine.name), None)
+        summary = Summary(
+            request, template, result.columns, first_page, result.stats, engine.name, shown=summary_rows
+        )
+        return Answer(summary, None)
     if csv_out is not None:
         batches = write_csv(csv_out, result.columns, batches)
     head: list[Row] = []
@@ -61,11 +77,18 @@ def answer(
     for batch in batches:
         if digest is not None:
             digest.feed(batch)
-        if len(head) < summary_rows:
-            head.extend(batch[: summary_rows - len(head)])
+        if len(head) < head_rows:
+            head.extend(batch[: head_rows - len(head)])
         if kept is not None:
             kept.extend(batch)
     summary = Summary(
-        request, template, result.columns, head, result.stats, engine.name, digest.top() if digest else None
+        request,
+        template,
+        result.columns,
+        head,
+        result.stats,
+        engine.name,
+        digest.top() if digest else None,
+        shown=summary_rows,
     )
     return Answer(summary, kept)

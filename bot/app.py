@@ -9,7 +9,8 @@ from bot.delivery import slack_client
 from bot.permissions import Permissions
 from bot.queue import FlowQueue
 from bot.settings import MissingSettingError, Settings
-from handlers import flow, iocs
+from handlers import buttons, flow, home, iocs, lookup, mention
+from handlers.asking import Asker
 
 
 def create_app(
@@ -26,7 +27,13 @@ def create_app(
         signing_secret=secret,
         request_verification_enabled=not socket_mode,
     )
+    catalog = catalog or load_catalog()
     permissions = Permissions(settings, app.client, queue.redis)
+    asker = Asker(settings, queue)
     on_ioc = iocs.register(app, settings, queue, permissions)
-    flow.register(app, settings, catalog or load_catalog(), queue, on_ioc)
+    flow.register(app, settings, catalog, asker, on_ioc)
+    mention.register(app, settings, catalog, asker)
+    lookup.register(app, settings, catalog, asker)
+    buttons.register(app, settings, asker)
+    home.register(app, settings, queue.redis, catalog=catalog)
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from redis import Redis
 from rq.exceptions import NoSuchJobError
@@ -36,6 +37,8 @@ class CancelOutcome:
     status: CancelStatus
     job_id: str | None = None
     asked: str | None = None
+    args: tuple[Any, ...] = ()
+    """The job's arguments (request and reply target), to update its status message."""
 
 
 def short_id(job_id: str) -> str:
@@ -53,7 +56,13 @@ def is_cancelled(redis: Redis, job_id: str) -> bool:
     return bool(redis.exists(CANCEL_KEY.format(job_id=job_id)))
 
 
-def request_cancel(redis: Redis, ref: str, ttl_seconds: int) -> CancelOutcome:
+def cancelled_by(redis: Redis, job_id: str) -> str | None:
+    """Who asked to stop this running job (a Slack user id), if anyone did."""
+    found = redis.get(CANCEL_KEY.format(job_id=job_id))
+    return found.decode() if isinstance(found, bytes) else found
+
+
+def request_cancel(redis: Redis, ref: str, ttl_seconds: int, by: str = "") -> CancelOutcome:
     """Cancel a queued job now, or flag a running one for its engine to stop."""
     found = redis.get(SHORT_KEY.format(short=ref[:SHORT_LENGTH]))
     job_id = found.decode() if isinstance(found, bytes) else found
@@ -64,11 +73,12 @@ def request_cancel(redis: Redis, ref: str, ttl_seconds: int) -> CancelOutcome:
     except NoSuchJobError:
         return CancelOutcome(CancelStatus.UNKNOWN)
     asked = str(job.args[0].get("text", "")) if job.args else None
+    args = tuple(job.args)
     status = job.get_status(refresh=True)
     if status in {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED}:
         job.cancel()
-        return CancelOutcome(CancelStatus.CANCELLED, job_id, asked)
+        return CancelOutcome(CancelStatus.CANCELLED, job_id, asked, args)
     if status == JobStatus.STARTED:
-        redis.set(CANCEL_KEY.format(job_id=job_id), "1", ex=ttl_seconds)
-        return CancelOutcome(CancelStatus.STOPPING, job_id, asked)
-    return CancelOutcome(CancelStatus.FINISHED, job_id, asked)
+        redis.set(CANCEL_KEY.format(job_id=job_id), by or "?", ex=ttl_seconds)
+        return CancelOutcome(CancelStatus.STOPPING, job_id, asked, args)
+    return CancelOutcome(CancelStatus.FINISHED, job_id, asked, args)

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import get_current_job
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.answer import answer
-from bot.cancel import is_cancelled
+from bot.cancel import cancelled_by, is_cancelled
 from bot.catalog import load_catalog
 from bot.delivery import (
     ReplyTarget,
@@ -34,8 +38,13 @@ from bot.iocs.actions import run_ioc_request
 from bot.iocs.commands import IOC_REQUEST
 from bot.iocs.objects import object_store_for
 from bot.iocs.store import IocStore
+from bot.pacing import ChannelPacer
+from bot.pages import ResultPages
+from bot.recent import RecentQueries, RecentQuery, Status
+from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest
 from bot.settings import Settings
+from bot.status import StatusBoard
 
 log = logging.getLogger(__name__)
 CANCELLED = "it was cancelled on request"
@@ -50,17 +59,28 @@ def _running_job(target: ReplyTarget) -> Job | None:
 
 
 def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> dict[str, Any]:
-    """Run the query, post the summary and the CSV; post a clear failure if the engine cannot."""
+    """Run the query: status message to "running", the answer in its thread, the status to the finding."""
     settings = Settings()
     request = FlowRequest.model_validate(request_data)
     target = ReplyTarget.model_validate(target_data)
     job = _running_job(target)
     if job is None:
         return {"status": "already answered"}
+    redis: Redis = job.connection
     client = slack_client(settings)
-    if is_cancelled(job.connection, target.job_id):
-        deliver_once(job.connection, target, lambda: post_failure(client, target, request.text, CANCELLED))
+    pacer = ChannelPacer(redis, settings.channel_post_interval_seconds)
+    board = status_board(client, redis, target, settings)
+    view = partial(StatusView, request=request, job_id=target.job_id, asked_by=target.user_id)
+    if is_cancelled(redis, target.job_id):
+        cancelled = view(state=JobState.CANCELLED, cancelled_by=cancelled_by(redis, target.job_id))
+        deliver_once(redis, target, lambda: finish(client, board, target, cancelled))
+        remember(redis, settings, target, request.text, "cancelled")
         return {"status": "cancelled"}
+    remember(redis, settings, target, request.text, "running")
+    try:
+        board.ensure(view(state=JobState.RUNNING))
+    except SlackApiError as exc:  # the answer can still be posted on its own
+        log.warning("no status message for job %s: %s", target.job_id, exc.response.get("error"))
     try:
         engine = make_engine(settings)
         with tempfile.TemporaryDirectory(prefix="flowbot-") as tmp:
@@ -71,19 +91,106 @@ def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> d
                     catalog=load_catalog(),
                     engine=engine,
                     summary_rows=settings.summary_rows,
+                    kept_rows=settings.kept_rows,
                     csv_out=out,
                     token=target.job_id,
-                    should_cancel=lambda: is_cancelled(job.connection, target.job_id),
+                    should_cancel=lambda: is_cancelled(redis, target.job_id),
+                    on_progress=lambda scanned: board.show(view(state=JobState.RUNNING, scanned=scanned)),
                 )
-            deliver_once(
-                job.connection, target, lambda: post_answer(client, target, result.summary, csv_path)
+            summary = result.summary
+            more = ResultPages(redis, settings.summary_rows).keep(
+                target.job_id, summary.grid(), summary.shown
             )
+            done = view(
+                state=JobState.ANSWERED,
+                finding=summary.finding(),
+                more_rows=more,
+                in_thread=not target.thread_ts,
+            )
+
+            def send() -> None:
+                ts = post_answer(
+                    client, target, summary, csv_path, thread_ts=board.answer_thread, pacer=pacer
+                )
+                board.show(done, force=True)
+                link = permalink(client, target.channel_id, board.ts or ts)
+                remember(redis, settings, target, request.text, "answered", done.finding, link)
+
+            deliver_once(redis, target, send)
     except EngineError as exc:
         reason = str(exc)
-        deliver_once(job.connection, target, lambda: post_failure(client, target, request.text, reason))
-        return {"status": "failed", "reason": reason}
-    stats = result.summary.stats
+        state = JobState.CANCELLED if is_cancelled(redis, target.job_id) else JobState.FAILED
+        failed = (
+            view(state=state, finding=reason)
+            if state is JobState.FAILED
+            else view(state=state, cancelled_by=cancelled_by(redis, target.job_id))
+        )
+        deliver_once(redis, target, lambda: finish(client, board, target, failed))
+        remember(redis, settings, target, request.text, state.value, reason)
+        return {"status": state.value, "reason": reason}
+    stats = summary.stats
     return {"status": "answered", "rows": stats.rows, "bytes_scanned": stats.bytes_scanned}
+
+
+def remember(
+    redis: Redis,
+    settings: Settings,
+    target: ReplyTarget,
+    text: str,
+    status: Status,
+    finding: str | None = None,
+    permalink: str | None = None,
+) -> None:
+    """Note the query in its asker's recent queries (their App Home); never fails the job for it."""
+    try:
+        RecentQueries(redis, settings.recent_queries).record(
+            RecentQuery(
+                job_id=target.job_id,
+                team_id=target.team_id,
+                user_id=target.user_id,
+                channel_id=target.channel_id,
+                text=text,
+                status=status,
+                finding=finding,
+                permalink=permalink,
+            )
+        )
+    except RedisError:
+        log.warning("could not note job %s in recent queries", target.job_id)
+
+
+def permalink(client: WebClient, channel: str, ts: str | None) -> str | None:
+    """A link to a message, for the App Home; None when Slack will not give one."""
+    if ts is None:
+        return None
+    try:
+        return str(client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
+    except SlackApiError:
+        return None
+
+
+def status_board(client: WebClient, redis: Redis, target: ReplyTarget, settings: Settings) -> StatusBoard:
+    """The job's status message, wherever it was asked."""
+    return StatusBoard(
+        client,
+        redis,
+        job_id=target.job_id,
+        channel_id=target.channel_id,
+        thread_ts=target.thread_ts,
+        pacer=ChannelPacer(redis, settings.channel_post_interval_seconds),
+        min_interval_seconds=settings.status_update_seconds,
+    )
+
+
+def finish(client: WebClient, board: StatusBoard, target: ReplyTarget, final: StatusView) -> None:
+    """A job's final word without an answer (failed, cancelled): on its status message, or posted."""
+    if board.ts is None:
+        board.attach(wait_seconds=0)
+    if board.ts is not None:
+        board.show(final, force=True)
+        return
+    reason = final.finding if final.state is JobState.FAILED else CANCELLED
+    post_failure(client, target, final.request.text, reason or "")
 
 
 def run_ioc_job(request_data: dict[str, Any], target_data: dict[str, Any], source: str) -> dict[str, Any]:
@@ -126,4 +233,11 @@ def report_failure(
         reason = "Flowbot hit an internal error; the worker log has the details"
     log.error("job %s failed: %s: %s", job.id, exc_type.__name__, exc)
     client = slack_client(settings)
+    if (job.func_name or "").endswith("run_flow_job"):
+        request = FlowRequest.model_validate(request_data)
+        board = status_board(client, connection, target, settings)
+        failed = StatusView(JobState.FAILED, request, target.job_id, target.user_id, finding=reason)
+        deliver_once(connection, target, lambda: finish(client, board, target, failed))
+        remember(connection, settings, target, request.text, "failed", reason)
+        return
     deliver_once(connection, target, lambda: post_failure(client, target, asked, reason))

@@ -73,6 +73,10 @@ class FlowQueue:
         remember(self.redis, target.job_id, self.settings.dedupe_ttl_seconds)
         return True
 
-    def cancel(self, ref: str) -> CancelOutcome:
-        """Cancel a queued job, or ask a running one to stop (see bot/cancel.py)."""
-        return request_cancel(self.redis, ref, self.settings.query_timeout_seconds + 60)
+    def position(self, job_id: str) -> int | None:
+        """How many jobs are ahead of this one; None once a worker has taken it."""
+        return self.queue.get_job_position(job_id)
+
+    def cancel(self, ref: str, by: str) -> CancelOutcome:
+        """Cancel a queued job, or ask a running one to stop, for the Slack user `by` (bot/cancel.py)."""
+        return request_cancel(self.redis, ref, self.settings.query_timeout_seconds + 60, by)

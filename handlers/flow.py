@@ -1,4 +1,5 @@
-"""`/flow`: acknowledge at once with help, one line of error, or "queued"; never run SQL here."""
+"""`/flow`: acknowledge at once with help, one line of error, or nothing; the job's status message
+then appears in the channel. Never run SQL here."""
 
 from __future__ import annotations
 
@@ -10,16 +11,20 @@ from typing import Any
 from redis.exceptions import RedisError
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
 
-from bot.cancel import CancelStatus, short_id
 from bot.catalog import Catalog
-from bot.commands import parse
-from bot.delivery import ReplyTarget, claim_final
+from bot.commands import parse_in_channel
+from bot.context import ContextRequest
+from bot.delivery import ReplyTarget
 from bot.parsing import CancelRequest, CommandError, HelpRequest
-from bot.queue import FlowQueue, job_id_for
+from bot.queue import job_id_for
 from bot.rendering.help import help_text
 from bot.request import FlowRequest
 from bot.settings import Settings
+from handlers.asking import QUEUE_DOWN, Asker
+from handlers.cancelling import cancel_job
+from handlers.context import handle_context
 from handlers.iocs import IocCommandHandler
 
 log = logging.getLogger(__name__)
@@ -29,17 +34,23 @@ def register(
     app: App,
     settings: Settings,
     catalog: Catalog,
-    queue: FlowQueue,
+    asker: Asker,
     on_ioc: IocCommandHandler,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
     """Attach the `/flow` listener to the app; `ioc …` words go to `on_ioc` (handlers/iocs.py)."""
 
     def handle_flow_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-        """Parse, enqueue, and acknowledge within Slack's 3 seconds."""
+        """Parse, enqueue, acknowledge within Slack's 3 seconds, then post the status message."""
         text = command.get("text", "")
         try:
-            parsed = parse(text, catalog, settings, clock())
+            context = asker.context_of(command.get("team_id", ""), command["channel_id"])
+        except RedisError:
+            log.exception("could not read the context of %s", command.get("channel_id"))
+            ack(text=QUEUE_DOWN, response_type="ephemeral")
+            return
+        try:
+            parsed = parse_in_channel(text, catalog, settings, clock(), context)
         except CommandError as exc:
             ack(
                 text=f":x: {exc}\nType `{settings.command} help` for every command.",
@@ -49,8 +60,13 @@ def register(
         if isinstance(parsed, HelpRequest):
             ack(text=help_text(catalog, settings, parsed.unknown), response_type="ephemeral")
             return
+        if isinstance(parsed, ContextRequest):
+            handle_context(ack, parsed, command, asker.contexts, settings, clock())
+            return
         if isinstance(parsed, CancelRequest):
-            handle_cancel_command(ack, parsed, command["user_id"])
+            ack()
+            reply = cancel_job(asker.queue, settings, client, parsed.job, command["user_id"])
+            _respond(client, command, reply.text, reply.public)
             return
         if not isinstance(parsed, FlowRequest):
             on_ioc(ack, parsed, command, client)
@@ -66,50 +82,22 @@ def register(
             response_url=command.get("response_url"),
         )
         try:
-            fresh = queue.submit(parsed, target)
+            fresh = asker.submit(parsed, target)
         except RedisError:
             log.exception("could not enqueue %s", parsed.text)
-            ack(
-                text=":warning: Flowbot's queue is unavailable right now; please try again in a minute.",
-                response_type="ephemeral",
-            )
+            ack(text=QUEUE_DOWN, response_type="ephemeral")
             return
-        if not fresh:  # Slack delivered the same command again: the first delivery was answered
-            ack()
-            return
-        job = short_id(target.job_id)
-        ack(
-            text=f":hourglass_flowing_sand: Queued `{parsed.text}` · {parsed.window.describe()} · job {job}. "
-            f"The answer will be posted here (`{settings.command} cancel {job}` stops it).",
-            response_type="ephemeral",
-        )
-
-    def handle_cancel_command(ack: Ack, request: CancelRequest, user_id: str) -> None:
-        """Cancel a queued job at once, or flag a running one; the job's own answer follows."""
-        try:
-            outcome = queue.cancel(request.job)
-        except RedisError:
-            log.exception("could not cancel %s", request.job)
-            ack(
-                text=":warning: Flowbot's queue is unavailable right now; please try again.",
-                response_type="ephemeral",
-            )
-            return
-        job = request.job[:8]
-        if outcome.status is CancelStatus.CANCELLED and outcome.job_id:
-            claim_final(queue.redis, outcome.job_id)  # the cancellation is the job's one final answer
-            ack(
-                text=f":no_entry_sign: <@{user_id}> cancelled `{outcome.asked}` (job {job}) before it ran.",
-                response_type="in_channel",
-            )
-        elif outcome.status is CancelStatus.STOPPING:
-            ack(
-                text=f"Stopping job {job} (`{outcome.asked}`); its answer here will say it was cancelled.",
-                response_type="ephemeral",
-            )
-        elif outcome.status is CancelStatus.FINISHED:
-            ack(text=f"Job {job} is no longer queued or running.", response_type="ephemeral")
-        else:
-            ack(text=f"No job {job} is queued or running.", response_type="ephemeral")
+        ack()  # the status message is the visible acknowledgement
+        if fresh:  # else Slack delivered the same command again: the first delivery is being answered
+            asker.announce(client, parsed, target)
 
     app.command(settings.command)(handle_flow_command)
+
+
+def _respond(client: WebClient, command: dict[str, Any], text: str, public: bool) -> None:
+    """A reply after the ack: to everyone in the channel, or only to the person who typed the command."""
+    url = command.get("response_url")
+    if url:
+        WebhookClient(url).send(text=text, response_type="in_channel" if public else "ephemeral")
+        return
+    client.chat_postEphemeral(channel=command["channel_id"], user=command["user_id"], text=text)

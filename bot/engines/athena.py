@@ -206,11 +206,13 @@ class AthenaEngine:
         token: str | None = None,
         on_start: Callable[[str], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> ResultStream:
         """Start the query (idempotently under `token`), wait for it, and stream its result.
 
         `on_start` gets the query execution id once Athena gives it; `should_cancel` is asked
-        between polls (a responder's `/flow cancel`), and a yes stops the query.
+        between polls (a responder's `/flow cancel`), and a yes stops the query; `on_progress` hears
+        the bytes scanned so far after each poll (the job's status message shows them).
         """
         started = time.perf_counter()
         deadline = self._clock() + self.budget_seconds
@@ -218,7 +220,7 @@ class AthenaEngine:
         query_id = self._start(sql, parameters, token, deadline, self.settings.athena_database)
         if on_start is not None:
             on_start(query_id)
-        execution = self._wait(query_id, deadline, should_cancel)
+        execution = self._wait(query_id, deadline, should_cancel, on_progress)
         return self._result(template, execution, started)
 
     def execute_statement(self, sql: str) -> None:
@@ -269,7 +271,11 @@ class AthenaEngine:
         raise EngineError(BUSY)  # not reached: the last attempt returns or raises
 
     def _wait(
-        self, query_id: str, deadline: float, should_cancel: Callable[[], bool] | None
+        self,
+        query_id: str,
+        deadline: float,
+        should_cancel: Callable[[], bool] | None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> AthenaQueryExecution:
         """Poll with backoff until the query ends; stop it at the deadline, past the cutoff, or on request."""
         delay = self.settings.athena_poll_seconds
@@ -296,6 +302,8 @@ class AthenaEngine:
             if execution.state == AthenaQueryExecution.STATE_CANCELLED:
                 raise EngineError("the query was cancelled")
             scanned = execution.data_scanned_in_bytes or 0
+            if on_progress is not None:
+                on_progress(scanned)
             if cutoff is not None and scanned > cutoff:
                 self._stop_quietly(query_id)
                 raise EngineError(

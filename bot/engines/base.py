@@ -75,11 +75,13 @@ class Engine(Protocol):
         token: str | None = None,
         on_start: Callable[[str], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> ResultStream:
         """Start the query; the returned stream yields its rows.
 
         `token` makes a retried job reuse its query (Athena's ClientRequestToken); `on_start` hears the
-        engine's query id; `should_cancel` is asked between polls whether a responder cancelled it.
-        An engine whose queries finish in seconds (local) may ignore all three.
+        engine's query id; `should_cancel` is asked between polls whether a responder cancelled it;
+        `on_progress` hears the bytes scanned so far after each poll. An engine whose queries finish in
+        seconds (local) may ignore all four.
         """
         ...

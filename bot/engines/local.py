@@ -203,6 +203,7 @@ class LocalEngine:
         token: str | None = None,
         on_start: Callable[[str], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> ResultStream:
         """Open only the window's files, bind the request's values, stream the rows.
 

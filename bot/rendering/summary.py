@@ -14,6 +14,8 @@ from bot.catalog import QueryTemplate
 from bot.engines.base import Column, Row, ScanStats
 from bot.rendering.cells import cell, human_bytes
 from bot.rendering.digest import DigestLine
+from bot.rendering.finding import finding_sentence
+from bot.rendering.table import Grid, monospace, table_block
 from bot.request import FlowRequest
 
 
@@ -25,26 +27,35 @@ class Summary:
     template: QueryTemplate
     columns: list[Column]
     head: list[Row]
+    """The result's first rows: the summary shows `shown` of them, *Show next rows* pages the rest."""
     stats: ScanStats
     engine: str
     digest: list[DigestLine] | None = None
     """For a hunt: flows folded per host and indicator, shown instead of the first rows."""
+    shown: int = 10
 
     def headline(self) -> str:
         """`Data ratio · ratio 10.0.1.25`."""
         return f"{self.template.title} · {self.request.text}"
 
+    def finding(self) -> str:
+        """The answer in one sentence: the first thing a responder reads on a phone."""
+        return finding_sentence(
+            self.template, self.columns, self.head, self.stats.rows, self.request, self.digest
+        )
+
     def scope_line(self) -> str:
-        """Window, rows, what was scanned and how long it took: every answer says it."""
+        """Window, context, rows, what was scanned and how long it took: every answer says it."""
         req, st = self.request, self.stats
         where = " · ".join(x for x in (req.account, req.region) if x)
         rows = f"{st.rows:,} row{'s' if st.rows != 1 else ''}"
+        shown = min(self.shown, len(self.grid().rows))
         if self.digest is not None:
             rows = (
                 f"{st.rows:,} flow{'s' if st.rows != 1 else ''} in {len(self.digest):,} host/indicator pairs"
             )
-        elif st.rows > len(self.head):
-            rows += f" (first {len(self.head)} shown, all in the CSV)"
+        elif st.rows > shown:
+            rows += f" (first {shown} shown, all in the CSV)"
         if self.template.uses_limit and st.rows >= req.limit:
             rows += f", stopped at --limit {req.limit:,}"
         scanned = "scanned " + human_bytes(st.bytes_scanned)
@@ -52,56 +63,61 @@ class Summary:
             scanned += f" in {st.files_scanned:,} file{'s' if st.files_scanned != 1 else ''}"
         if st.cost_usd is not None:
             scanned += " (< $0.01)" if st.cost_usd < 0.01 else f" (${st.cost_usd:,.2f})"
-        parts = [req.window.describe(), where, rows, scanned, f"{st.elapsed_ms / 1000:.1f} s ({self.engine})"]
+        context = f"channel context: {req.context}" if req.context else ""
+        parts = [
+            req.window.describe(),
+            context,
+            where,
+            rows,
+            scanned,
+            f"{st.elapsed_ms / 1000:.1f} s ({self.engine})",
+        ]
         return " · ".join(p for p in parts if p)
 
-    def table(self) -> str:
-        """At most 4 narrow, aligned columns; empty when nothing matched."""
+    def grid(self) -> Grid:
+        """Every kept row as formatted cells under short headings (at most 4 narrow columns)."""
         if self.digest is not None:
-            return self._digest_table()
-        if not self.head:
-            return ""
+            return Grid(
+                ["host", "indicator", "bytes", "seen (UTC)"],
+                [
+                    [
+                        d.host,
+                        ("→ " if d.to_indicator else "← ") + d.indicator,
+                        human_bytes(d.bytes),
+                        _seen(d.first, d.last),
+                    ]
+                    for d in self.digest[: max(len(self.head), self.shown)]
+                ],
+                [False, False, True, False],
+            )
         index = {c.name: i for i, c in enumerate(self.columns)}
         specs = [next(c for c in self.template.columns if c.name == n) for n in self.template.summary_columns]
-        grid = [[s.heading for s in specs]]
-        grid += [[cell(row[index[s.name]], s.kind) for s in specs] for row in self.head]
-        widths = [max(len(r[i]) for r in grid) for i in range(len(specs))]
-        numeric = [s.kind in {"bytes", "count", "number", "port"} for s in specs]
-        lines = [
-            "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(r, widths, numeric, strict=True))
-            for r in grid
-        ]
-        return "\n".join(line.rstrip() for line in lines)
-
-    def _digest_table(self) -> str:
-        """Hosts and the indicators they talked with: → the host sent to it, ← it sent to the host."""
-        lines = (self.digest or [])[: len(self.head) or 10]
-        if not lines:
-            return ""
-        grid = [["host", "indicator", "bytes", "seen (UTC)"]]
-        grid += [
-            [
-                d.host,
-                ("→ " if d.to_indicator else "← ") + d.indicator,
-                human_bytes(d.bytes),
-                _seen(d.first, d.last),
-            ]
-            for d in lines
-        ]
-        widths = [max(len(r[i]) for r in grid) for i in range(4)]
-        rows = [
-            "  ".join(
-                v.rjust(w) if i == 2 else v.ljust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True))
-            )
-            for r in grid
-        ]
-        more = len(self.digest or []) - len(lines)
-        legend = (
-            "→ the host sent to the indicator (INBOUND in the CSV), "
-            "← the indicator sent to the host (OUTBOUND)"
+        return Grid(
+            [s.heading for s in specs],
+            [[cell(row[index[s.name]], s.kind) for s in specs] for row in self.head],
+            [s.kind in {"bytes", "count", "number", "port"} for s in specs],
         )
-        tail = [f"… and {more} more pairs in the CSV"] if more > 0 else []
-        return "\n".join([*(r.rstrip() for r in rows), *tail, legend])
+
+    def shown_grid(self) -> Grid:
+        """The rows the summary itself shows."""
+        return self.grid().page(0, self.shown)
+
+    def notes(self) -> list[str]:
+        """Lines under the table: how many more rows, and for a hunt which arrow means what."""
+        if self.digest is None:
+            return []
+        more = len(self.digest) - len(self.shown_grid().rows)
+        tail = [f"… and {more:,} more pairs in the CSV"] if more > 0 else []
+        return [
+            *tail,
+            "→ the host sent to the indicator (INBOUND in the CSV), "
+            "← the indicator sent to the host (OUTBOUND)",
+        ]
+
+    def table(self) -> str:
+        """The shown rows as aligned monospace text; empty when nothing matched."""
+        text = monospace(self.shown_grid())
+        return "\n".join([text, *self.notes()]) if text else ""
 
     def empty_note(self) -> str:
         """Why there is no table: no files in scope, or files but no match."""
@@ -110,24 +126,34 @@ class Summary:
         return "No records matched."
 
     def text(self) -> str:
-        """Plain text for a terminal."""
+        """Plain text for a terminal: the finding, the table, the scope."""
         body = self.table() or self.empty_note()
-        return f"{self.headline()}\n\n{body}\n\n{self.scope_line()}"
+        return f"{self.finding()}\n\n{self.headline()}\n{body}\n\n{self.scope_line()}"
 
     def fallback(self) -> str:
-        """Notification text for Slack (shown where blocks are not)."""
-        return f"{self.headline()} — {self.stats.rows:,} rows"
+        """Notification text for Slack (shown where blocks are not): the finding."""
+        return self.finding()
 
-    def blocks(self, asked_by: str | None = None) -> list[dict[str, Any]]:
-        """Block Kit: headline, table as a code block, scope in a context line."""
+    def blocks(self, asked_by: str | None = None, *, rich_table: bool = True) -> list[dict[str, Any]]:
+        """Block Kit: the finding, what was asked, the rows (a table block, or monospace), the scope.
+
+        `rich_table=False` is the fallback for when Slack refuses the table block.
+        """
         who = f" · asked by <@{asked_by}>" if asked_by else ""
-        table = self.table()
-        body = f"```\n{_escape(table)}\n```" if table else f"_{self.empty_note()}_"
-        return [
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_escape(self.headline())}*{who}"}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": _escape(self.scope_line())}]},
+        blocks: list[dict[str, Any]] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_escape(self.finding())}*"}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{_escape(self.headline())}{who}"}]},
         ]
+        table = table_block(self.shown_grid()) if rich_table else None
+        if table is None:
+            text = self.table()
+            body = f"```\n{_escape(text)}\n```" if text else f"_{self.empty_note()}_"
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _fit(body)}})
+        scope = "\n".join([*(self.notes() if table else []), self.scope_line()])
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _fit(_escape(scope))}]})
+        if table is not None:
+            blocks.append(table)  # Slack renders a table at the bottom of the message anyway
+        return blocks
 
 
 def _seen(first: datetime | None, last: datetime | None) -> str:
@@ -136,6 +162,14 @@ def _seen(first: datetime | None, last: datetime | None) -> str:
         return "·"
     end = f"{last:%H:%M}" if first.date() == last.date() else f"{last:%m-%d %H:%M}"
     return f"{first:%m-%d %H:%M}-{end}"
+
+
+def _fit(text: str, limit: int = 2900) -> str:
+    """Keep a section or context under Slack's 3,000 characters, closing a cut code block."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 6].rsplit("\n", 1)[0]
+    return cut + ("\n…\n```" if cut.startswith("```") else " …")
 
 
 def _escape(text: str) -> str:

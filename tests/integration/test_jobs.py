@@ -3,6 +3,7 @@ reach from outside: a job that crashes is reported once by the on_failure callba
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,9 +54,12 @@ def test_a_crashing_job_is_reported_once(
     redis = Redis.from_url(redis_url)
     _submit(redis, "crash-1")
     SimpleWorker([Settings().queue_name], connection=redis).work(burst=True)
-    (posted,) = mock_slack.calls("chat.postMessage")
-    assert "could not be answered: Flowbot hit an internal error" in posted.params["text"]
-    assert "boom" not in posted.params["text"]
+    (status,) = mock_slack.calls("chat.postMessage")  # posted by the worker: no listener did
+    (failed,) = mock_slack.calls("chat.update")
+    assert failed.params["ts"] == status.response["ts"]
+    said = json.dumps(failed.json_param("blocks"))
+    assert "could not be answered: Flowbot hit an internal error" in said
+    assert "boom" not in said
 
 
 def test_a_job_run_twice_answers_once(mock_slack: MockSlack, redis_url: str) -> None:
@@ -68,7 +72,7 @@ def test_a_job_run_twice_answers_once(mock_slack: MockSlack, redis_url: str) -> 
     worker.queues[0].enqueue_job(job)  # as if a worker had died after posting and RQ ran the job again
     worker.work(burst=True)
     assert [r.return_value["status"] for r in job.results()] == ["already answered", "answered"]
-    assert len(mock_slack.calls("chat.postMessage")) == 1
+    assert len(mock_slack.calls("chat.postMessage")) == 2  # the status message and the answer
 
 
 def test_a_running_job_asked_to_stop_answers_that_it_was_cancelled(
@@ -80,7 +84,7 @@ def test_a_running_job_asked_to_stop_answers_that_it_was_cancelled(
     job = queue.queue.fetch_job(target.job_id)
     assert job is not None
     job.set_status(JobStatus.STARTED)  # as a worker would have it while the query runs
-    outcome = queue.cancel(target.job_id[:8])
+    outcome = queue.cancel(target.job_id[:8], "U9")
     assert outcome.status is CancelStatus.STOPPING
     job.set_status(JobStatus.QUEUED)
     SimpleWorker([Settings().queue_name], connection=redis).work(burst=True)

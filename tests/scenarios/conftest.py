@@ -28,6 +28,7 @@ def env(mock_slack: MockSlack, redis_url: str, sample_root: Path) -> dict[str, s
         FLOWBOT_LOCAL_DATA_DIR=str(sample_root),
         FLOWBOT_HTTP_HOST="127.0.0.1",
         FLOWBOT_QUEUE_NAME="flowbot-e2e",
+        FLOWBOT_CHANNEL_POST_INTERVAL_SECONDS="0.05",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 
@@ -72,6 +74,21 @@ def slash(url: str, text: str, **fields: str) -> tuple[int, str]:
     """A signed `/flow` slash command."""
     body = slash_command_body(text, **fields)
     return post(url, body, signed_headers(SECRET, body))
+
+
+def interaction(url: str, payload: dict[str, object]) -> tuple[int, str]:
+    """A signed interactivity request (shortcut, button, menu, view submission), as Slack sends it."""
+    body = urlencode({"payload": json.dumps(payload)})
+    return post(url, body, signed_headers(SECRET, body))
+
+
+def event(url: str, payload: dict[str, object], retry: int | None = None) -> tuple[int, str]:
+    """A signed Events API delivery; `retry` adds Slack's retry headers to a repeated delivery."""
+    body = json.dumps(payload)
+    headers = signed_headers(SECRET, body, content_type="application/json")
+    if retry is not None:
+        headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+    return post(url, body, headers)
 
 
 def run_worker(env: dict[str, str]) -> None:

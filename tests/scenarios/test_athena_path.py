@@ -99,7 +99,8 @@ def test_ratio_on_athena_is_answered_with_summary_cost_and_the_result_csv(
     assert status == 200
     run_worker(env)
 
-    (posted,) = mock_slack.wait_for("chat.postMessage")
+    status_message, posted = mock_slack.wait_for("chat.postMessage", count=2)
+    assert posted.params["thread_ts"] == status_message.response["ts"]
     blocks = json.dumps(posted.json_param("blocks"))
     assert expected[0][1] in blocks and f"{len(expected):,} rows" in blocks
     assert "(athena)" in blocks and "$" in blocks  # the cost of the scan, at the configured price

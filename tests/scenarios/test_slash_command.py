@@ -30,15 +30,16 @@ def test_ratio_is_acked_then_answered_with_summary_and_csv(
     app_url: str, env: dict[str, str], mock_slack: MockSlack, oracle_rows: list[Row]
 ) -> None:
     status, body = slash(app_url, f"ratio <http://10.0.1.25|10.0.1.25> {WINDOW}", trigger_id="trig-ratio-1")
-    assert status == 200
-    assert "Queued `ratio 10.0.1.25" in _ack_text(body)
+    assert status == 200 and not body  # the status message is the visible acknowledgement
+    (queued,) = mock_slack.wait_for("chat.postMessage")
+    assert "`ratio 10.0.1.25" in json.dumps(queued.json_param("blocks"))
 
     run_worker(env)
 
-    posted = mock_slack.wait_for("chat.postMessage")
+    posted = mock_slack.wait_for("chat.postMessage", count=2)[1:]
     assert len(posted) == 1 and posted[0].ok
     message = posted[0].params
-    assert message["channel"] == "C0INC"
+    assert message["channel"] == "C0INC" and message["thread_ts"] == queued.response["ts"]
     expected = expected_ratio(
         oracle_rows,
         "10.0.1.25",
@@ -56,7 +57,7 @@ def test_ratio_is_acked_then_answered_with_summary_and_csv(
 
     completed = mock_slack.wait_for("files.completeUploadExternal")
     assert completed[0].params["channel_id"] == "C0INC"
-    assert completed[0].params["thread_ts"] == posted[0].response["ts"]
+    assert completed[0].params["thread_ts"] == queued.response["ts"]
     (uploaded,) = mock_slack.uploads.values()
     rows = list(csv.reader(io.StringIO(uploaded.decode())))
     assert rows[0] == list(RATIO_COLUMNS)
@@ -69,14 +70,12 @@ def test_a_retried_delivery_makes_no_second_job(
     first = slash(app_url, f"count {WINDOW}", trigger_id="trig-retry-1")
     again = slash(app_url, f"count {WINDOW}", trigger_id="trig-retry-1")
     assert first[0] == again[0] == 200
-    assert "Queued" in _ack_text(first[1])
-    assert "Queued" not in _ack_text(again[1])
     assert Redis.from_url(redis_url).llen("rq:queue:flowbot-e2e") == 1
 
     run_worker(env)
-    mock_slack.wait_for("chat.postMessage")
+    mock_slack.wait_for("files.completeUploadExternal")
     time.sleep(0.5)
-    assert len(mock_slack.calls("chat.postMessage")) == 1
+    assert len(mock_slack.calls("chat.postMessage")) == 2  # one status message, one answer
 
 
 def test_bad_input_gets_one_clear_line_and_no_job(
@@ -112,9 +111,11 @@ def test_an_engine_failure_is_answered_once_with_the_reason(
 ) -> None:
     assert slash(app_url, f"count {WINDOW}", trigger_id="trig-nodata-1")[0] == 200
     run_worker({**env, "FLOWBOT_LOCAL_DATA_DIR": str(tmp_path / "no-logs-here")})
-    (posted,) = mock_slack.wait_for("chat.postMessage")
-    assert "could not be answered: no flow logs at" in posted.params["text"]
-    assert "Traceback" not in posted.params["text"]
+    final = mock_slack.wait_for("chat.update", count=2)[-1]
+    said = json.dumps(final.json_param("blocks"))
+    assert "could not be answered: no flow logs at" in said
+    assert "Traceback" not in said
+    assert len(mock_slack.calls("chat.postMessage")) == 1  # the status message said it
     assert mock_slack.calls("files.completeUploadExternal") == []
 
 
@@ -126,8 +127,10 @@ def test_a_corrupt_file_in_the_window_is_answered_with_its_name(
     (folder / "012345678901_vpcflowlogs_us-east-1_fl-1_20261119T0010Z_bad.log.gz").write_bytes(b"not gzip")
     assert slash(app_url, f"count {WINDOW}", trigger_id="trig-corrupt-1")[0] == 200
     run_worker({**env, "FLOWBOT_LOCAL_DATA_DIR": str(tmp_path)})
-    (posted,) = mock_slack.wait_for("chat.postMessage")
-    assert "_bad.log.gz is not a readable gzip flow-log file" in posted.params["text"]
+    final = mock_slack.wait_for("chat.update", count=2)[-1]
+    assert "_bad.log.gz is not a readable gzip flow-log file" in final.params["text"] + json.dumps(
+        final.json_param("blocks")
+    )
 
 
 def test_a_rate_limited_post_is_retried_and_answers_once(
@@ -135,45 +138,34 @@ def test_a_rate_limited_post_is_retried_and_answers_once(
 ) -> None:
     mock_slack.fail_next("chat.postMessage", status=429, retry_after=1)
     assert slash(app_url, f"top src {WINDOW}", trigger_id="trig-429-1")[0] == 200
-    run_worker(env)
-    attempts = mock_slack.wait_for("chat.postMessage", count=2)
+    attempts = mock_slack.wait_for("chat.postMessage", count=2)  # the status message, after Retry-After
     assert [c.status for c in attempts] == [429, 200]
-    mock_slack.wait_for("files.completeUploadExternal")
-
-
-def test_a_channel_the_bot_is_not_in_gets_the_summary_through_response_url(
-    app_url: str, env: dict[str, str], mock_slack: MockSlack
-) -> None:
-    mock_slack.fail_next("chat.postMessage", error="not_in_channel")
-    status, _ = slash(
-        app_url,
-        f"ratio 10.0.1.25 {WINDOW}",
-        trigger_id="trig-private-1",
-        response_url=mock_slack.response_url("p1"),
-    )
-    assert status == 200
+    assert attempts[1].at - attempts[0].at >= 0.9
     run_worker(env)
-    (responded,) = mock_slack.wait_for("response_url")
-    blocks = json.dumps(responded.json_param("blocks"))
-    assert "203.0.113.66" in blocks and "Invite Flowbot" in blocks
-    assert responded.params["response_type"] == "ephemeral"
-    assert mock_slack.calls("files.completeUploadExternal") == []
+    mock_slack.wait_for("files.completeUploadExternal")
+    assert [c.status for c in mock_slack.calls("chat.postMessage")] == [429, 200, 200]
 
 
 def test_a_queued_job_can_be_cancelled_and_then_never_answers(
     app_url: str, env: dict[str, str], mock_slack: MockSlack, redis_url: str
 ) -> None:
-    _, body = slash(app_url, f"count {WINDOW}", trigger_id="trig-cancel-1")
-    job = re.search(r"job ([0-9a-f]{8})", _ack_text(body))
-    assert job, _ack_text(body)
-    status, body = slash(app_url, f"cancel {job.group(1)}", trigger_id="trig-cancel-2")
+    slash(app_url, f"count {WINDOW}", trigger_id="trig-cancel-1")
+    (queued,) = mock_slack.wait_for("chat.postMessage")
+    job = re.search(r"job ([0-9a-f]{8})", json.dumps(queued.json_param("blocks")))
+    assert job, queued
+    reply_to = mock_slack.response_url("cancel")
+    status, _ = slash(app_url, f"cancel {job.group(1)}", trigger_id="trig-cancel-2", response_url=reply_to)
     assert status == 200
-    reply = json.loads(body)
-    assert reply["response_type"] == "in_channel"
-    assert f"cancelled `count {WINDOW}` (job {job.group(1)}) before it ran" in reply["text"]
+    (edit,) = mock_slack.wait_for("chat.update")
+    assert edit.params["ts"] == queued.response["ts"]
+    assert "was cancelled by <@U0AAA>" in json.dumps(edit.json_param("blocks"))
+    (reply,) = mock_slack.wait_for("response_url")
+    assert reply.params["response_type"] == "ephemeral"
+    assert f"Cancelled job {job.group(1)} (`count {WINDOW}`) before it ran" in reply.params["text"]
     run_worker(env)
-    assert mock_slack.calls("chat.postMessage") == []
-    assert "No job" in _ack_text(slash(app_url, "cancel deadbeef", trigger_id="trig-cancel-3")[1])
-    assert "no longer queued or running" in _ack_text(
-        slash(app_url, f"cancel {job.group(1)}", trigger_id="trig-cancel-4")[1]
-    )
+    assert len(mock_slack.calls("chat.postMessage")) == 1
+    slash(app_url, "cancel deadbeef", trigger_id="trig-cancel-3", response_url=reply_to)
+    slash(app_url, f"cancel {job.group(1)}", trigger_id="trig-cancel-4", response_url=reply_to)
+    replies = [c.params["text"] for c in mock_slack.wait_for("response_url", count=3)]
+    assert "No job deadbeef" in replies[1]
+    assert "no longer queued or running" in replies[2]

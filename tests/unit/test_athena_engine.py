@@ -330,6 +330,7 @@ def test_results_page_through_next_token_and_values_take_their_types(clock: Fake
         command=("typed",),
         title="Typed",
         description="every type",
+        finding="{packets} packets",
         example="typed",
         source="test",
         columns=tuple(ColumnSpec(name=n, type=t) for n, t in columns),
@@ -462,12 +463,14 @@ def test_a_query_scanning_past_the_cutoff_is_stopped(clock: FakeClock) -> None:
         "get_query_execution", execution("RUNNING", scanned=60_000_000), {"QueryExecutionId": QID}
     )
     stub.add_response("stop_query_execution", {}, {"QueryExecutionId": QID})
+    progress: list[int] = []
     with stub, pytest.raises(EngineError, match="more than 50,000,000 bytes") as failure:
         engine_with(client, clock, athena_bytes_scanned_cutoff=50_000_000).run(
-            load_catalog()["ratio"], ratio_request(), token=TOKEN
+            load_catalog()["ratio"], ratio_request(), token=TOKEN, on_progress=progress.append
         )
     stub.assert_no_pending_responses()
     assert "\n" not in str(failure.value)
+    assert progress == [9_000_000, 60_000_000]  # what the status message shows while it runs
 
 
 def test_other_refusals_and_missing_credentials_are_one_clear_line(clock: FakeClock) -> None:

@@ -96,8 +96,18 @@ def test_summary_is_phone_sized_and_says_what_it_scanned() -> None:
     assert "scanned 2.5 MB in 36 files" in scope
     assert "0.4 s" in scope
     blocks = summary.blocks(asked_by="U1")
-    assert len(blocks) == 3 and "<@U1>" in blocks[0]["text"]["text"]
-    assert blocks[1]["text"]["text"].startswith("```")
+    assert [b["type"] for b in blocks] == ["section", "context", "context", "table"]
+    assert (
+        blocks[0]["text"]["text"]
+        == "*10.0.1.25 sent 3.0 GB to 203.0.113.66 over 4 flows (largest of 25 pairs)*"
+    )
+    assert "<@U1>" in blocks[1]["elements"][0]["text"]
+    assert [c["text"] for c in blocks[3]["rows"][0]] == ["src", "dst", "bytes", "bytes/rec"]
+    assert len(blocks[3]["rows"]) == 11
+    plain = summary.blocks(asked_by="U1", rich_table=False)  # when Slack refuses the table block
+    assert [b["type"] for b in plain] == ["section", "context", "section", "context"]
+    assert plain[2]["text"]["text"].startswith("```")
+    assert table[1] in plain[2]["text"]["text"]
 
 
 def test_athena_answers_state_their_cost() -> None:

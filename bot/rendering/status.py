@@ -1,0 +1,152 @@
+"""A job's status message: one message per job, edited as the job moves, with the buttons that fit.
+
+Queued and running jobs offer *Cancel*; a finished one offers *Rerun with a wider window* and, when
+the answer has more rows than its summary shows, *Show next rows*. The finished message leads with
+the answer's one-sentence finding, so the channel reads as a list of findings; the details and the
+CSV are in the message's thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from bot.rendering.cells import human_bytes
+from bot.request import FlowRequest
+from bot.slack_ids import CANCEL_ACTION, NEXT_ROWS_ACTION, RERUN_WIDER_ACTION
+
+MAX_BUTTON_VALUE = 2000
+
+
+class JobState(Enum):
+    """Where a job is; the last three are final."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    ANSWERED = "answered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+_EMOJI = {
+    JobState.QUEUED: ":hourglass_flowing_sand:",
+    JobState.RUNNING: ":mag:",
+    JobState.ANSWERED: ":white_check_mark:",
+    JobState.FAILED: ":warning:",
+    JobState.CANCELLED: ":no_entry_sign:",
+}
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """What the status message says now."""
+
+    state: JobState
+    request: FlowRequest
+    job_id: str
+    asked_by: str
+    position: int | None = None
+    """Jobs ahead of this one in the queue (queued only)."""
+    scanned: int | None = None
+    """Bytes scanned so far (running, Athena only)."""
+    finding: str | None = None
+    """The answer's one sentence (answered), or why it failed / who cancelled it."""
+    cancelled_by: str | None = None
+    """The Slack user who cancelled it (cancelled only)."""
+    more_rows: bool = False
+    in_thread: bool = True
+    """Whether the answer is in this message's thread (False when it is in the request's thread)."""
+    can_widen: bool = True
+
+    def line(self) -> str:
+        """The message's first line."""
+        state, asked = self.state, f"`{_escape(self.request.text)}`"
+        if state is JobState.QUEUED:
+            ahead = (
+                ""
+                if self.position is None
+                else " (next in line)"
+                if self.position == 0
+                else f" ({self.position} ahead in the queue)"
+            )
+            return f"{_EMOJI[state]} {asked} is queued{ahead}"
+        if state is JobState.RUNNING:
+            so_far = f" · scanned {human_bytes(self.scanned)} so far" if self.scanned else ""
+            return f"{_EMOJI[state]} {asked} is running{so_far}"
+        if state is JobState.ANSWERED:
+            where = " · details and CSV in the thread" if self.in_thread else ""
+            return f"{_EMOJI[state]} *{_escape(self.finding or '')}*{where}"
+        if state is JobState.FAILED:
+            return f"{_EMOJI[state]} {asked} could not be answered: {_escape(self.finding or '')}"
+        by = f" by <@{self.cancelled_by}>" if self.cancelled_by else ""
+        return f"{_EMOJI[state]} {asked} was cancelled{by}"
+
+    def context(self) -> str:
+        """Who asked, the job id to quote, the window and channel context it used."""
+        parts = [
+            f"`{_escape(self.request.text)}`" if self.state is JobState.ANSWERED else "",
+            f"asked by <@{self.asked_by}>",
+            f"job {self.job_id[:8]}",
+            self.request.window.describe(),
+            f"channel context: {_escape(self.request.context)}" if self.request.context else "",
+        ]
+        return " · ".join(p for p in parts if p)
+
+    def fallback(self) -> str:
+        """Notification text."""
+        if self.state is JobState.ANSWERED and self.finding:
+            return self.finding
+        return f"{self.request.text}: {self.state.value}"
+
+    def blocks(self) -> list[dict[str, Any]]:
+        """Block Kit for the message."""
+        blocks: list[dict[str, Any]] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": self.line()[:2900]}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": self.context()[:2900]}]},
+        ]
+        buttons = self.buttons()
+        if buttons:
+            blocks.append(
+                {"type": "actions", "block_id": f"flowbot-job-{self.job_id[:8]}", "elements": buttons}
+            )
+        return blocks
+
+    def buttons(self) -> list[dict[str, Any]]:
+        """Cancel while the job may still run; rerun wider and next rows once it has ended."""
+        if self.state in {JobState.QUEUED, JobState.RUNNING}:
+            return [
+                {
+                    "type": "button",
+                    "action_id": CANCEL_ACTION,
+                    "text": {"type": "plain_text", "text": "Cancel"},
+                    "value": self.job_id,
+                    "style": "danger",
+                    "confirm": {
+                        "title": {"type": "plain_text", "text": "Stop this query?"},
+                        "text": {"type": "plain_text", "text": self.request.text[:300]},
+                        "confirm": {"type": "plain_text", "text": "Stop it"},
+                        "deny": {"type": "plain_text", "text": "Keep it"},
+                    },
+                }
+            ]
+        found: list[dict[str, Any]] = []
+        if self.state is JobState.ANSWERED and self.more_rows:
+            found.append(_button(NEXT_ROWS_ACTION, "Show next rows", self.job_id))
+        value = self.request.model_dump_json()
+        if self.can_widen and self.state is not JobState.CANCELLED and len(value) <= MAX_BUTTON_VALUE:
+            found.append(_button(RERUN_WIDER_ACTION, "Rerun with a wider window", value))
+        return found
+
+
+def _button(action_id: str, text: str, value: str) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": text},
+        "value": value,
+    }
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,139 @@
+"""One status message per job, posted once and edited as the job moves.
+
+The listener posts it right after acknowledging the command; a fast worker may start the job
+before that post has returned. Whoever sets the `claim` field of `flowbot:status:<job id>` first
+posts the message and then records its `ts`; the other waits briefly for that `ts`. A `ts` of ""
+means the message could not be posted (Flowbot is not in the channel): the answer then goes
+where the command's response_url points.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from redis import Redis
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.pacing import ChannelPacer
+from bot.rendering.status import StatusView
+
+log = logging.getLogger(__name__)
+STATUS_KEY = "flowbot:status:{job_id}"
+STATUS_TTL_SECONDS = 7 * 86400
+ATTACH_WAIT_SECONDS = 5.0
+NOT_POSTABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
+"""Slack's answers for a channel Flowbot may not post in: explain how to invite it, do not retry."""
+
+
+class StatusBoard:
+    """A job's status message in its channel (or in the thread it was asked from)."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        redis: Redis,
+        *,
+        job_id: str,
+        channel_id: str,
+        thread_ts: str | None,
+        pacer: ChannelPacer,
+        min_interval_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.redis = redis
+        self.job_id = job_id
+        self.channel_id = channel_id
+        self.thread_ts = thread_ts
+        self.pacer = pacer
+        self.min_interval = min_interval_seconds
+        self._clock = clock
+        self._key = STATUS_KEY.format(job_id=job_id)
+        self._ts: str | None = None
+        self._last_edit: float | None = None
+
+    @property
+    def ts(self) -> str | None:
+        """The status message's ts, once it exists."""
+        return self._ts
+
+    @property
+    def answer_thread(self) -> str | None:
+        """Where the answer goes: the request's own thread, else the status message's."""
+        return self.thread_ts or self._ts
+
+    def open(self, view: StatusView) -> str | None:
+        """Listener side: post the status message unless the worker already did; its ts, or None
+        when Flowbot may not post in the channel.
+
+        Raises SlackApiError for other failures (the caller decides whether that matters).
+        """
+        if not self.redis.hsetnx(self._key, "claim", "1"):
+            return self.attach()
+        return self._post(view)
+
+    def ensure(self, view: StatusView) -> str | None:
+        """Worker side: show `view` on the listener's message, or post it when nobody has."""
+        if self.redis.hsetnx(self._key, "claim", "1"):
+            return self._post(view)
+        if self.attach() is not None:
+            self.show(view, force=True)
+        return self._ts
+
+    def _post(self, view: StatusView) -> str | None:
+        self.redis.expire(self._key, STATUS_TTL_SECONDS)
+        try:
+            self.pacer.wait(self.channel_id)
+            posted = self.client.chat_postMessage(
+                channel=self.channel_id,
+                thread_ts=self.thread_ts,
+                text=view.fallback(),
+                blocks=view.blocks(),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            if exc.response.get("error") in NOT_POSTABLE:
+                self.redis.hset(self._key, "ts", "")
+                return None
+            self.redis.hdel(self._key, "claim")
+            raise
+        self._ts = str(posted["ts"])
+        self._last_edit = self._clock()
+        self.redis.hset(self._key, "ts", self._ts)
+        return self._ts
+
+    def attach(self, wait_seconds: float = ATTACH_WAIT_SECONDS) -> str | None:
+        """The ts another process posted (or is posting) the status message under; None if none."""
+        deadline = self._clock() + wait_seconds
+        while True:
+            claim, ts = self.redis.hmget(self._key, ["claim", "ts"])
+            if ts is not None:
+                self._ts = ts.decode() if isinstance(ts, bytes) else str(ts)
+                self._ts = self._ts or None
+                return self._ts
+            if claim is None or self._clock() >= deadline:
+                return None
+            time.sleep(0.05)
+
+    def unpostable(self) -> bool:
+        """Whether Slack refused the status message because Flowbot may not post in the channel."""
+        return self.redis.hget(self._key, "ts") in {b"", ""}
+
+    def show(self, view: StatusView, *, force: bool = False) -> None:
+        """Edit the message to `view`, at most once per `min_interval` unless forced (final states)."""
+        if self._ts is None:
+            return
+        now = self._clock()
+        if not force and self._last_edit is not None and now - self._last_edit < self.min_interval:
+            return
+        self._last_edit = now
+        try:
+            self.client.chat_update(
+                channel=self.channel_id, ts=self._ts, text=view.fallback(), blocks=view.blocks()
+            )
+        except SlackApiError as exc:  # the answer itself is in the thread; a stale status is not fatal
+            log.warning("status edit for job %s failed: %s", self.job_id, exc.response.get("error"))

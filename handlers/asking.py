@@ -1,0 +1,72 @@
+"""From a parsed request to a queued job and its status message, whichever way it was asked.
+
+The slash command, an @mention, the "Look up IPs" shortcut and the *Rerun* button all end here:
+enqueue once (before acknowledging, so a queue that is down is reported at once), then, after
+the acknowledgement, post the job's status message where it was asked.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from bot.context import ChannelContext, ContextStore
+from bot.delivery import NOT_IN_CHANNEL_NOTE, ReplyTarget
+from bot.jobs import remember, status_board
+from bot.queue import FlowQueue
+from bot.rendering.status import JobState, StatusView
+from bot.request import FlowRequest
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+QUEUE_DOWN = ":warning: Flowbot's queue is unavailable right now; please try again in a minute."
+
+
+class Asker:
+    """Submits requests to the queue and opens their status messages."""
+
+    def __init__(self, settings: Settings, queue: FlowQueue) -> None:
+        self.settings = settings
+        self.queue = queue
+        self.contexts = ContextStore(queue.redis, settings.context_ttl_days * 86400)
+
+    def context_of(self, team_id: str, channel_id: str) -> ChannelContext | None:
+        """The channel's context (`/flow context`), which its queries use. Raises RedisError."""
+        return self.contexts.get(team_id, channel_id)
+
+    def submit(self, request: FlowRequest, target: ReplyTarget) -> bool:
+        """Enqueue; False when this Slack request was already enqueued (a retry). Raises RedisError."""
+        fresh = self.queue.submit(request, target)
+        if fresh:
+            remember(self.queue.redis, self.settings, target, request.text, "queued")
+        return fresh
+
+    def announce(self, client: WebClient, request: FlowRequest, target: ReplyTarget) -> None:
+        """Post the job's status message ("queued", with its place in line); where Flowbot may not
+        post, tell the asker privately how to invite it. Never raises: the worker posts the status
+        message itself if this one did not make it."""
+        view = StatusView(
+            JobState.QUEUED,
+            request,
+            target.job_id,
+            target.user_id,
+            position=self.queue.position(target.job_id),
+        )
+        board = status_board(client, self.queue.redis, target, self.settings)
+        try:
+            ts = board.open(view)
+        except SlackApiError as exc:
+            log.warning("status message for job %s not posted: %s", target.job_id, exc.response.get("error"))
+            return
+        except Exception:  # the job is queued; its worker will post the status itself
+            log.exception("status message for job %s not posted", target.job_id)
+            return
+        if ts is None and board.unpostable() and target.response_url:
+            WebhookClient(target.response_url).send(
+                text=f":hourglass_flowing_sand: Queued `{request.text}` (job {target.job_id[:8]}).\n"
+                f"{NOT_IN_CHANNEL_NOTE}",
+                response_type="ephemeral",
+            )

@@ -1,0 +1,167 @@
+"""The buttons on a job's status message: *Cancel*, *Rerun with a wider window*, *Show next rows*.
+
+Every button is acknowledged at once; its work (a cancel, a new job, a page of rows posted in
+the thread) follows, and what only the presser needs to know goes to them alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.delivery import TABLE_REFUSED, ReplyTarget
+from bot.pages import ResultPages
+from bot.queue import job_id_for
+from bot.rendering.table import Grid, monospace, table_block
+from bot.request import FlowRequest, Window
+from bot.settings import Settings
+from bot.slack_ids import CANCEL_ACTION, NEXT_ROWS_ACTION, RERUN_WIDER_ACTION
+from handlers.asking import QUEUE_DOWN, Asker
+from handlers.cancelling import cancel_job
+
+log = logging.getLogger(__name__)
+
+
+def wider(request: FlowRequest, settings: Settings) -> FlowRequest | None:
+    """The same request over twice the window, ending where it ended, up to the longest allowed;
+    None when it already is the longest."""
+    window = request.window
+    longest = timedelta(days=settings.max_window_days)
+    start = max(window.start - (window.end - window.start), window.end - longest)
+    if start >= window.start:
+        return None
+    words: list[str] = []
+    skip = False
+    for word in request.text.split():  # the canonical text: window options are `--name value`
+        if skip or word in _WINDOW_OPTIONS:
+            skip = not skip and word in _WINDOW_OPTIONS
+            continue
+        words.append(word)
+    words += [f"--from {_iso(start)}", f"--to {_iso(window.end)}"]
+    return request.model_copy(update={"window": Window(start=start, end=window.end), "text": " ".join(words)})
+
+
+_WINDOW_OPTIONS = frozenset({"--last", "--from", "--to"})
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ" if moment.second else "%Y-%m-%dT%H:%MZ")
+
+
+def register(app: App, settings: Settings, asker: Asker) -> None:
+    """Attach the status message's button listeners."""
+    pages = ResultPages(asker.queue.redis, settings.summary_rows)
+
+    @app.action(CANCEL_ACTION)
+    def handle_cancel_button(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """Cancel from the status message; its own edit tells the channel."""
+        ack()
+        reply = cancel_job(asker.queue, settings, client, body["actions"][0]["value"], body["user"]["id"])
+        respond(
+            text=reply.text,
+            response_type="in_channel" if reply.public else "ephemeral",
+            replace_original=False,
+        )
+
+    @app.action(RERUN_WIDER_ACTION)
+    def handle_rerun_wider(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """Run the same query again over twice the window, as a new job next to the old one."""
+        ack()
+        try:
+            old = FlowRequest.model_validate_json(body["actions"][0]["value"])
+        except ValidationError:
+            respond(
+                text="That button is from an older Flowbot; ask again.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        request = wider(old, settings)
+        if request is None:
+            respond(
+                text=f"`{old.text}` already covers the longest window allowed "
+                f"({settings.max_window_days} days).",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        action = body["actions"][0]
+        user = body["user"]["id"]
+        team = (body.get("team") or {}).get("id", "")
+        target = ReplyTarget(
+            team_id=team,
+            channel_id=body["channel"]["id"],
+            user_id=user,
+            job_id=job_id_for(team, f"rerun:{action.get('action_ts')}:{user}"),
+            response_url=body.get("response_url"),
+            thread_ts=(body.get("message") or {}).get("thread_ts"),
+        )
+        try:
+            fresh = asker.submit(request, target)
+        except RedisError:
+            log.exception("could not enqueue %s", request.text)
+            respond(text=QUEUE_DOWN, response_type="ephemeral", replace_original=False)
+            return
+        if fresh:
+            asker.announce(client, request, target)
+
+    @app.action(NEXT_ROWS_ACTION)
+    def handle_next_rows(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        """Post the answer's next rows in the status message's thread."""
+        ack()
+        job_id = body["actions"][0]["value"]
+        message = body.get("message") or {}
+        page = pages.next_page(job_id)
+        if page is None:
+            respond(
+                text="No more rows are kept here; the CSV in the thread has every row.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            _drop_button(client, body["channel"]["id"], message)
+            return
+        grid, first, more = page
+        heading = f"Rows {first:,} to {first + len(grid.rows) - 1:,} (job {job_id[:8]})"
+        if not more:
+            heading += " · the rest is in the CSV"
+        post_rows(client, body["channel"]["id"], message.get("thread_ts") or message.get("ts"), heading, grid)
+        if not more:
+            _drop_button(client, body["channel"]["id"], message)
+
+
+def post_rows(client: WebClient, channel: str, thread_ts: str | None, heading: str, grid: Grid) -> None:
+    """A page of rows in a thread: a table block, or monospace text where Slack refuses the table."""
+    head = {"type": "section", "text": {"type": "mrkdwn", "text": heading}}
+    table = table_block(grid)
+    try:
+        if table is not None:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=heading, blocks=[head, table])
+            return
+    except SlackApiError as exc:
+        if exc.response.get("error") not in TABLE_REFUSED:
+            raise
+    text = monospace(grid).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    body = {"type": "section", "text": {"type": "mrkdwn", "text": f"```\n{text[:2800]}\n```"}}
+    client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=heading, blocks=[head, body])
+
+
+def _drop_button(client: WebClient, channel: str, message: dict[str, Any]) -> None:
+    """Take *Show next rows* off the status message once every kept row was shown."""
+    blocks = message.get("blocks")
+    if not blocks or not message.get("ts"):
+        return
+    for block in blocks:
+        if block.get("type") == "actions":
+            block["elements"] = [e for e in block["elements"] if e.get("action_id") != NEXT_ROWS_ACTION]
+    blocks = [b for b in blocks if b.get("type") != "actions" or b["elements"]]
+    try:
+        client.chat_update(channel=channel, ts=message["ts"], text=message.get("text", ""), blocks=blocks)
+    except SlackApiError as exc:
+        log.warning("could not update the status message: %s", exc.response.get("error"))
