@@ -113,7 +113,8 @@ class StatusView:
         return blocks
 
     def buttons(self) -> list[dict[str, Any]]:
-        """Cancel while the job may still run; rerun wider and next rows once it has ended."""
+        """Cancel while the job may still run; next rows and rerun wider once it is answered (a failure is
+        most often a window too wide already: its reason says what to change)."""
         if self.state in {JobState.QUEUED, JobState.RUNNING}:
             return [
                 {
@@ -134,7 +135,7 @@ class StatusView:
         if self.state is JobState.ANSWERED and self.more_rows:
             found.append(_button(NEXT_ROWS_ACTION, "Show next rows", self.job_id))
         value = self.request.model_dump_json()
-        if self.can_widen and self.state is not JobState.CANCELLED and len(value) <= MAX_BUTTON_VALUE:
+        if self.can_widen and self.state is JobState.ANSWERED and len(value) <= MAX_BUTTON_VALUE:
             found.append(_button(RERUN_WIDER_ACTION, "Rerun with a wider window", value))
         return found
 

@@ -42,7 +42,13 @@ def table_cells(call: RecordedCall) -> list[list[str]]:
     return [[c["text"] for c in row] for row in table["rows"]]
 
 
-def press(url: str, call: RecordedCall, action_id: str, user: str = "U0AAA") -> None:
+def press(
+    url: str,
+    call: RecordedCall,
+    action_id: str,
+    user: str = "U0AAA",
+    response_url: str = "http://127.0.0.1:9/",
+) -> None:
     """Press a button of a message Flowbot posted, as Slack sends it."""
     button = buttons(call)[action_id]
     ts = call.response["ts"] if call.method == "chat.postMessage" else call.params["ts"]
@@ -55,7 +61,7 @@ def press(url: str, call: RecordedCall, action_id: str, user: str = "U0AAA") -> 
         "channel": {"id": call.params["channel"]},
         "container": {"type": "message", "message_ts": ts, "channel_id": call.params["channel"]},
         "message": {"ts": ts, "text": call.params.get("text", ""), "blocks": blocks_of(call)},
-        "response_url": "http://127.0.0.1:9/unused",
+        "response_url": response_url,
         "actions": [
             {
                 "action_id": action_id,
@@ -144,10 +150,12 @@ def test_the_cancel_button_stops_a_queued_job_and_its_status_says_who(
 ) -> None:
     slash(app_url, f"count {WINDOW}", trigger_id="trig-cancel-button-1")
     (queued,) = mock_slack.wait_for("chat.postMessage")
-    press(app_url, queued, "flowbot_cancel", user="U0CCC")
+    press(app_url, queued, "flowbot_cancel", user="U0CCC", response_url=mock_slack.response_url("cancel"))
     (edit,) = mock_slack.wait_for("chat.update")
     assert "was cancelled by <@U0CCC>" in json.dumps(blocks_of(edit))
     assert buttons(edit) == {}
+    (told,) = mock_slack.wait_for("response_url")  # to the presser alone; the status tells the channel
+    assert told.params["response_type"] == "ephemeral" and "before it ran" in told.params["text"]
     run_worker(env)
     assert len(mock_slack.calls("chat.postMessage")) == 1  # nothing more was posted
 
