@@ -146,6 +146,39 @@ class Settings(BaseSettings):
     http_port: int = Field(3000, ge=1, le=65535, description="Port `flowbot serve` listens on.")
     command: str = Field("/flow", description="The slash command Flowbot answers.")
 
+    allowed_teams: CommaList = Field(
+        (), description="Slack workspace (team) IDs Flowbot answers (comma-separated); empty: any."
+    )
+    allowed_channels: CommaList = Field(
+        (), description="Channel IDs (C…, G…, D…) where Flowbot answers queries; empty: any."
+    )
+    user_queries_per_minute: int = Field(
+        10, ge=1, description="Queries one person may start per minute; more get a clear reply."
+    )
+    channel_queries_per_minute: int = Field(
+        30, ge=1, description="Queries one channel may start per minute; more get a clear reply."
+    )
+    job_retries: int = Field(
+        2, ge=0, le=5, description="Times a job whose worker died is run again (it answers once either way)."
+    )
+    worker_heartbeat_seconds: int = Field(
+        10,
+        ge=1,
+        le=300,
+        description="How often a worker proves it is alive; a job is retried about a minute after its "
+        "worker's last sign of life.",
+    )
+    worker_maintenance_seconds: int = Field(
+        30, ge=5, description="How often workers look for jobs whose worker died, to run them again."
+    )
+    undelivered_dir: Path = Field(
+        Path("~/.local/share/flowbot/undelivered"),
+        description="Where a worker keeps an answer Slack would not take (summary and CSV), by job id.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Least severity logged (logs are JSON lines on stderr)."
+    )
+
     @field_validator("log_format")
     @classmethod
     def _log_format(cls, value: str) -> str:
@@ -166,7 +199,14 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "accounts", "regions", "ioc_add_allowed", "ioc_remove_allowed", "ioc_admins", mode="before"
+        "accounts",
+        "regions",
+        "ioc_add_allowed",
+        "ioc_remove_allowed",
+        "ioc_admins",
+        "allowed_teams",
+        "allowed_channels",
+        mode="before",
     )
     @classmethod
     def _comma_list(cls, value: object) -> object:
@@ -233,7 +273,15 @@ class Settings(BaseSettings):
             return f"s3://{bucket}/{prefix.strip('/')}".rstrip("/")
         return value
 
-    @field_validator("ioc_add_allowed", "ioc_remove_allowed", "ioc_admins")
+    @field_validator("allowed_teams")
+    @classmethod
+    def _team_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [v for v in value if not re.fullmatch(r"[TE][A-Z0-9]{2,}", v)]
+        if bad:
+            raise ValueError(f"not Slack workspace IDs (T…): {', '.join(bad)}")
+        return value
+
+    @field_validator("ioc_add_allowed", "ioc_remove_allowed", "ioc_admins", "allowed_channels")
     @classmethod
     def _slack_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         bad = [v for v in value if not SLACK_ID.fullmatch(v)]
