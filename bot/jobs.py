@@ -45,6 +45,7 @@ from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest
 from bot.settings import Settings
 from bot.status import StatusBoard
+from bot.undelivered import keep_undelivered
 
 log = logging.getLogger(__name__)
 CANCELLED = "it was cancelled on request"
@@ -116,7 +117,11 @@ def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> d
                 link = permalink(client, target.channel_id, board.ts or ts)
                 remember(redis, settings, target, request.text, "answered", done.finding, link)
 
-            deliver_once(redis, target, send)
+            try:
+                deliver_once(redis, target, send)
+            except (SlackApiError, OSError) as exc:  # every retry of slack_sdk's handlers failed
+                keep_undelivered(settings.undelivered_dir, target.job_id, summary, csv_path, str(exc))
+                raise
     except EngineError as exc:
         reason = str(exc)
         state = JobState.CANCELLED if is_cancelled(redis, target.job_id) else JobState.FAILED
@@ -222,7 +227,18 @@ def run_ioc_job(request_data: dict[str, Any], target_data: dict[str, Any], sourc
 def report_failure(
     job: Job, connection: Redis, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
 ) -> None:
-    """RQ's on_failure callback: the job raised or timed out; tell the channel, once."""
+    """RQ's on_failure callback: the job raised, timed out, or its worker died; tell the channel, once.
+
+    RQ calls this before it decides to retry, and also for a job whose worker died (found later by
+    any worker's registry clean-up, as AbandonedJobError). While retries are left the job will run
+    again and answer itself, so nothing is said. A timeout is not retried: the same query would
+    run out of time again; setting `retries_left` to 0 here makes RQ fail it now.
+    """
+    if isinstance(exc, JobTimeoutException):
+        job.retries_left = 0
+    elif job.retries_left:
+        log.warning("job %s failed (%s); RQ runs it again", job.id, exc_type.__name__)
+        return
     request_data, target_data = job.args[0], job.args[1]
     target = ReplyTarget.model_validate(target_data)
     asked = str(request_data.get("text") or f"ioc {request_data.get('kind', '')}".strip())

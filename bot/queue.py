@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from redis import Redis
-from rq import Callback, Queue
+from rq import Callback, Queue, Retry
 
 from bot.cancel import CancelOutcome, remember, request_cancel
 from bot.delivery import ReplyTarget
@@ -42,16 +42,31 @@ class FlowQueue:
         """Enqueue a query; False when this request was already enqueued (a Slack retry)."""
         args = (request.model_dump(mode="json"), target.model_dump(mode="json"))
         return self._enqueue_once(
-            target, run_flow_job, args, self.settings.query_timeout_seconds, request.text
+            target,
+            run_flow_job,
+            args,
+            self.settings.query_timeout_seconds,
+            request.text,
+            retries=self.settings.job_retries,
         )
 
     def submit_ioc(self, request: IocRequest, target: ReplyTarget, source: Source) -> bool:
-        """Enqueue an indicator request; False when it was already enqueued (a Slack retry)."""
+        """Enqueue an indicator request; False when it was already enqueued (a Slack retry).
+
+        Not retried: a change the store took before its worker died would be recorded twice; the
+        failure is reported instead and the responder submits again.
+        """
         args = (request.model_dump(mode="json"), target.model_dump(mode="json"), source)
         return self._enqueue_once(target, run_ioc_job, args, IOC_JOB_TIMEOUT_SECONDS, f"ioc {request.kind}")
 
     def _enqueue_once(
-        self, target: ReplyTarget, job: Callable[..., Any], args: tuple[Any, ...], timeout: int, what: str
+        self,
+        target: ReplyTarget,
+        job: Callable[..., Any],
+        args: tuple[Any, ...],
+        timeout: int,
+        what: str,
+        retries: int = 0,
     ) -> bool:
         key = REQUEST_KEY.format(job_id=target.job_id)
         if not self.redis.set(key, "1", nx=True, ex=self.settings.dedupe_ttl_seconds):
@@ -65,6 +80,7 @@ class FlowQueue:
                 result_ttl=86400,
                 failure_ttl=7 * 86400,
                 on_failure=Callback(report_failure),
+                retry=Retry(max=retries) if retries else None,
                 description=f"/flow {what}",
             )
         except Exception:

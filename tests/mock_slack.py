@@ -192,10 +192,12 @@ class MockSlack:
         self._cond = threading.Condition(threading.RLock())
         self._calls: list[RecordedCall] = []
         self._failures: dict[str, list[_Failure]] = {}
+        self._delays: dict[str, list[list[float]]] = {}
         self._files: dict[str, _File] = {}
         self._reactions: set[tuple[str, str, str]] = set()
         self._refuse_tables = False
         self._outside: set[str] = set()
+        self._arrived: list[str] = []
         self._ts_counter = 0
         self._file_counter = 0
         self._view_counter = 0
@@ -307,6 +309,19 @@ class MockSlack:
         with self._cond:
             self._failures.setdefault(method, []).append(_Failure(status, retry_after, error, times))
 
+    def slow_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``method`` wait ``seconds`` before answering (a slow Slack;
+        the call is recorded when it arrives). Several slow_next calls queue up in order."""
+        if times < 1:
+            raise ValueError("times must be >= 1")
+        with self._cond:
+            self._delays.setdefault(method, []).append([seconds, times])
+
+    def arrived(self, method: str | None = None) -> list[str]:
+        """Methods of calls that have arrived but may not be answered yet (see slow_next)."""
+        with self._cond:
+            return [m for m in self._arrived if method is None or m == method]
+
     def refuse_tables(self, on: bool = True) -> None:
         """While on, chat.postMessage / chat.update / chat.postEphemeral with a ``table`` block answer
         HTTP 200 ``{"ok": false, "error": "invalid_blocks", "errors": [...]}`` (recorded like any call)."""
@@ -331,6 +346,8 @@ class MockSlack:
         with self._cond:
             self._calls.clear()
             self._failures.clear()
+            self._delays.clear()
+            self._arrived.clear()
             self._files.clear()
             self._reactions.clear()
             self.uploads.clear()
@@ -418,6 +435,16 @@ class MockSlack:
         if method not in _NO_TOKEN_METHODS and call.token is None:
             return 200, {}, {"ok": False, "error": "not_authed"}
 
+        with self._cond:
+            self._arrived.append(method)
+            delays = self._delays.get(method)
+            delay = delays[0][0] if delays else 0.0
+            if delays:
+                delays[0][1] -= 1
+                if delays[0][1] <= 0:
+                    delays.pop(0)
+        if delay:
+            time.sleep(delay)
         with self._cond:
             failure = self._take_failure(method)
         if failure is not None:

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.error
 from collections.abc import Iterator
@@ -477,3 +478,21 @@ def test_mock_rate_limit_on_chat_update_with_slack_sdk_handler(mock: MockSlack) 
             channel="C0INC", ts="1700000000.000100", text="x"
         )
     assert err.value.response.status_code == 429 and err.value.response.headers["Retry-After"] == "3"
+
+
+def test_slow_next_delays_only_the_next_calls_and_they_are_seen_on_arrival() -> None:
+    with MockSlack() as slack:
+        client = WebClient(token="xoxb-test", base_url=slack.base_url)
+        slack.slow_next("chat.update", 0.6)
+        started = time.monotonic()
+        done = threading.Thread(target=lambda: client.chat_update(channel="C1", ts="1.0", text="x"))
+        done.start()
+        deadline = time.monotonic() + 5
+        while not slack.arrived("chat.update") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert slack.arrived("chat.update") == ["chat.update"] and slack.calls("chat.update") == []
+        done.join()
+        assert time.monotonic() - started >= 0.6
+        started = time.monotonic()
+        client.chat_update(channel="C1", ts="1.0", text="y")
+        assert time.monotonic() - started < 0.5
