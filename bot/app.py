@@ -9,7 +9,7 @@ from bot.delivery import slack_client
 from bot.permissions import Permissions
 from bot.queue import FlowQueue
 from bot.settings import MissingSettingError, Settings
-from handlers import buttons, flow, home, iocs, lookup, mention
+from handlers import buttons, flow, guard, home, iocs, lookup, mention
 from handlers.asking import Asker
 
 
@@ -27,6 +27,7 @@ def create_app(
         signing_secret=secret,
         request_verification_enabled=not socket_mode,
     )
+    guard.register(app, settings)  # first: every request's workspace and channel, before any listener
     catalog = catalog or load_catalog()
     permissions = Permissions(settings, app.client, queue.redis)
     asker = Asker(settings, queue)

@@ -1,8 +1,13 @@
 """From a parsed request to a queued job and its status message, whichever way it was asked.
 
 The slash command, an @mention, the "Look up IPs" shortcut and the *Rerun* button all end here:
-enqueue once (before acknowledging, so a queue that is down is reported at once), then, after
-the acknowledgement, post the job's status message where it was asked.
+check the rate limits, enqueue once (before acknowledging, so a queue that is down or a limit reached
+is reported at once), then, after the acknowledgement, post the job's status message where it was asked.
+
+Only queries reach `submit`, so only queries count against the limits (help, mistakes, cancel and
+context do not). A Slack retry never takes a second slot: a request already enqueued is recognised by
+its dedupe key before the limiter is asked, and the limiter itself holds one slot per request id, which
+covers a retry racing its first delivery.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from slack_sdk.webhook import WebhookClient
 from bot.context import ChannelContext, ContextStore
 from bot.delivery import NOT_IN_CHANNEL_NOTE, ReplyTarget
 from bot.jobs import remember, status_board
-from bot.queue import FlowQueue
+from bot.queue import REQUEST_KEY, FlowQueue
+from bot.ratelimit import RateLimiter
 from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest
 from bot.settings import Settings
@@ -25,21 +31,38 @@ log = logging.getLogger(__name__)
 QUEUE_DOWN = ":warning: Flowbot's queue is unavailable right now; please try again in a minute."
 
 
+class RateLimited(Exception):
+    """A query refused by the per-person or per-channel limit; `str()` is the line to show the asker."""
+
+
 class Asker:
     """Submits requests to the queue and opens their status messages."""
 
-    def __init__(self, settings: Settings, queue: FlowQueue) -> None:
+    def __init__(self, settings: Settings, queue: FlowQueue, limiter: RateLimiter | None = None) -> None:
         self.settings = settings
         self.queue = queue
         self.contexts = ContextStore(queue.redis, settings.context_ttl_days * 86400)
+        self.limiter = limiter or RateLimiter(queue.redis, settings)
 
     def context_of(self, team_id: str, channel_id: str) -> ChannelContext | None:
         """The channel's context (`/flow context`), which its queries use. Raises RedisError."""
         return self.contexts.get(team_id, channel_id)
 
     def submit(self, request: FlowRequest, target: ReplyTarget) -> bool:
-        """Enqueue; False when this Slack request was already enqueued (a retry). Raises RedisError."""
-        fresh = self.queue.submit(request, target)
+        """Enqueue; False when this Slack request was already enqueued (a retry).
+
+        Raises RateLimited (nothing enqueued) when the asker or the channel is over its limit, and
+        RedisError when the queue is unavailable."""
+        if self.queue.redis.exists(REQUEST_KEY.format(job_id=target.job_id)):
+            return False  # a retry of a request already enqueued: neither counted nor enqueued again
+        where = (target.team_id, target.channel_id, target.user_id)
+        if refusal := self.limiter.check(*where, request_id=target.job_id):
+            raise RateLimited(refusal)
+        try:
+            fresh = self.queue.submit(request, target)
+        except Exception:
+            self.limiter.release(*where, request_id=target.job_id)  # not enqueued: not counted
+            raise
         if fresh:
             remember(self.queue.redis, self.settings, target, request.text, "queued")
         return fresh

@@ -23,7 +23,7 @@ from bot.rendering.table import Grid, monospace, table_block
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
 from bot.slack_ids import CANCEL_ACTION, NEXT_ROWS_ACTION, RERUN_WIDER_ACTION
-from handlers.asking import QUEUE_DOWN, Asker
+from handlers.asking import QUEUE_DOWN, Asker, RateLimited
 from handlers.cancelling import cancel_job
 
 log = logging.getLogger(__name__)
@@ -105,6 +105,9 @@ def register(app: App, settings: Settings, asker: Asker) -> None:
         )
         try:
             fresh = asker.submit(request, target)
+        except RateLimited as exc:
+            respond(text=str(exc), response_type="ephemeral", replace_original=False)
+            return
         except RedisError:
             log.exception("could not enqueue %s", request.text)
             respond(text=QUEUE_DOWN, response_type="ephemeral", replace_original=False)

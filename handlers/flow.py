@@ -22,7 +22,7 @@ from bot.queue import job_id_for
 from bot.rendering.help import help_text
 from bot.request import FlowRequest
 from bot.settings import Settings
-from handlers.asking import QUEUE_DOWN, Asker
+from handlers.asking import QUEUE_DOWN, Asker, RateLimited
 from handlers.cancelling import cancel_job
 from handlers.context import handle_context
 from handlers.iocs import IocCommandHandler
@@ -83,6 +83,9 @@ def register(
         )
         try:
             fresh = asker.submit(parsed, target)
+        except RateLimited as exc:
+            ack(text=str(exc), response_type="ephemeral")
+            return
         except RedisError:
             log.exception("could not enqueue %s", parsed.text)
             ack(text=QUEUE_DOWN, response_type="ephemeral")

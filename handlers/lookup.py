@@ -30,7 +30,7 @@ from bot.request import FlowRequest, IpValue
 from bot.settings import Settings
 from bot.slack_ids import LOOKUP_ACTION, LOOKUP_IPS_SHORTCUT
 from bot.status import NOT_POSTABLE
-from handlers.asking import QUEUE_DOWN, Asker
+from handlers.asking import QUEUE_DOWN, Asker, RateLimited
 
 log = logging.getLogger(__name__)
 MAX_ADDRESSES = 20
@@ -149,6 +149,9 @@ def register(
         )
         try:
             fresh = asker.submit(parsed, target)
+        except RateLimited as exc:
+            respond(text=str(exc), response_type="ephemeral", replace_original=False)
+            return
         except RedisError:
             log.exception("could not enqueue %s", parsed.text)
             respond(text=QUEUE_DOWN, response_type="ephemeral", replace_original=False)

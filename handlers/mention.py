@@ -25,7 +25,7 @@ from bot.queue import job_id_for
 from bot.rendering.help import help_text
 from bot.request import FlowRequest
 from bot.settings import Settings
-from handlers.asking import QUEUE_DOWN, Asker
+from handlers.asking import QUEUE_DOWN, Asker, RateLimited
 from handlers.cancelling import cancel_job
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,9 @@ def register(
         )
         try:
             fresh = asker.submit(parsed, target)
+        except RateLimited as exc:
+            tell(str(exc))
+            return
         except RedisError:
             log.exception("could not enqueue %s", parsed.text)
             tell(QUEUE_DOWN)

@@ -1,0 +1,48 @@
+"""Which workspaces and channels Flowbot answers in (FLOWBOT_ALLOWED_TEAMS, FLOWBOT_ALLOWED_CHANNELS).
+
+One job: answer "may a request from here be served?" with the line to show when it may not. The line
+names only the asker's own workspace or channel (so an admin knows what to add), never the allow-list:
+who may use Flowbot where is not for everyone to read.
+"""
+
+from __future__ import annotations
+
+from bot.settings import Settings
+
+TEAM_REFUSED = (
+    ":no_entry: Flowbot is not set up for this workspace; ask Flowbot's admins to add it (`{team}`) to "
+    "FLOWBOT_ALLOWED_TEAMS."
+)
+CHANNEL_REFUSED = (
+    ":no_entry: Flowbot answers only in its incident channels; ask an admin to add this one (`{channel}`) "
+    "to FLOWBOT_ALLOWED_CHANNELS."
+)
+
+
+class Access:
+    """The settings' allow-lists; an empty list allows everything."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.teams = frozenset(settings.allowed_teams)
+        self.channels = frozenset(settings.allowed_channels)
+
+    def check_team(self, team_id: str | None, enterprise_id: str | None = None) -> str | None:
+        """None when the workspace is allowed (or its Enterprise Grid org, E…, is listed), else the line.
+
+        A request naming no workspace is refused whenever a list is set: unknown is not allowed."""
+        if not self.teams or team_id in self.teams or (enterprise_id and enterprise_id in self.teams):
+            return None
+        return TEAM_REFUSED.format(team=team_id or "unknown")
+
+    def check(
+        self, team_id: str | None, channel_id: str | None, enterprise_id: str | None = None
+    ) -> str | None:
+        """None when a request from this workspace and channel may be served, else the line to show.
+
+        `channel_id` None is a surface with no channel (App Home, a global shortcut, a modal): only the
+        workspace is checked there, since whatever opened a modal from a channel was checked then."""
+        if refusal := self.check_team(team_id, enterprise_id):
+            return refusal
+        if channel_id is None or not self.channels or channel_id in self.channels:
+            return None
+        return CHANNEL_REFUSED.format(channel=channel_id)
