@@ -29,6 +29,7 @@ from bot.catalog import load_catalog
 from bot.commands import parse
 from bot.engines import EngineError, make_engine
 from bot.iocs.commands import IocRequest
+from bot.logs import configure_logging
 from bot.parsing import CancelRequest, CommandError, HelpRequest
 from bot.rendering.help import help_text
 from bot.request import FlowRequest
@@ -87,7 +88,13 @@ def _build_parser() -> argparse.ArgumentParser:
     athena.add_argument("action", choices=["ddl", "setup"], help="ddl prints the statements; setup runs them")
 
     worker = commands.add_parser("worker", help="run a queue worker")
-    worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    how = worker.add_mutually_exclusive_group()
+    how.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    how.add_argument(
+        "--check",
+        action="store_true",
+        help="readiness probe: exit 0 when Redis answers and the engine is usable, else 1",
+    )
     return parser
 
 
@@ -327,18 +334,33 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _worker(args: argparse.Namespace, settings: Settings) -> int:
+def _worker(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
+    if args.check:
+        from bot.health import worker_readiness
+
+        found = worker_readiness(settings)
+        if not found.ready:
+            print(f"flowbot: not ready: {found.line()}", file=sys.stderr)
+            return EXIT_FAILURE
+        print(f"ready: {found.line()}", file=stdout)
+        return EXIT_OK
     from bot.worker import run_worker
 
     run_worker(settings, burst=args.burst)
     return EXIT_OK
 
 
+def _log_level(args: argparse.Namespace, settings: Settings) -> str:
+    """Long-running processes log at FLOWBOT_LOG_LEVEL; a command run by hand (`ask`, a probe) only
+    warns, so its terminal output stays its answer."""
+    running = args.command == "serve" or (args.command == "worker" and not args.check)
+    return settings.log_level if running else "WARNING"
+
+
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
     """Entry point of the `flowbot` console script."""
     stdout = stdout or sys.stdout
     args = _build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         overrides: dict[str, Any] = {}
         if getattr(args, "engine", None):
@@ -346,6 +368,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         if getattr(args, "data", None):
             overrides["local_data_dir"] = args.data
         settings = Settings(**overrides)
+        configure_logging(settings, level=_log_level(args, settings))
         if args.command == "ask":
             return _ask(args, settings, stdout)
         if args.command == "sample-data":
@@ -356,7 +379,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             return _athena(args, settings, stdout)
         if args.command == "manifest":
             return _manifest(args, settings, stdout)
-        return _worker(args, settings)
+        return _worker(args, settings, stdout)
     except CommandError as exc:
         print(f"flowbot: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -224,6 +224,17 @@ def run_ioc_job(request_data: dict[str, Any], target_data: dict[str, Any], sourc
     return {"status": "answered", "kind": request.kind}
 
 
+class WorkHorseDied(RuntimeError):
+    """The process running the job died (killed, out of memory) while its worker lived on."""
+
+
+def report_dead_horse(job: Job, retpid: int, ret_val: int, rusage: object) -> None:
+    """RQ's work_horse_killed_handler: RQ runs the job again while retries are left, and otherwise
+    fails it without its failure callback; report it as any failure, once."""
+    died = WorkHorseDied(f"the job's process ended with status {ret_val}")
+    report_failure(job, job.connection, WorkHorseDied, died, None)
+
+
 def report_failure(
     job: Job, connection: Redis, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
 ) -> None:

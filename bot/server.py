@@ -1,54 +1,153 @@
-"""Serving the app: HTTP through a production WSGI server (waitress), or Socket Mode."""
+"""Serving the app: HTTP through a production WSGI server (waitress), or Socket Mode.
+
+Both stop gracefully on SIGTERM (what Kubernetes, systemd and `docker stop` send) and on Ctrl-C:
+HTTP stops accepting connections, finishes the requests it has (a Slack command is acknowledged
+rather than dropped), then exits 0; Socket Mode closes its connection cleanly. A second signal stops
+at once.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
+import time
 from collections.abc import Callable, Iterable
+from types import FrameType
 from typing import Any
 
-import waitress
 from redis import Redis
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress import create_server, wasyncore
 
 from bot.app import create_app
+from bot.health import ReadinessProbe
 from bot.queue import FlowQueue
 from bot.settings import MissingSettingError, Settings
 
 log = logging.getLogger(__name__)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+JSON = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+HTTP_THREADS = 8
+DRAIN_SECONDS = 10.0
+"""How long a stopping server waits for requests in hand; Slack gives up on a request after 3 s."""
+DRAIN_POLL_SECONDS = 0.05
+STOP_POLL_SECONDS = 0.2
 
 
-def wsgi_app(slack: SlackRequestHandler, redis: Redis) -> WsgiApp:
-    """Slack events on /slack/events, and /healthz that answers only while Redis does."""
+def wsgi_app(slack: SlackRequestHandler, readiness: ReadinessProbe) -> WsgiApp:
+    """Slack's requests on /slack/events; /healthz (alive: always 200) and /readyz (ready: Redis and
+    the engine usable, else 503) for load balancers and orchestrators."""
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz":
-            try:
-                redis.ping()
-            except Exception:
-                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
-                return [b"redis unavailable\n"]
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"ok\n"]
+        path = environ.get("PATH_INFO")
+        if path == "/healthz":
+            start_response("200 OK", JSON)
+            return [b'{"status": "ok"}']
+        if path == "/readyz":
+            found = readiness.check()
+            start_response("200 OK" if found.ready else "503 Service Unavailable", JSON)
+            return [found.json()]
         return slack(environ, start_response)
 
     return application
 
 
+class StopSignal:
+    """Notes SIGTERM / SIGINT for a serving loop to act on; a second signal interrupts at once.
+
+    The handler only sets a flag: a signal handler that took a lock the main thread holds would
+    hang the process.
+    """
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+
+    @property
+    def requested(self) -> bool:
+        return self.received is not None
+
+    def install(self) -> StopSignal:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        return self
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.received = signal.Signals(signum).name  # logged by the loop: logging here could interleave
+
+
 def serve_http(settings: Settings, *, port: int | None = None) -> None:
-    """Run until stopped, answering Slack on POST /slack/events."""
+    """Answer Slack on POST /slack/events until SIGTERM or Ctrl-C, then finish the requests in hand."""
     redis = Redis.from_url(settings.redis_url)
     app = create_app(settings, FlowQueue(redis, settings))
     port = port or settings.http_port
+    sockets: dict[int, Any] = {}
+    server = create_server(
+        wsgi_app(SlackRequestHandler(app), ReadinessProbe(settings)),
+        map=sockets,
+        host=settings.http_host,
+        port=port,
+        threads=HTTP_THREADS,
+    )
+    stop = StopSignal().install()
     log.info("Flowbot listening on http://%s:%d/slack/events", settings.http_host, port)
-    waitress.serve(wsgi_app(SlackRequestHandler(app), redis), host=settings.http_host, port=port, threads=8)
+    while not stop.requested:
+        wasyncore.loop(  # a signal does not cut a poll short (PEP 475): keep each one short
+            timeout=min(server.adj.asyncore_loop_timeout, STOP_POLL_SECONDS),
+            map=sockets,
+            use_poll=server.adj.asyncore_use_poll,
+            count=1,
+        )
+    log.info("%s received: finishing the requests in hand", stop.received)
+    left = drain(sockets, deadline=time.monotonic() + DRAIN_SECONDS, use_poll=server.adj.asyncore_use_poll)
+    if left:
+        log.warning("stopped with %d connection(s) still busy after %.0f s", left, DRAIN_SECONDS)
+    server.task_dispatcher.shutdown(timeout=1)
+    wasyncore.close_all(sockets)
+    log.info("Flowbot stopped")
+
+
+def drain(sockets: dict[int, Any], *, deadline: float, use_poll: bool = False) -> int:
+    """Stop listening, let each connection finish its request and send its response, close idle ones;
+    return how many connections were still busy at the deadline.
+
+    waitress's own shutdown stops its loop at once, so a response its threads are writing is never
+    sent; this keeps the loop turning until every answer is out.
+    """
+    for dispatcher in list(sockets.values()):
+        if getattr(dispatcher, "accepting", False):  # a listening socket
+            wasyncore.dispatcher.close(dispatcher)
+    while True:
+        busy = 0
+        for channel in [d for d in list(sockets.values()) if hasattr(d, "requests")]:
+            with channel.requests_lock:
+                if channel.requests or channel.request is not None:
+                    busy += 1
+                else:  # idle (keep-alive): close once its last response is flushed
+                    channel.close_when_flushed = True
+        connections = sum(1 for d in list(sockets.values()) if hasattr(d, "requests"))
+        if connections == 0 or time.monotonic() >= deadline:
+            return busy
+        wasyncore.loop(timeout=DRAIN_POLL_SECONDS, map=sockets, use_poll=use_poll, count=1)
 
 
 def serve_socket_mode(settings: Settings) -> None:
-    """Run until stopped over a Socket Mode connection (no public endpoint needed)."""
+    """Run over a Socket Mode connection (no public endpoint needed) until SIGTERM or Ctrl-C, then
+    close the connection cleanly."""
     if settings.slack_app_token is None:
         raise MissingSettingError("FLOWBOT_SLACK_APP_TOKEN is not set (needed for Socket Mode)")
     redis = Redis.from_url(settings.redis_url)
     app = create_app(settings, FlowQueue(redis, settings), socket_mode=True)
-    SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()  # type: ignore[no-untyped-call]
+    handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
+    stop = StopSignal().install()
+    handler.connect()  # type: ignore[no-untyped-call]
+    log.info("Flowbot connected over Socket Mode")
+    try:
+        while not stop.requested:
+            time.sleep(STOP_POLL_SECONDS)
+        log.info("%s received: closing the Socket Mode connection", stop.received)
+    finally:
+        handler.close()  # type: ignore[no-untyped-call]
+    log.info("Flowbot stopped")

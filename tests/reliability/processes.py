@@ -92,3 +92,12 @@ def kill_hard(proc: subprocess.Popen[bytes]) -> None:
     """SIGKILL the worker and its work horse at once, as a node or container dying would."""
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
+
+
+def children(pid: int) -> list[int]:
+    """The process ids of a process's children (Linux /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(p) for p in text]
+    return found

@@ -7,7 +7,9 @@ Each test uses the real parts: `flowbot serve` and `flowbot worker` processes, r
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from redis import Redis
 from tests.conftest import SAMPLE_END
 from tests.flowlog_oracle import Row, expected_ratio
 from tests.mock_slack import MockSlack, RecordedCall
-from tests.reliability.processes import kill_hard, redis_server, worker
+from tests.reliability.processes import children, kill_hard, redis_server, worker
 from tests.scenarios.flowbot_processes import START, WINDOW, run_worker, serve, slash
 
 pytestmark = pytest.mark.e2e
@@ -64,6 +66,47 @@ def test_a_worker_killed_mid_job_is_run_again_and_answers_exactly_once(
     final = mock_slack.calls("chat.update")[-1]
     assert final.params["ts"] == status.response["ts"] and expected[0][1] in final.params["text"]
     assert Redis.from_url(redis_url).llen("rq:queue:flowbot-e2e") == 0
+
+
+def test_a_job_whose_process_dies_under_a_live_worker_runs_again_at_once(
+    app_url: str, env: dict[str, str], mock_slack: MockSlack
+) -> None:
+    slash(app_url, f"count {WINDOW}", trigger_id="trig-horse-1")
+    (status,) = mock_slack.wait_for("chat.postMessage")
+    mock_slack.slow_next("chat.update", 30)
+    with worker(env) as running:
+        wait_until(lambda: mock_slack.arrived("chat.update"), 30, "the worker to start the job")
+        (horse,) = children(running.pid)
+        os.kill(horse, signal.SIGKILL)  # the work horse only (out of memory, say); the worker lives
+        wait_until(lambda: answers_in_thread(mock_slack, status), 30, "the job to run again")
+        time.sleep(2)
+    assert len(answers_in_thread(mock_slack, status)) == 1
+    assert "flow-log records" in mock_slack.calls("chat.update")[-1].params["text"]
+
+
+def test_a_job_whose_process_dies_with_no_retries_left_says_so(
+    env: dict[str, str], mock_slack: MockSlack
+) -> None:
+    once = {**env, "FLOWBOT_JOB_RETRIES": "0"}
+    app = serve(once)
+    url = next(app)
+    try:
+        slash(url, f"count {WINDOW}", trigger_id="trig-horse-2")
+        (status,) = mock_slack.wait_for("chat.postMessage")
+        mock_slack.slow_next("chat.update", 15)
+        with worker(once) as running:
+            wait_until(lambda: mock_slack.arrived("chat.update"), 30, "the worker to start the job")
+            (horse,) = children(running.pid)
+            os.kill(horse, signal.SIGKILL)
+            wait_until(lambda: mock_slack.calls("chat.update"), 30, "the failure to be reported")
+        (failed,) = mock_slack.calls("chat.update")
+        assert failed.params["ts"] == status.response["ts"]
+        assert "could not be answered: Flowbot hit an internal error" in failed.params["text"] + json.dumps(
+            failed.json_param("blocks")
+        )
+        assert answers_in_thread(mock_slack, status) == []
+    finally:
+        app.close()
 
 
 def test_redis_down_is_told_at_once_and_its_return_needs_no_restart(
