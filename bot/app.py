@@ -35,6 +35,6 @@ def create_app(
     flow.register(app, settings, catalog, asker, on_ioc)
     mention.register(app, settings, catalog, asker)
     lookup.register(app, settings, catalog, asker)
-    buttons.register(app, settings, asker)
+    buttons.register(app, settings, catalog, asker)
     home.register(app, settings, queue.redis, catalog=catalog)
     return app

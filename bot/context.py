@@ -34,8 +34,8 @@ class ContextScope(BaseModel):
     """The values a context sets: any of account, region and one window (a duration or absolute)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    account: str | None = Field(None, pattern=r"^\d{12}$", description="AWS account ID.")
-    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="AWS region name.")
+    account: str | None = Field(None, pattern=r"^[0-9]{12}$", description="AWS account ID.")
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$", description="AWS region name.")
     last: str | None = Field(None, description="A rolling window, `6h`: the last 6 hours before each query.")
     window: Window | None = Field(None, description="An absolute window, for a past incident.")
 

@@ -37,14 +37,30 @@ _ONLY_DASHES = re.compile(f"[{_DASHES}]+")
 _DEFANG_DOT = re.compile(r"\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\}", re.IGNORECASE)
 _DEFANG_COLON = re.compile(r"\[:\]|\(:\)|\{:\}")
 _SCHEME = re.compile(r"^(?:hxxps?|https?|fxp|ftp)(?:\[:\]|:)//", re.IGNORECASE)
-_DURATION = re.compile(r"^(\d{1,6})\s*(m|min|mins|h|hr|hrs|d|day|days|w)$", re.IGNORECASE)
+_DURATION = re.compile(r"^([0-9]{1,6})\s*(m|min|mins|h|hr|hrs|d|day|days|w)$", re.IGNORECASE)
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_ACCOUNT = re.compile(r"^\d{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 
 
 class CommandError(ValueError):
-    """What was wrong with the text, in one line a responder can act on."""
+    """What was wrong with the text, in one line a responder can act on.
+
+    A value quoted in `backticks` is cut to `QUOTED_MAX` characters: a pasted 5,000-character alert
+    should get a one-line answer, not itself back.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_QUOTED.sub(_shorten, message))
+
+
+QUOTED_MAX = 60
+_QUOTED = re.compile(r"`([^`]*)`")
+
+
+def _shorten(match: re.Match[str]) -> str:
+    quoted = match.group(1)
+    return match.group(0) if len(quoted) <= QUOTED_MAX else f"`{quoted[: QUOTED_MAX - 1]}…`"
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,8 @@ def refang(value: str) -> str:
 def parse_ip(value: str) -> str:
     """A single IPv4 or IPv6 address, canonical form."""
     cleaned = refang(value)
+    if "%" in cleaned:  # a zone id (`fe80::1%eth0`) is free text, and no flow-log record carries one
+        raise CommandError(f"`{value}` has a zone (%…); give the address alone, e.g. fe80::1")
     try:
         return str(ip_address(cleaned))
     except ValueError:
@@ -173,6 +191,27 @@ def parse_region(value: str, settings: Settings, name: str = "--region") -> str:
     return region
 
 
+def recheck(request: FlowRequest, catalog: Catalog, settings: Settings) -> FlowRequest:
+    """A request that came back from Slack (a button's value) checked as a typed command is: a template
+    of the configured table, exactly its parameters, and the limit, window, account and region bounds."""
+    try:
+        template = catalog[request.query]
+    except KeyError:
+        raise CommandError(f"`{request.query}` is not one of Flowbot's queries") from None
+    if template.table != TABLE_OF_KIND[settings.table_kind]:
+        raise CommandError(f"`{request.query}` reads the `{template.table}` table, not this Flowbot's")
+    if set(request.params) != {p.name for p in template.params}:
+        raise CommandError(f"`{template.usage}` takes {len(template.params)} address(es)")
+    if not 1 <= request.limit <= settings.max_limit:
+        raise CommandError(f"--limit takes a whole number from 1 to {settings.max_limit:,}")
+    check_span(request.window, settings)
+    if request.account is not None:
+        parse_account(request.account, settings)
+    if request.region is not None:
+        parse_region(request.region, settings)
+    return request
+
+
 def check_span(window: Window, settings: Settings) -> Window:
     """The window itself, unless it is longer than a query may cover."""
     if window.end - window.start > timedelta(days=settings.max_window_days):
@@ -204,7 +243,7 @@ def _limit(options: dict[str, str], template: QueryTemplate, settings: Settings)
     if "limit" not in options:
         return min(template.default_limit or settings.default_limit, settings.max_limit)
     value = options["limit"].replace(",", "").replace("_", "")
-    if not value.isdigit() or not 1 <= int(value) <= settings.max_limit:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= settings.max_limit:
         raise CommandError(
             f"--limit takes a whole number from 1 to {settings.max_limit:,} (got `{options['limit']}`)"
         )

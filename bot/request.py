@@ -30,7 +30,17 @@ UtcDatetime = Annotated[
     AfterValidator(_utc),
     PlainSerializer(lambda v: v.strftime(ISO_FORMAT), return_type=str, when_used="json"),
 ]
-IpValue = Annotated[IPv4Address | IPv6Address, PlainSerializer(str, return_type=str)]
+
+
+def _no_zone(value: IPv4Address | IPv6Address) -> IPv4Address | IPv6Address:
+    if isinstance(value, IPv6Address) and value.scope_id is not None:
+        raise ValueError("an address with a zone id (%...) is not a flow-log address")
+    return value
+
+
+IpValue = Annotated[
+    IPv4Address | IPv6Address, AfterValidator(_no_zone), PlainSerializer(str, return_type=str)
+]
 
 
 class Window(BaseModel):
@@ -86,8 +96,8 @@ class FlowRequest(BaseModel):
     query: str = Field(description="Template name, e.g. `ratio`.")
     params: dict[str, IpValue] = Field(default_factory=dict)
     window: Window
-    account: str | None = Field(None, pattern=r"^\d{12}$")
-    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    account: str | None = Field(None, pattern=r"^[0-9]{12}$")
+    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
     limit: int = Field(ge=1)
     text: str = Field(description="The command as Flowbot understood it, shown with the answer.")
     context: str | None = Field(

@@ -16,8 +16,10 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.catalog import Catalog
 from bot.delivery import TABLE_REFUSED, ReplyTarget
 from bot.pages import ResultPages
+from bot.parsing import CommandError, recheck
 from bot.queue import job_id_for
 from bot.rendering.table import Grid, monospace, table_block
 from bot.request import FlowRequest, Window
@@ -55,7 +57,7 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ" if moment.second else "%Y-%m-%dT%H:%MZ")
 
 
-def register(app: App, settings: Settings, asker: Asker) -> None:
+def register(app: App, settings: Settings, catalog: Catalog, asker: Asker) -> None:
     """Attach the status message's button listeners."""
     pages = ResultPages(asker.queue.redis, settings.summary_rows)
 
@@ -75,10 +77,10 @@ def register(app: App, settings: Settings, asker: Asker) -> None:
         """Run the same query again over twice the window, as a new job next to the old one."""
         ack()
         try:
-            old = FlowRequest.model_validate_json(body["actions"][0]["value"])
-        except ValidationError:
+            old = recheck(FlowRequest.model_validate_json(body["actions"][0]["value"]), catalog, settings)
+        except (ValidationError, CommandError):
             respond(
-                text="That button is from an older Flowbot; ask again.",
+                text="That button is from an older or differently set up Flowbot; ask again.",
                 response_type="ephemeral",
                 replace_original=False,
             )

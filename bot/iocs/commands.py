@@ -101,7 +101,7 @@ def parse_ioc(words: list[str]) -> IocRequest:
             raise CommandError(
                 "`ioc add` needs at least one IP address or CIDR range, e.g. `ioc add 203.0.113.7 C2`"
             )
-        comment = " ".join(rest[1:] if rest[:1] == ["--"] else rest).strip()
+        comment = " ".join(rest[1:] if rest[:1] == ["--"] else rest).strip().encode(errors="replace").decode()
         if len(comment) > MAX_COMMENT:
             raise CommandError(f"the comment is longer than {MAX_COMMENT} characters")
         return IocAdd(indicators=tuple(dict.fromkeys(indicators)), comment=comment)
@@ -110,7 +110,11 @@ def parse_ioc(words: list[str]) -> IocRequest:
             raise CommandError("`ioc remove` needs the IP addresses or ranges to remove")
         return IocRemove(indicators=tuple(dict.fromkeys(_indicator(w) for w in rest)))
     if verb == "list":
-        if len(rest) > 1 or (rest and not rest[0].isdigit()) or (rest and int(rest[0]) < 1):
+        if (
+            len(rest) > 1
+            or (rest and not (rest[0].isascii() and rest[0].isdigit()))
+            or (rest and int(rest[0]) < 1)
+        ):
             raise CommandError("`ioc list` takes an optional page number, e.g. `ioc list 2`")
         return IocList(page=int(rest[0]) if rest else 1)
     if verb == "export":
