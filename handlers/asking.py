@@ -71,16 +71,12 @@ class Asker:
         """Post the job's status message ("queued", with its place in line); where Flowbot may not
         post, tell the asker privately how to invite it. Never raises: the worker posts the status
         message itself if this one did not make it."""
-        view = StatusView(
-            JobState.QUEUED,
-            request,
-            target.job_id,
-            target.user_id,
-            position=self.queue.position(target.job_id),
-        )
         board = status_board(client, self.queue.redis, target, self.settings)
         try:
-            ts = board.open(view)
+            position = self.queue.position(target.job_id)
+            ts = board.open(
+                StatusView(JobState.QUEUED, request, target.job_id, target.user_id, position=position)
+            )
         except SlackApiError as exc:
             log.warning("status message for job %s not posted: %s", target.job_id, exc.response.get("error"))
             return
