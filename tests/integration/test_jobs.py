@@ -47,17 +47,23 @@ def _submit(redis: Redis, request_id: str) -> ReplyTarget:
 def test_a_crashing_job_is_reported_once(
     mock_slack: MockSlack, redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    runs: list[int] = []
+
     def crash(*args: object, **kwargs: object) -> None:
+        runs.append(1)
         raise ZeroDivisionError("boom")
 
     monkeypatch.setattr("bot.jobs.answer", crash)
     redis = Redis.from_url(redis_url)
     _submit(redis, "crash-1")
     SimpleWorker([Settings().queue_name], connection=redis).work(burst=True)
+    assert len(runs) == 1 + Settings().job_retries  # RQ ran it again while retries were left
     (status,) = mock_slack.calls("chat.postMessage")  # posted by the worker: no listener did
-    (failed,) = mock_slack.calls("chat.update")
-    assert failed.params["ts"] == status.response["ts"]
-    said = json.dumps(failed.json_param("blocks"))
+    edits = mock_slack.calls("chat.update")
+    assert {e.params["ts"] for e in edits} == {status.response["ts"]}
+    failed = [e for e in edits if "could not be answered" in json.dumps(e.json_param("blocks"))]
+    assert len(failed) == 1 and failed[0] is edits[-1]  # said once, after the last run
+    said = json.dumps(failed[0].json_param("blocks"))
     assert "could not be answered: Flowbot hit an internal error" in said
     assert "boom" not in said
 
