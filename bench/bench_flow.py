@@ -113,6 +113,10 @@ def bench_slack(root: Path, requests: int) -> None:
             FLOWBOT_LOCAL_DATA_DIR=str(root),
             FLOWBOT_HTTP_HOST="127.0.0.1",
             FLOWBOT_QUEUE_NAME="flowbot-bench",
+            # One bench user sends hundreds of commands a minute: lift the per-person and per-channel
+            # limits, or most commands would be (quickly) refused instead of enqueued.
+            FLOWBOT_USER_QUERIES_PER_MINUTE="1000000",
+            FLOWBOT_CHANNEL_QUERIES_PER_MINUTE="1000000",
         )
         app = serve(env)
         url = next(app)

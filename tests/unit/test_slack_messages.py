@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis import Redis
 
-from bot.pacing import ChannelPacer
+from bot.pacing import BURST, ChannelPacer
 from bot.pages import ResultPages
 from bot.rendering.status import JobState, StatusView
 from bot.rendering.table import MAX_ROWS, MAX_TABLE_CHARS, Grid, monospace, table_block
@@ -129,26 +130,37 @@ def test_pages_pressed_at_once_are_never_the_same_page(redis_url: str) -> None:
     assert sorted(firsts) == list(range(11, 61))
 
 
-def test_posts_to_one_channel_are_paced_across_processes(redis_url: str) -> None:
-    redis = Redis.from_url(redis_url)
-    slept: list[float] = []
-    pacer = ChannelPacer(redis, 1.0, sleep=slept.append)
-    assert pacer.wait("C1") == pytest.approx(0, abs=0.05)
-    other = ChannelPacer(Redis.from_url(redis_url), 1.0, sleep=lambda s: redis.delete("flowbot:pace:C1"))
-    other.wait("C1")  # a second worker: waits out the first one's mark (here: until it is gone)
-    assert redis.pttl("flowbot:pace:C1") > 0
-    assert pacer.wait("C2") == pytest.approx(0, abs=0.05)  # another channel is not held up
-    assert slept == []
+def test_posts_to_one_channel_are_paced_across_processes_with_a_short_burst(redis_url: str) -> None:
+    interval = 0.2  # at most BURST (3) posts in any 0.6 s
+    pacers = [ChannelPacer(Redis.from_url(redis_url), interval) for _ in range(2)]  # two workers
+    started = time.monotonic()
+    waits = [pacers[i % 2].wait("C1") for i in range(7)]
+    elapsed = time.monotonic() - started
+    assert waits[:BURST] == pytest.approx([0, 0, 0], abs=0.05)  # a job's status, summary and note
+    assert elapsed >= 2 * interval * BURST - 0.05  # posts 4-6 waited one window, post 7 another
+    assert ChannelPacer(Redis.from_url(redis_url), interval).wait("C2") == pytest.approx(0, abs=0.05)
 
 
-def test_a_pacer_waits_the_marks_remaining_time(redis_url: str) -> None:
-    redis = Redis.from_url(redis_url)
-    redis.set("flowbot:pace:C9", "1", px=400)
-    naps: list[float] = []
+class MustWait(Exception):
+    """Raised by a test's sleep: this post was told to wait."""
 
-    def nap(seconds: float) -> None:
-        naps.append(seconds)
-        redis.delete("flowbot:pace:C9")
 
-    ChannelPacer(redis, 1.0, sleep=nap).wait("C9")
-    assert len(naps) == 1 and 0.1 < naps[0] <= 0.4
+def test_no_more_than_the_burst_passes_at_once_from_many_threads(redis_url: str) -> None:
+    def refuse(seconds: float) -> None:
+        raise MustWait(seconds)
+
+    outcomes: list[str] = []
+
+    def post() -> None:
+        try:
+            ChannelPacer(Redis.from_url(redis_url), 1.0, sleep=refuse).wait("C3")
+            outcomes.append("posted")
+        except MustWait:
+            outcomes.append("waits")
+
+    threads = [threading.Thread(target=post) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["posted"] * BURST + ["waits"] * (10 - BURST)
