@@ -1,9 +1,8 @@
 """Logs: one JSON object a line on stderr, the job's ids on every line a job causes, and no secrets.
 
 Log shippers (CloudWatch, Loki, Datadog) parse a JSON line without a pattern to maintain, so every
-process that runs for a while (`flowbot serve`, `flowbot worker`) logs this way. The formatter is
-written here rather than taken from python-json-logger: it is a few lines, and a dependency for it is
-not worth its weight.
+process that runs for a while (`flowbot serve`, `flowbot worker`) logs this way, through
+python-json-logger's formatter with Flowbot's field names.
 
 Secrets are removed from every record before it is written, by value (the configured Slack tokens,
 signing secret, Redis password and AWS keys) and by shape (Slack tokens, bearer tokens, AWS secret keys
@@ -12,7 +11,6 @@ after their name), because a secret that reaches a log is a secret that leaked.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -24,6 +22,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, TextIO
 from urllib.parse import urlsplit
+
+import pythonjsonlogger.json
 
 from bot.settings import Settings
 
@@ -136,27 +136,32 @@ class ContextFilter(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object a line: time (UTC, ISO 8601), level, logger, message, then any other fields."""
+class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
+    """One JSON object a line: time (UTC, ISO 8601), level, logger, message, then any other fields.
 
-    def format(self, record: logging.LogRecord) -> str:
+    python-json-logger does the record-to-JSON work; this only names the fields and keeps time in UTC.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "exc_info": "exception",
+                "stack_info": "stack",
+            },
+            json_default=str,
+        )
+
+    def formatException(self, ei: Any) -> str:
+        """Nothing: the exception goes in as `record.exc_text`, which RedactingFilter already cleaned."""
+        return ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         when = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
-        entry: dict[str, Any] = {
-            "time": when.removesuffix("+00:00") + "Z",
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key, value in record.__dict__.items():
-            if key not in _RECORD_ATTRIBUTES and not key.startswith("_"):
-                entry.setdefault(key, value)
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            entry["exception"] = record.exc_text
-        if record.stack_info:
-            entry["stack"] = record.stack_info
-        return json.dumps(entry, default=str)
+        return when.removesuffix("+00:00") + "Z"
 
 
 class StderrHandler(logging.Handler):
