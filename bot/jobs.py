@@ -38,7 +38,7 @@ from bot.iocs.actions import run_ioc_request
 from bot.iocs.commands import IOC_REQUEST
 from bot.iocs.objects import object_store_for
 from bot.iocs.store import IocStore
-from bot.pacing import ChannelPacer
+from bot.pacing import MAX_WAIT_SECONDS, ChannelPacer
 from bot.pages import ResultPages
 from bot.recent import RecentQueries, RecentQuery, Status
 from bot.rendering.status import JobState, StatusView
@@ -174,15 +174,27 @@ def permalink(client: WebClient, channel: str, ts: str | None) -> str | None:
         return None
 
 
-def status_board(client: WebClient, redis: Redis, target: ReplyTarget, settings: Settings) -> StatusBoard:
-    """The job's status message, wherever it was asked."""
+def status_board(
+    client: WebClient, redis: Redis, target: ReplyTarget, settings: Settings, *, in_listener: bool = False
+) -> StatusBoard:
+    """The job's status message, wherever it was asked.
+
+    A listener never waits for the channel's pace: Bolt runs listeners on a small thread pool, and
+    listeners waiting their turn in a busy channel would hold every thread and make Slack's next
+    commands miss their 3-second acknowledgement. Its post still counts in the channel's pace, and the
+    per-channel query limit bounds how many there can be.
+    """
     return StatusBoard(
         client,
         redis,
         job_id=target.job_id,
         channel_id=target.channel_id,
         thread_ts=target.thread_ts,
-        pacer=ChannelPacer(redis, settings.channel_post_interval_seconds),
+        pacer=ChannelPacer(
+            redis,
+            settings.channel_post_interval_seconds,
+            max_wait_seconds=0.0 if in_listener else MAX_WAIT_SECONDS,
+        ),
         min_interval_seconds=settings.status_update_seconds,
     )
 

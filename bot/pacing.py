@@ -47,24 +47,26 @@ class ChannelPacer:
         redis: Redis,
         interval_seconds: float,
         *,
+        max_wait_seconds: float = MAX_WAIT_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.redis = redis
+        self.max_wait = max_wait_seconds
         self.window_ms = int(interval_seconds * 1000 * BURST)
         self._take = redis.register_script(_TAKE)
         self._sleep = sleep
         self._clock = clock
 
     def wait(self, channel: str) -> float:
-        """Block until this channel's turn; return the seconds waited."""
+        """Block until this channel's turn (at most `max_wait_seconds`); return the seconds waited."""
         if self.window_ms <= 0:
             return 0.0
         key, post = PACE_KEY.format(channel=channel), uuid.uuid4().hex
         started = self._clock()
         while (wait_ms := int(self._take(keys=[key], args=[BURST, self.window_ms, post]))) > 0:
             waited = self._clock() - started
-            if waited >= MAX_WAIT_SECONDS:
+            if waited >= self.max_wait:
                 break
-            self._sleep(min(wait_ms / 1000, MAX_WAIT_SECONDS - waited))
+            self._sleep(min(wait_ms / 1000, self.max_wait - waited))
         return self._clock() - started

@@ -71,7 +71,7 @@ class Asker:
         """Post the job's status message ("queued", with its place in line); where Flowbot may not
         post, tell the asker privately how to invite it. Never raises: the worker posts the status
         message itself if this one did not make it."""
-        board = status_board(client, self.queue.redis, target, self.settings)
+        board = status_board(client, self.queue.redis, target, self.settings, in_listener=True)
         try:
             position = self.queue.position(target.job_id)
             ts = board.open(

@@ -66,7 +66,7 @@ def _show_cancelled(
         return False
     request = FlowRequest.model_validate(args[0])
     target = ReplyTarget.model_validate(args[1])
-    board = status_board(client, queue.redis, target, settings)
+    board = status_board(client, queue.redis, target, settings, in_listener=True)
     if board.attach(wait_seconds=1.0) is None:
         return False
     board.show(

@@ -164,3 +164,12 @@ def test_no_more_than_the_burst_passes_at_once_from_many_threads(redis_url: str)
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["posted"] * BURST + ["waits"] * (10 - BURST)
+
+
+def test_a_pacer_that_must_not_wait_never_sleeps(redis_url: str) -> None:
+    def refuse(seconds: float) -> None:
+        raise MustWait(seconds)
+
+    listener = ChannelPacer(Redis.from_url(redis_url), 1.0, max_wait_seconds=0.0, sleep=refuse)
+    assert [listener.wait("C4") for _ in range(BURST + 2)] == pytest.approx([0.0] * (BURST + 2), abs=0.05)
+    assert Redis.from_url(redis_url).zcard("flowbot:pace:C4") == BURST  # its posts still count
