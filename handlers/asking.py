@@ -13,7 +13,10 @@ covers a retry racing its first delivery.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from redis.exceptions import RedisError
+from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
@@ -21,7 +24,7 @@ from slack_sdk.webhook import WebhookClient
 from bot.context import ChannelContext, ContextStore
 from bot.delivery import NOT_IN_CHANNEL_NOTE, ReplyTarget
 from bot.jobs import remember, status_board
-from bot.queue import REQUEST_KEY, FlowQueue
+from bot.queue import REQUEST_KEY, FlowQueue, job_id_for
 from bot.ratelimit import RateLimiter
 from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest
@@ -66,6 +69,40 @@ class Asker:
         if fresh:
             remember(self.queue.redis, self.settings, target, request.text, "queued")
         return fresh
+
+    def ask_from_action(
+        self,
+        client: WebClient,
+        respond: Respond,
+        request: FlowRequest,
+        body: dict[str, Any],
+        *,
+        kind: str,
+        thread_ts: str | None,
+    ) -> None:
+        """A query from a button or a menu (`kind`): its target from the payload, enqueued once, what
+        went wrong said to the presser alone, then the status message."""
+        action, user = body["actions"][0], body["user"]["id"]
+        team = (body.get("team") or {}).get("id", "")
+        target = ReplyTarget(
+            team_id=team,
+            channel_id=body["channel"]["id"],
+            user_id=user,
+            job_id=job_id_for(team, f"{kind}:{action.get('action_ts')}:{user}"),
+            response_url=body.get("response_url"),
+            thread_ts=thread_ts,
+        )
+        try:
+            fresh = self.submit(request, target)
+        except RateLimited as exc:
+            respond(text=str(exc), response_type="ephemeral", replace_original=False)
+            return
+        except RedisError:
+            log.exception("could not enqueue %s", request.text)
+            respond(text=QUEUE_DOWN, response_type="ephemeral", replace_original=False)
+            return
+        if fresh:
+            self.announce(client, request, target)
 
     def announce(self, client: WebClient, request: FlowRequest, target: ReplyTarget) -> None:
         """Post the job's status message ("queued", with its place in line); where Flowbot may not

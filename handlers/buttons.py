@@ -11,21 +11,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from redis.exceptions import RedisError
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.catalog import Catalog
-from bot.delivery import TABLE_REFUSED, ReplyTarget
+from bot.delivery import TABLE_REFUSED
 from bot.pages import ResultPages
 from bot.parsing import CommandError, recheck
-from bot.queue import job_id_for
 from bot.rendering.table import Grid, monospace, table_block
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
 from bot.slack_ids import CANCEL_ACTION, NEXT_ROWS_ACTION, RERUN_WIDER_ACTION
-from handlers.asking import QUEUE_DOWN, Asker, RateLimited
+from handlers.asking import Asker
 from handlers.cancelling import cancel_job
 
 log = logging.getLogger(__name__)
@@ -94,28 +92,8 @@ def register(app: App, settings: Settings, catalog: Catalog, asker: Asker) -> No
                 replace_original=False,
             )
             return
-        action = body["actions"][0]
-        user = body["user"]["id"]
-        team = (body.get("team") or {}).get("id", "")
-        target = ReplyTarget(
-            team_id=team,
-            channel_id=body["channel"]["id"],
-            user_id=user,
-            job_id=job_id_for(team, f"rerun:{action.get('action_ts')}:{user}"),
-            response_url=body.get("response_url"),
-            thread_ts=(body.get("message") or {}).get("thread_ts"),
-        )
-        try:
-            fresh = asker.submit(request, target)
-        except RateLimited as exc:
-            respond(text=str(exc), response_type="ephemeral", replace_original=False)
-            return
-        except RedisError:
-            log.exception("could not enqueue %s", request.text)
-            respond(text=QUEUE_DOWN, response_type="ephemeral", replace_original=False)
-            return
-        if fresh:
-            asker.announce(client, request, target)
+        thread = (body.get("message") or {}).get("thread_ts")
+        asker.ask_from_action(client, respond, request, body, kind="rerun", thread_ts=thread)
 
     @app.action(NEXT_ROWS_ACTION)
     def handle_next_rows(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:

@@ -22,15 +22,14 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.catalog import TABLE_OF_KIND, Catalog, QueryTemplate
 from bot.commands import parse
-from bot.delivery import NOT_IN_CHANNEL_NOTE, ReplyTarget
+from bot.delivery import NOT_IN_CHANNEL_NOTE
 from bot.iocs.indicators import extract_indicators
 from bot.parsing import CommandError
-from bot.queue import job_id_for
 from bot.request import FlowRequest, IpValue
 from bot.settings import Settings
 from bot.slack_ids import LOOKUP_ACTION, LOOKUP_IPS_SHORTCUT
 from bot.status import NOT_POSTABLE
-from handlers.asking import QUEUE_DOWN, Asker, RateLimited
+from handlers.asking import QUEUE_DOWN, Asker
 
 log = logging.getLogger(__name__)
 MAX_ADDRESSES = 20
@@ -118,7 +117,6 @@ def register(
     def handle_lookup_choice(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         """Run the chosen query for the chosen address, in the message's thread."""
         ack()
-        user = body["user"]["id"]
         action = body["actions"][0]
         team = (body.get("team") or {}).get("id", "")
         try:
@@ -139,22 +137,4 @@ def register(
             return
         if not isinstance(parsed, FlowRequest):
             return
-        target = ReplyTarget(
-            team_id=team,
-            channel_id=body["channel"]["id"],
-            user_id=user,
-            job_id=job_id_for(team, f"lookup:{action.get('action_ts')}:{user}"),
-            response_url=body.get("response_url"),
-            thread_ts=choice.t,
-        )
-        try:
-            fresh = asker.submit(parsed, target)
-        except RateLimited as exc:
-            respond(text=str(exc), response_type="ephemeral", replace_original=False)
-            return
-        except RedisError:
-            log.exception("could not enqueue %s", parsed.text)
-            respond(text=QUEUE_DOWN, response_type="ephemeral", replace_original=False)
-            return
-        if fresh:
-            asker.announce(client, parsed, target)
+        asker.ask_from_action(client, respond, parsed, body, kind="lookup", thread_ts=choice.t)
