@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 INT16 = (-(2**15), 2**15 - 1)
 INT32 = (-(2**31), 2**31 - 1)
@@ -192,6 +193,31 @@ def split_lines(data: bytes) -> list[str]:
 
 # --------------------------------------------------------------------------------------------------
 # The window every query applies
+
+
+class Scoped(Protocol):
+    """What a request offers the oracle (structurally: the oracle imports nothing from bot/)."""
+
+    @property
+    def account(self) -> str | None: ...
+
+    @property
+    def region(self) -> str | None: ...
+
+    def bindings(self) -> dict[str, object]: ...
+
+
+def scope_of(request: Scoped) -> dict[str, Any]:
+    """The oracle's scope arguments (window, partition days, account, region) for a request."""
+    b = request.bindings()
+    return {
+        "from_ts": b["from_ts"],
+        "to_ts": b["to_ts"],
+        "first_day": b["first_day"],
+        "last_day": b["last_day"],
+        "account": request.account,
+        "region": request.region,
+    }
 
 
 def _day(value: str | date) -> str:

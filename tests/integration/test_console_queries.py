@@ -29,6 +29,7 @@ from tests.flowlog_oracle import (
     expected_top_instances,
     expected_top_subnets,
     load_rows,
+    scope_of,
 )
 
 CATALOG = load_catalog()
@@ -113,15 +114,7 @@ def run(engine: LocalEngine, req: FlowRequest) -> list[tuple[Any, ...]]:
 
 def expected(rows: list[Row], req: FlowRequest) -> list[tuple[Any, ...]]:
     """The template's answer, computed by the oracle (limit applied only when the template takes one)."""
-    b = req.bindings()
-    scope: dict[str, Any] = {
-        "from_ts": b["from_ts"],
-        "to_ts": b["to_ts"],
-        "first_day": b["first_day"],
-        "last_day": b["last_day"],
-        "account": req.account,
-        "region": req.region,
-    }
+    scope = scope_of(req)
     ip = str(req.params["ip"]) if "ip" in req.params else None
     limit = req.limit if CATALOG[req.query].uses_limit else None
     answers: dict[str, Callable[[], list[Any]]] = {

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,7 +17,7 @@ from bot.request import FlowRequest
 from bot.sample_data import EXFIL_HOST, EXFIL_PEER
 from bot.settings import Settings
 from tests.conftest import SAMPLE_END
-from tests.flowlog_oracle import Row, expected_count, expected_ratio, expected_talkers, expected_top
+from tests.flowlog_oracle import Row, expected_count, expected_ratio, expected_talkers, expected_top, scope_of
 
 CATALOG = load_catalog()
 SETTINGS = Settings(max_limit=1_000_000)
@@ -64,19 +63,6 @@ def request(text: str, window: str) -> FlowRequest:
     return parsed
 
 
-def scope(req: FlowRequest) -> dict[str, Any]:
-    """The oracle's window arguments for a request."""
-    b = req.bindings()
-    return {
-        "from_ts": b["from_ts"],
-        "to_ts": b["to_ts"],
-        "first_day": b["first_day"],
-        "last_day": b["last_day"],
-        "account": req.account,
-        "region": req.region,
-    }
-
-
 def finding(engine: LocalEngine, req: FlowRequest) -> str:
     """The sentence as an answer would lead with it: from the first rows and the answer's row count."""
     template = CATALOG[req.query]
@@ -94,7 +80,7 @@ def engine(sample_root: Path) -> LocalEngine:
 @pytest.mark.parametrize("limit", ["", " --limit 3"])
 def test_ratio(engine: LocalEngine, oracle_rows: list[Row], window: str, limit: str) -> None:
     req = request(f"ratio {EXFIL_HOST}{limit}", window)
-    pairs = expected_ratio(oracle_rows, EXFIL_HOST, **scope(req))
+    pairs = expected_ratio(oracle_rows, EXFIL_HOST, **scope_of(req))
     src, dst, records, total, *_ = pairs[0]
     assert finding(engine, req) == (
         f"{src} sent {human(total)} to {dst} over {records:,} flows "
@@ -105,7 +91,7 @@ def test_ratio(engine: LocalEngine, oracle_rows: list[Row], window: str, limit: 
 @pytest.mark.parametrize("window", WINDOWS)
 def test_top_src(engine: LocalEngine, oracle_rows: list[Row], window: str) -> None:
     req = request("top src", window)
-    sources = expected_top(oracle_rows, "src", **scope(req))
+    sources = expected_top(oracle_rows, "src", **scope_of(req))
     address, records, total = sources[0]
     assert finding(engine, req) == (
         f"{address} sent the most flows: {records:,} ({human(total)}), "
@@ -116,7 +102,7 @@ def test_top_src(engine: LocalEngine, oracle_rows: list[Row], window: str) -> No
 @pytest.mark.parametrize("window", WINDOWS)
 def test_talkers(engine: LocalEngine, oracle_rows: list[Row], window: str) -> None:
     req = request("talkers", window)
-    talkers = expected_talkers(oracle_rows, **scope(req))
+    talkers = expected_talkers(oracle_rows, **scope_of(req))
     address, total, sent, received, _ = talkers[0]
     assert finding(engine, req) == (
         f"{address} is the top talker of {rows_said(len(talkers), req.limit)} addresses: "
@@ -129,14 +115,14 @@ def test_count(engine: LocalEngine, oracle_rows: list[Row], window: str) -> None
     req = request("count", window)
     assert (
         finding(engine, req)
-        == f"{expected_count(oracle_rows, **scope(req)):,} flow-log records in this window"
+        == f"{expected_count(oracle_rows, **scope_of(req)):,} flow-log records in this window"
     )
 
 
 def test_an_empty_answer_says_to_widen_the_window(engine: LocalEngine, oracle_rows: list[Row]) -> None:
     quiet = "192.0.2.254"
     req = request(f"ratio {quiet}", "an hour across midnight")
-    assert expected_ratio(oracle_rows, quiet, **scope(req)) == []
+    assert expected_ratio(oracle_rows, quiet, **scope_of(req)) == []
     start, end = WINDOWS["an hour across midnight"]
     assert finding(engine, req) == (
         f"No records matched `{req.text}` in {start:%Y-%m-%d %H:%M} → {end:%Y-%m-%d %H:%M} UTC"

@@ -23,6 +23,7 @@ from tests.flowlog_oracle import (
     expected_ratio,
     expected_timeline,
     expected_top,
+    scope_of,
     scoped,
     timeline_key,
 )
@@ -66,18 +67,6 @@ def run(engine: LocalEngine, req: FlowRequest) -> tuple[ResultStream, list[tuple
     return result, rows
 
 
-def oracle_args(req: FlowRequest) -> dict[str, Any]:
-    b = req.bindings()
-    return {
-        "from_ts": b["from_ts"],
-        "to_ts": b["to_ts"],
-        "first_day": b["first_day"],
-        "last_day": b["last_day"],
-        "account": req.account,
-        "region": req.region,
-    }
-
-
 @pytest.fixture(scope="module")
 def engine(sample_root: Path, tmp_path_factory: pytest.TempPathFactory) -> LocalEngine:
     return LocalEngine(sample_root, ioc_dir=tmp_path_factory.mktemp("no-iocs"))
@@ -88,7 +77,7 @@ def engine(sample_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Local
 def test_count(engine: LocalEngine, oracle_rows: list[Row], window: str, scope: dict[str, str]) -> None:
     req = request("count", *WINDOWS[window], **scope)
     _, rows = run(engine, req)
-    assert rows == [(expected_count(oracle_rows, **oracle_args(req)),)]
+    assert rows == [(expected_count(oracle_rows, **scope_of(req)),)]
 
 
 @pytest.mark.parametrize("window", WINDOWS)
@@ -96,7 +85,7 @@ def test_count(engine: LocalEngine, oracle_rows: list[Row], window: str, scope: 
 def test_ratio(engine: LocalEngine, oracle_rows: list[Row], window: str, ip: str) -> None:
     req = request(f"ratio {ip} --limit 1000000", *WINDOWS[window])
     _, rows = run(engine, req)
-    assert rows == expected_ratio(oracle_rows, ip, **oracle_args(req))
+    assert rows == expected_ratio(oracle_rows, ip, **scope_of(req))
 
 
 def test_ratio_finds_the_planted_exfiltration(engine: LocalEngine) -> None:
@@ -112,7 +101,7 @@ def test_top(
 ) -> None:
     req = request(f"top {direction} --limit 25", *WINDOWS[window], **scope)
     _, rows = run(engine, req)
-    assert rows == expected_top(oracle_rows, direction, **oracle_args(req), limit=25)
+    assert rows == expected_top(oracle_rows, direction, **scope_of(req), limit=25)
 
 
 @pytest.mark.parametrize("window", WINDOWS)
@@ -121,7 +110,7 @@ def test_timeline(engine: LocalEngine, oracle_rows: list[Row], window: str, ip: 
     req = request(f"timeline {ip} --limit 1000000", *WINDOWS[window])
     result, rows = run(engine, req)
     names = [c.name for c in result.columns]
-    expected = expected_timeline(oracle_rows, ip, **oracle_args(req))
+    expected = expected_timeline(oracle_rows, ip, **scope_of(req))
     assert len(rows) == len(expected)
     as_dicts = [dict(zip(names, row, strict=True)) for row in rows]
     for got, want in zip(as_dicts, expected, strict=True):
@@ -137,7 +126,7 @@ def test_timeline(engine: LocalEngine, oracle_rows: list[Row], window: str, ip: 
 def test_sample_rows_are_records_of_the_window(engine: LocalEngine, oracle_rows: list[Row]) -> None:
     req = request("sample --limit 300", *WINDOWS["an hour across midnight"])
     result, rows = run(engine, req)
-    in_window = scoped(oracle_rows, **oracle_args(req))
+    in_window = scoped(oracle_rows, **scope_of(req))
     assert len(rows) == min(300, len(in_window))
     names = [c.name for c in result.columns]
     fields = names[1:]

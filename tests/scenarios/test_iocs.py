@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.flowlog_oracle import HUNT_COLUMNS
 from tests.mock_slack import MockSlack
 from tests.scenarios.flowbot_processes import WINDOW, interaction, run_worker, slash
 
@@ -162,13 +163,4 @@ def test_a_hunt_finds_the_flows_of_the_indicators_just_added(
     assert "host/indicator pairs" in text
     (uploaded,) = mock_slack.uploads.values()
     header = uploaded.decode().splitlines()[0].split(",")
-    assert header[:8] == [
-        "account",
-        "interfaceid",
-        "source",
-        "destination",
-        "direction",
-        "connecting_ip",
-        "connecting_port",
-        "indicator",
-    ]
+    assert header == list(HUNT_COLUMNS)
