@@ -1,5 +1,5 @@
 """`flowbot`: ask a question from a terminal, make sample data, print the Slack app manifest, run the Slack
-app or a worker.
+app or a worker, probe readiness.
 
 `flowbot ask` parses text exactly as `/flow` does and runs the same job function inline (no Redis,
 no Slack), so a terminal answer equals a Slack answer. Exit status: 0 answered, 2 bad input (one
@@ -36,8 +36,8 @@ from bot.request import FlowRequest
 from bot.settings import MissingSettingError, Settings
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
-MANIFEST_FILE = Path(__file__).resolve().parents[1] / "manifest.yml"
-"""The Slack app manifest at the repository root (a source checkout or an editable install)."""
+MANIFEST_FILE = Path(__file__).resolve().parent / "manifest.yml"
+"""The Slack app manifest, shipped inside the package so an installed `flowbot` (the image) has it."""
 SLASH_COMMAND = re.compile(r"^/[^\sA-Z/]{1,31}$")
 """Slack's rule for a command name: a slash, then at most 31 lower-case characters, no spaces."""
 
@@ -84,8 +84,27 @@ def _build_parser() -> argparse.ArgumentParser:
     where.add_argument("--socket", action="store_true", help="for `flowbot serve --socket`: no request URLs")
     manifest.add_argument("--file", type=Path, help="the manifest to start from (default: the repository's)")
 
-    athena = commands.add_parser("athena", help="the Athena tables: print or apply their DDL")
-    athena.add_argument("action", choices=["ddl", "setup"], help="ddl prints the statements; setup runs them")
+    athena = commands.add_parser(
+        "athena", help="the Athena tables: print or apply their DDL, or print the IAM policy they need"
+    )
+    athena.add_argument(
+        "action",
+        choices=["ddl", "setup", "policy"],
+        help="ddl prints the statements; setup runs them; policy prints the pods' IAM policy (JSON)",
+    )
+    athena.add_argument("--account", help="policy: the AWS account ID (12 digits)")
+    athena.add_argument("--partition", help="policy: the AWS partition (default: aws)")
+    athena.add_argument("--region", help="policy: Athena's region (default: FLOWBOT_ATHENA_REGION)")
+    athena.add_argument(
+        "--output-location", help="policy: s3:// URL of the results when the workgroup enforces its own"
+    )
+    athena.add_argument(
+        "--setup", action="store_true", help="policy: the one-time policy `flowbot athena setup` needs"
+    )
+
+    commands.add_parser(
+        "check", help="readiness probe for any process: exit 0 when Redis answers and the engine is usable"
+    )
 
     worker = commands.add_parser("worker", help="run a queue worker")
     how = worker.add_mutually_exclusive_group()
@@ -239,6 +258,29 @@ def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
 def _athena(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
     from bot.ddl import statements
 
+    policy_options = (args.account, args.partition, args.region, args.output_location, args.setup)
+    if args.action != "policy" and any(policy_options):
+        raise CommandError("--account, --partition, --region, --output-location and --setup go with `policy`")
+    if args.action == "policy":
+        from bot.iam import runtime_policy, setup_policy
+        from bot.settings import ACCOUNT_ID
+
+        if not args.account or not ACCOUNT_ID.fullmatch(args.account):
+            given = args.account or "missing"
+            raise CommandError(f"--account must be a 12-digit AWS account ID, not {given}")
+        build = setup_policy if args.setup else runtime_policy
+        try:
+            policy = build(
+                settings,
+                account=args.account,
+                partition=args.partition or "aws",
+                region=args.region,
+                output_location=args.output_location,
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        print(json.dumps(policy, indent=2), file=stdout)
+        return EXIT_OK
     made = statements(settings)
     if args.action == "ddl":
         print(";\n\n".join(s.sql for s in made) + ";", file=stdout)
@@ -334,16 +376,21 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _check(settings: Settings, stdout: TextIO) -> int:
+    """An exec probe (a worker, or `serve --socket`, which has no HTTP port): one line, exit 0 or 1."""
+    from bot.health import worker_readiness
+
+    found = worker_readiness(settings)
+    if not found.ready:
+        print(f"flowbot: not ready: {found.line()}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"ready: {found.line()}", file=stdout)
+    return EXIT_OK
+
+
 def _worker(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
     if args.check:
-        from bot.health import worker_readiness
-
-        found = worker_readiness(settings)
-        if not found.ready:
-            print(f"flowbot: not ready: {found.line()}", file=sys.stderr)
-            return EXIT_FAILURE
-        print(f"ready: {found.line()}", file=stdout)
-        return EXIT_OK
+        return _check(settings, stdout)
     from bot.worker import run_worker
 
     run_worker(settings, burst=args.burst)
@@ -379,6 +426,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             return _athena(args, settings, stdout)
         if args.command == "manifest":
             return _manifest(args, settings, stdout)
+        if args.command == "check":
+            return _check(settings, stdout)
         return _worker(args, settings, stdout)
     except CommandError as exc:
         print(f"flowbot: {exc}", file=sys.stderr)

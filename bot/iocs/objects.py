@@ -162,12 +162,24 @@ class S3ObjectStore:
                 time.sleep(0.05 * 2**attempt)
 
     def get(self, key: str) -> bytes:
+        full = self._key(check_key(key))
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._key(check_key(key)))
+            response = self.client.get_object(Bucket=self.bucket, Key=full)
         except self.client.exceptions.NoSuchKey:
+            raise ObjectMissing(key) from None
+        except self.client.exceptions.ClientError as exc:
+            # S3 answers a missing key with 403, not 404, to a caller whose s3:ListBucket is limited to a
+            # prefix (the least-privilege policy, bot/iam.py): a GetObject carries no s3:prefix. A listing
+            # of the key itself, which that policy allows, tells a removed object from a real refusal.
+            if exc.response.get("Error", {}).get("Code") != "AccessDenied" or self._listed(full):
+                raise
             raise ObjectMissing(key) from None
         body: bytes = response["Body"].read()
         return body
+
+    def _listed(self, full: str) -> bool:
+        found = self.client.list_objects_v2(Bucket=self.bucket, Prefix=full, MaxKeys=1)
+        return any(obj["Key"] == full for obj in found.get("Contents", []))
 
     def list(self, prefix: str) -> builtins.list[str]:
         start = len(self._key(""))

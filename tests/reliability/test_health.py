@@ -46,9 +46,11 @@ def dead_redis_url(password: str | None = None) -> str:
     return f"redis://{auth}127.0.0.1:{free_port()}/0"
 
 
-def check_worker(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def check_worker(
+    env: dict[str, str], probe: tuple[str, ...] = ("worker", "--check")
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "worker", "--check"],
+        [sys.executable, "-m", "bot.cli", *probe],
         env=env,
         capture_output=True,
         text=True,
@@ -88,20 +90,21 @@ def test_not_ready_when_the_data_folder_is_missing(env: dict[str, str], tmp_path
 
 
 @pytest.mark.e2e
+@pytest.mark.parametrize("probe", [("worker", "--check"), ("check",)], ids=["worker --check", "check"])
 def test_worker_check_exits_0_when_ready_and_1_with_one_line_naming_the_problem(
-    env: dict[str, str], tmp_path: Path
+    env: dict[str, str], tmp_path: Path, probe: tuple[str, ...]
 ) -> None:
-    ready = check_worker(env)
+    ready = check_worker(env, probe)
     assert ready.returncode == 0, ready.stderr
     assert ready.stderr == ""
 
-    no_redis = check_worker(env | {"FLOWBOT_REDIS_URL": dead_redis_url(REDIS_PASSWORD)})
+    no_redis = check_worker(env | {"FLOWBOT_REDIS_URL": dead_redis_url(REDIS_PASSWORD)}, probe)
     assert no_redis.returncode == 1
     assert len(no_redis.stderr.splitlines()) == 1
     assert "redis: ConnectionError" in no_redis.stderr and "engine: ok" in no_redis.stderr
     assert REDIS_PASSWORD not in no_redis.stderr + no_redis.stdout
 
-    no_data = check_worker(env | {"FLOWBOT_LOCAL_DATA_DIR": str(tmp_path / "gone")})
+    no_data = check_worker(env | {"FLOWBOT_LOCAL_DATA_DIR": str(tmp_path / "gone")}, probe)
     assert no_data.returncode == 1
     assert len(no_data.stderr.splitlines()) == 1
     assert "redis: ok" in no_data.stderr and str(tmp_path / "gone") in no_data.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 import boto3
 import duckdb
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 from pydantic import ValidationError
 
@@ -155,6 +156,29 @@ def test_s3_put_is_conditional() -> None:
         with pytest.raises(ObjectExists):
             s3.put_new("table/a.csv", b"two")
         assert s3.get("table/a.csv") == b"one"
+
+
+@pytest.mark.parametrize("listed", [False, True], ids=["removed", "refused"])
+def test_s3_403_on_get_is_a_missing_object_only_when_a_listing_agrees(listed: bool) -> None:
+    """Under a prefix-limited s3:ListBucket (bot/iam.py), S3 answers a missing key with 403, not 404."""
+    client = boto3.client("s3", region_name=REGION, aws_access_key_id="k", aws_secret_access_key="s")
+    key = "p/table/a.csv"
+    with Stubber(client) as s3:
+        where = {"Bucket": BUCKET, "Key": key}
+        s3.add_client_error("get_object", "AccessDenied", "Access Denied", 403, where)
+        s3.add_response(
+            "list_objects_v2",
+            {"Contents": [{"Key": key}] if listed else [], "KeyCount": int(listed)},
+            {"Bucket": BUCKET, "Prefix": key, "MaxKeys": 1},
+        )
+        store = S3ObjectStore(client, BUCKET, "p/")
+        if listed:  # the object is there: the refusal is real and must not be hidden
+            with pytest.raises(client.exceptions.ClientError, match="AccessDenied"):
+                store.get("table/a.csv")
+        else:
+            with pytest.raises(ObjectMissing):
+                store.get("table/a.csv")
+        s3.assert_no_pending_responses()
 
 
 def test_object_store_for_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,295 @@
+"""Flowbot's AWS IAM policies, built from its settings: what the pods may do, and what setup needs.
+
+`runtime_policy` is what the bot and the workers (one Kubernetes ServiceAccount, via IRSA) need to run
+the templates on Athena and keep the IOC store on S3; `setup_policy` is what `flowbot athena setup`
+needs to create the database, tables and view once. An administrator runs setup once, with the setup
+policy (or broader rights); the pods never carry the Glue write actions.
+
+Each statement is as narrow as the API allows:
+- Athena: the four calls `bot/engines/athena.py` makes (start, status, results, stop), on the
+  workgroup only. Athena authorises them on the workgroup the execution ran in.
+- Glue: Athena reads the Data Catalog with the caller's credentials: GetDatabase on the catalog and the
+  database (plus the `default` database, which the Athena guide lists as needed in every Region) and
+  GetTable on exactly the tables the templates read. No partition actions: the flow-log table uses
+  partition projection (Athena computes the partitions and never asks Glue) and the other tables have
+  no partitions. No GetTables: a query names its tables, nothing lists them. The IOC view is created by
+  setup but no template reads it, so the runtime policy has no grant on it.
+- S3: Athena reads the data and writes the results with the caller's credentials. Objects are granted
+  under each location's prefix only; every s3:ListBucket carries an `s3:prefix` condition limited to that
+  prefix (one statement per location, so a prefix of one bucket is never allowed on another);
+  s3:GetBucketLocation (which takes no prefix) is granted on the buckets alone.
+Every action here supports resource-level permissions, so no statement has `"Resource": "*"`.
+One consequence of the prefix condition: S3 answers GetObject of a missing key with 404 only to a caller
+allowed to list the bucket, and a GetObject request carries no `s3:prefix`, so a missing IOC object may
+come back as 403 AccessDenied rather than NoSuchKey: `S3ObjectStore.get` then lists that one key to tell
+a removed object from a real refusal.
+Not covered: KMS (results or data encrypted with SSE-KMS need kms:Decrypt/GenerateDataKey on the key)
+and Lake Formation (when it governs the catalog, grants are made there as well).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+from bot.settings import ACCOUNT_ID, BUCKET, REGION, MissingSettingError, Settings
+
+POLICY_VERSION = "2012-10-17"
+PARTITION = re.compile(r"^aws(-[a-z]+)*$")
+_S3_URL = re.compile(r"^s3://([^/]+)/?(.*)$")
+
+ATHENA_RUNTIME_ACTIONS = (
+    "athena:GetQueryExecution",
+    "athena:GetQueryResults",
+    "athena:StartQueryExecution",
+    "athena:StopQueryExecution",
+)
+ATHENA_SETUP_ACTIONS = ("athena:GetQueryExecution", "athena:StartQueryExecution", "athena:StopQueryExecution")
+"""Setup runs each statement to its end and reads no rows (`AthenaEngine.execute_statement`)."""
+RESULTS_ACTIONS = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject")
+"""Athena writes results (in parts, for large ones) as the caller; the engine reads the result CSV."""
+IOC_STORE_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
+"""The S3 IOC store: conditional PutObject (If-None-Match), GetObject, DeleteObject (bot/iocs/objects.py)."""
+VIEW_ACTIONS = ("glue:CreateTable", "glue:GetTable", "glue:UpdateTable")
+"""CREATE OR REPLACE VIEW creates the view, or updates it when it exists."""
+
+
+class S3Location(NamedTuple):
+    """An s3:// URL split into its bucket and key prefix (empty, or ending in `/`)."""
+
+    bucket: str
+    prefix: str
+
+
+def s3_location(url: str) -> S3Location:
+    """`s3://bucket/some/folder` -> (bucket, `some/folder/`): Athena treats every location as a folder."""
+    match = _S3_URL.fullmatch(url)
+    if match is None or not BUCKET.fullmatch(match.group(1)):
+        raise ValueError(f"not an s3://bucket/prefix URL: {url}")
+    prefix = match.group(2).strip("/")
+    return S3Location(match.group(1), f"{prefix}/" if prefix else "")
+
+
+class _Arns:
+    """The ARNs of one account, partition and region."""
+
+    def __init__(self, account: str, partition: str, region: str) -> None:
+        if not ACCOUNT_ID.fullmatch(account):
+            raise ValueError(f"an AWS account ID is 12 digits, not {account!r}")
+        if not PARTITION.fullmatch(partition):
+            raise ValueError(f"not an AWS partition (aws, aws-cn, aws-us-gov): {partition!r}")
+        if not REGION.fullmatch(region):
+            raise ValueError(f"not an AWS region name: {region!r}")
+        self.account, self.partition, self.region = account, partition, region
+
+    def workgroup(self, name: str) -> str:
+        return f"arn:{self.partition}:athena:{self.region}:{self.account}:workgroup/{name}"
+
+    def glue(self, resource: str) -> str:
+        return f"arn:{self.partition}:glue:{self.region}:{self.account}:{resource}"
+
+    def bucket(self, bucket: str) -> str:
+        return f"arn:{self.partition}:s3:::{bucket}"
+
+    def objects(self, where: S3Location) -> str:
+        return f"arn:{self.partition}:s3:::{where.bucket}/{where.prefix}*"
+
+
+def _statement(sid: str, actions: tuple[str, ...], resources: list[str], **condition: Any) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": sorted(actions),
+        "Resource": list(dict.fromkeys(resources)),
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def _list(sid: str, arns: _Arns, where: S3Location) -> dict[str, Any]:
+    """ListBucket, limited to keys under the location's prefix."""
+    return _statement(
+        sid, ("s3:ListBucket",), [arns.bucket(where.bucket)], StringLike={"s3:prefix": [f"{where.prefix}*"]}
+    )
+
+
+def _region(settings: Settings, region: str | None) -> str:
+    found = region or settings.athena_region
+    if not found:
+        raise MissingSettingError(
+            "FLOWBOT_ATHENA_REGION is not set: the policy needs Athena's region (or give --region)"
+        )
+    return found
+
+
+def _results(settings: Settings, output_location: str | None) -> S3Location:
+    """Where Athena writes results: the argument (a workgroup-enforced location) or the setting."""
+    url = output_location or settings.athena_output_location
+    if not url:
+        raise MissingSettingError(
+            "FLOWBOT_ATHENA_OUTPUT_LOCATION is not set: the policy needs where Athena writes results "
+            "(give --output-location when the workgroup enforces its own)"
+        )
+    return s3_location(url)
+
+
+def _flow_logs(settings: Settings) -> S3Location | None:
+    """The flow-log objects the partition-projected table reads (`{prefix}/AWSLogs/...`)."""
+    if not settings.flow_logs_bucket:
+        if settings.table_kind == "vpcflow":
+            raise MissingSettingError(
+                "FLOWBOT_FLOW_LOGS_BUCKET is not set: the policy needs the flow-log bucket"
+            )
+        return None
+    prefix = f"{settings.flow_logs_prefix}/" if settings.flow_logs_prefix else ""
+    return S3Location(settings.flow_logs_bucket, f"{prefix}AWSLogs/")
+
+
+def _json_records(settings: Settings) -> S3Location | None:
+    if settings.athena_json_location is None:
+        if settings.table_kind == "json":
+            raise MissingSettingError(
+                "FLOWBOT_ATHENA_JSON_LOCATION is not set: the policy needs where the JSON records are"
+            )
+        return None
+    return s3_location(settings.athena_json_location)
+
+
+def _ioc_store(settings: Settings) -> S3Location | None:
+    """The S3 IOC store's root, or None for a local folder (no AWS access needed)."""
+    return s3_location(settings.ioc_store) if settings.ioc_store.startswith("s3://") else None
+
+
+def runtime_policy(
+    settings: Settings,
+    *,
+    account: str,
+    partition: str = "aws",
+    region: str | None = None,
+    output_location: str | None = None,
+) -> dict[str, Any]:
+    """The policy the bot and workers need, as an IAM JSON policy document.
+
+    `region` defaults to FLOWBOT_ATHENA_REGION and `output_location` to FLOWBOT_ATHENA_OUTPUT_LOCATION;
+    one of each is required. Raises MissingSettingError naming the missing setting.
+    """
+    arns = _Arns(account, partition, _region(settings, region))
+    results = _results(settings, output_location)
+    flow_logs, json_records, iocs = _flow_logs(settings), _json_records(settings), _ioc_store(settings)
+    database = settings.athena_database
+    tables = [
+        name
+        for name, present in (
+            (settings.athena_table, flow_logs is not None),
+            (settings.athena_json_table, json_records is not None),
+            (settings.athena_ioc_table, iocs is not None),
+        )
+        if present
+    ]
+    statements = [
+        _statement("AthenaQueries", ATHENA_RUNTIME_ACTIONS, [arns.workgroup(settings.athena_workgroup)]),
+        _statement(
+            "GlueReadDatabase",
+            ("glue:GetDatabase",),
+            [arns.glue("catalog"), arns.glue("database/default"), arns.glue(f"database/{database}")],
+        ),
+        _statement(
+            "GlueReadTables",
+            ("glue:GetTable",),
+            [arns.glue("catalog"), arns.glue(f"database/{database}")]
+            + [arns.glue(f"table/{database}/{table}") for table in tables],
+        ),
+    ]
+    buckets = [results.bucket]
+    if flow_logs is not None:
+        statements += [
+            _statement("FlowLogsRead", ("s3:GetObject",), [arns.objects(flow_logs)]),
+            _list("FlowLogsList", arns, flow_logs),
+        ]
+        buckets.append(flow_logs.bucket)
+    if json_records is not None:
+        statements += [
+            _statement("JsonFlowLogsRead", ("s3:GetObject",), [arns.objects(json_records)]),
+            _list("JsonFlowLogsList", arns, json_records),
+        ]
+        buckets.append(json_records.bucket)
+    statements += [
+        _statement("QueryResultsReadWrite", RESULTS_ACTIONS, [arns.objects(results)]),
+        _list("QueryResultsList", arns, results),
+    ]
+    if iocs is not None:
+        # Athena's IOC table reads `{root}table/`, inside the same grant.
+        statements += [
+            _statement("IocStoreReadWrite", IOC_STORE_ACTIONS, [arns.objects(iocs)]),
+            _list("IocStoreList", arns, iocs),
+        ]
+        buckets.append(iocs.bucket)
+    statements.append(
+        _statement("S3BucketLocation", ("s3:GetBucketLocation",), [arns.bucket(b) for b in buckets])
+    )
+    return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def setup_policy(
+    settings: Settings,
+    *,
+    account: str,
+    partition: str = "aws",
+    region: str | None = None,
+    output_location: str | None = None,
+) -> dict[str, Any]:
+    """The policy `flowbot athena setup` needs (an administrator runs it once), on its own.
+
+    Setup runs CREATE DATABASE / CREATE EXTERNAL TABLE / CREATE OR REPLACE VIEW through Athena, which
+    creates the Glue objects as the caller and writes each statement's result file. Creating a table
+    reads no data, so no flow-log access is needed. Glue's CreateDatabase on `default` follows the
+    Athena guide (Athena may create that database on first use in a Region).
+    """
+    arns = _Arns(account, partition, _region(settings, region))
+    results = _results(settings, output_location)
+    if _flow_logs(settings) is None:
+        raise MissingSettingError("FLOWBOT_FLOW_LOGS_BUCKET is not set: setup creates the flow-log table")
+    database = settings.athena_database
+    has_iocs = _ioc_store(settings) is not None
+    tables = [
+        name
+        for name, present in (
+            (settings.athena_table, True),
+            (settings.athena_json_table, _json_records(settings) is not None),
+            (settings.athena_ioc_table, has_iocs),
+        )
+        if present
+    ]
+    statements = [
+        _statement("AthenaRunDdl", ATHENA_SETUP_ACTIONS, [arns.workgroup(settings.athena_workgroup)]),
+        _statement(
+            "GlueCreateDatabase",
+            ("glue:CreateDatabase", "glue:GetDatabase"),
+            [arns.glue("catalog"), arns.glue("database/default"), arns.glue(f"database/{database}")],
+        ),
+        _statement(
+            "GlueCreateTables",
+            ("glue:CreateTable", "glue:GetDatabase", "glue:GetTable"),
+            [arns.glue("catalog"), arns.glue(f"database/{database}")]
+            + [arns.glue(f"table/{database}/{table}") for table in tables],
+        ),
+    ]
+    if has_iocs:
+        statements.append(
+            _statement(
+                "GlueCreateOrReplaceView",
+                VIEW_ACTIONS,
+                [
+                    arns.glue("catalog"),
+                    arns.glue(f"database/{database}"),
+                    arns.glue(f"table/{database}/{settings.athena_ioc_view}"),
+                ],
+            )
+        )
+    statements += [
+        _statement("QueryResultsReadWrite", RESULTS_ACTIONS, [arns.objects(results)]),
+        _list("QueryResultsList", arns, results),
+        _statement("S3BucketLocation", ("s3:GetBucketLocation",), [arns.bucket(results.bucket)]),
+    ]
+    return {"Version": POLICY_VERSION, "Statement": statements}

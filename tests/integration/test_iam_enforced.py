@@ -1,0 +1,286 @@
+"""Flowbot's real AWS code paths, signed by an IAM user holding ONLY the generated runtime policy, on moto
+with its IAM enforcement switched on (`moto.core.enable_iam_authentication`).
+
+What moto enforces, precisely (moto 5.2; read from moto/core/authorization.py and
+moto/iam/access_control.py, and shown by the tests below):
+- Every request is authenticated: the access key must belong to an IAM user and the SigV4 signature
+  must match; then the user's attached and inline policies are evaluated (Allow, explicit Deny).
+- S3: action AND resource. Object calls are checked on `arn:aws:s3:::bucket/key` (GetObject,
+  PutObject, DeleteObject), bucket calls on `arn:aws:s3:::bucket` (ListObjectsV2 is s3:ListBucket).
+  Conditions are NOT evaluated: moto implements only StringEquals, and only with values it is handed,
+  which it never is for S3. So the `s3:prefix` limit on s3:ListBucket is not enforced here (the unit
+  tests check it with their own evaluator), and moto answers a missing key with NoSuchKey whatever the
+  caller may list, where S3 may answer 403 (see bot/iam.py).
+- Athena: action only. moto checks every Athena call against the resource "*", so a statement scoped
+  to the workgroup ARN never matches there and moto refuses it (the first test shows this). The tests
+  therefore widen the Athena statement's Resource to "*" (its actions untouched): that proves the
+  action list, not the workgroup scoping, which only real IAM can check.
+- Glue: not exercised at all. Flowbot never calls Glue itself; Athena does, with the caller's
+  credentials, and moto's Athena runs no SQL and never calls Glue. Neither are the S3 reads and writes
+  Athena makes for a query (flow logs, the IOC table, the result file): moto writes the result file
+  from inside its backend, unchecked. Those grants rest on the AWS documentation, not on this test.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from moto.athena.models import QueryResults, athena_backends
+from moto.core import DEFAULT_ACCOUNT_ID, enable_iam_authentication
+
+from bot.catalog import load_catalog
+from bot.engines.athena import AthenaEngine
+from bot.engines.base import EngineError
+from bot.iam import runtime_policy
+from bot.iocs.objects import ObjectExists, ObjectMissing, object_store_for
+from bot.iocs.store import IocStore, Submission
+from bot.request import FlowRequest, Window
+from bot.settings import Settings
+
+REGION = "us-east-1"
+RESULTS = "flowbot-results"
+IOCS = "flowbot-iocs"
+RATIO = load_catalog()["ratio"]
+HEADER = [c.name for c in RATIO.columns]
+ROW = ["10.0.1.25", "203.0.113.66", "7", "700", "100", "2026/11/19 00:00:00", "2026/11/19 01:00:00"]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith(("FLOWBOT_", "AWS_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+SETTINGS = Settings(
+    engine="athena",
+    athena_region=REGION,
+    athena_workgroup="flowbot",
+    athena_database="flowbot",
+    flow_logs_bucket="flowbot-flow-logs",
+    athena_output_location=f"s3://{RESULTS}/athena/",
+    ioc_store=f"s3://{IOCS}/iocs",
+    athena_poll_seconds=0.01,
+    query_timeout_seconds=60,
+)
+
+
+def refusal(exc: BaseException) -> tuple[str, str]:
+    """The operation refused and `Code: message` of the AWS error behind `exc` (moto sends Athena's
+    refusals as XML inside the message)."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ClientError):
+        cause = cause.__cause__
+    assert isinstance(cause, ClientError), f"no AWS error behind {exc!r}"
+    error = cause.response.get("Error", {})
+    code, message = str(error.get("Code")), str(error.get("Message"))
+    xml = re.search(r"<Code>(.*?)</Code><Message>(.*?)</Message>", message)
+    return cause.operation_name, f"{xml.group(1)}: {xml.group(2)}" if xml else f"{code}: {message}"
+
+
+def moto_view(policy: dict[str, Any]) -> dict[str, Any]:
+    """moto checks Athena calls against resource "*" only: widen the Athena statement's resource."""
+    widened = copy.deepcopy(policy)
+    for statement in widened["Statement"]:
+        if all(a.startswith("athena:") for a in statement["Action"]):
+            statement["Resource"] = "*"
+    return widened
+
+
+def without(policy: dict[str, Any], sid: str, action: str | None = None) -> dict[str, Any]:
+    """The policy less one statement, or less one action of it."""
+    smaller = copy.deepcopy(policy)
+    kept = []
+    for statement in smaller["Statement"]:
+        if statement["Sid"] == sid and action is not None:
+            statement["Action"] = [a for a in statement["Action"] if a != action]
+            kept.append(statement)
+        elif statement["Sid"] != sid:
+            kept.append(statement)
+    assert len(kept) == len(smaller["Statement"]) - (action is None)
+    smaller["Statement"] = kept
+    return smaller
+
+
+class Aws:
+    """moto's AWS with the buckets and workgroup in place; `become` signs every later call as a user."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.monkeypatch = monkeypatch
+        self.iam = boto3.client("iam", region_name=REGION)
+        s3 = boto3.client("s3", region_name=REGION)
+        for bucket in (RESULTS, IOCS, "flowbot-flow-logs"):
+            s3.create_bucket(Bucket=bucket)
+        boto3.client("athena", region_name=REGION).create_work_group(Name="flowbot", Configuration={})
+        self.users = 0
+
+    def become(self, policy: dict[str, Any]) -> None:
+        """A new IAM user with only `policy`; its key becomes the process's AWS credentials."""
+        self.users += 1
+        name = f"flowbot-{self.users}"
+        self.iam.create_user(UserName=name)
+        arn = self.iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
+        self.iam.attach_user_policy(UserName=name, PolicyArn=arn)
+        key = self.iam.create_access_key(UserName=name)["AccessKey"]
+        self.monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+        self.monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+        boto3.setup_default_session()  # the default session caches the credentials it first found
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with mock_aws():
+        try:
+            yield Aws(monkeypatch)
+        finally:
+            boto3.DEFAULT_SESSION = None
+
+
+def policy() -> dict[str, Any]:
+    return runtime_policy(SETTINGS, account=DEFAULT_ACCOUNT_ID)
+
+
+def queue_result() -> None:
+    """moto runs no SQL: the next execution returns this header and row (and writes them as its CSV)."""
+    athena_backends[DEFAULT_ACCOUNT_ID][REGION].query_results_queue.append(
+        QueryResults(
+            rows=[{"Data": [{"VarCharValue": v} for v in row]} for row in (HEADER, ROW)],
+            column_info=[{"Name": c.name, "Type": c.type} for c in RATIO.columns],
+        )
+    )
+
+
+def request() -> FlowRequest:
+    return FlowRequest(
+        query="ratio",
+        params={"ip": "10.0.1.25"},
+        window=Window(start=datetime(2026, 11, 19, tzinfo=UTC), end=datetime(2026, 11, 20, tzinfo=UTC)),
+        limit=100,
+        text="ratio 10.0.1.25",
+    )
+
+
+def run_query() -> tuple[list[Any], str, str]:
+    """A query to completion, as a worker runs it: its rows, its result CSV, and its execution id."""
+    queue_result()
+    engine = AthenaEngine(SETTINGS)  # clients built from the environment, as in the pods
+    started: list[str] = []
+    result = engine.run(RATIO, request(), token="0123456789abcdef0123456789abcdef", on_start=started.append)
+    rows = [row for batch in result.batches() for row in batch]
+    out = io.StringIO()
+    assert result.csv_copier is not None
+    result.csv_copier(out)
+    return rows, out.getvalue(), started[0]
+
+
+def test_moto_checks_athena_against_resource_star_only(aws: Aws) -> None:
+    """Why Athena's resource is widened below: as generated (workgroup-scoped), moto refuses the call.
+    If this starts failing, moto checks Athena resources and `moto_view` should go."""
+    aws.become(policy())
+    with enable_iam_authentication(), pytest.raises(EngineError) as failure:
+        AthenaEngine(SETTINGS).run(RATIO, request())
+    assert re.fullmatch(
+        r"AccessDenied: User: .*user/flowbot-1 is not authorized to perform: athena:StartQueryExecution",
+        refusal(failure.value)[1],
+    )
+
+
+def test_every_call_flowbot_makes_is_allowed_by_the_runtime_policy(aws: Aws) -> None:
+    aws.become(moto_view(policy()))
+    with enable_iam_authentication():
+        rows, csv_text, query_id = run_query()
+        assert rows == [
+            ("10.0.1.25", "203.0.113.66", 7, 700, 100, "2026/11/19 00:00:00", "2026/11/19 01:00:00")
+        ]
+        assert csv_text.splitlines()[1].startswith('"10.0.1.25","203.0.113.66"')
+
+        engine = AthenaEngine(SETTINGS)
+        engine.cancel(query_id)  # StopQueryExecution (raises on AccessDenied, unlike _stop_quietly)
+        with pytest.raises(EngineError, match="cancelled"):
+            engine.run(RATIO, request(), should_cancel=lambda: True)
+
+        objects = object_store_for(SETTINGS)  # the S3 store, its client built from the environment
+        objects.put_new("table/probe.csv", b"203.0.113.7,c2\n")
+        with pytest.raises(ObjectExists):  # the conditional PUT's 412 comes back, not AccessDenied
+            objects.put_new("table/probe.csv", b"again")
+        assert objects.get("table/probe.csv") == b"203.0.113.7,c2\n"
+        assert objects.list("table/") == ["table/probe.csv"]
+        objects.delete("table/probe.csv")
+        assert objects.list("") == []
+        with pytest.raises(ObjectMissing):
+            objects.get("table/probe.csv")
+
+        store = IocStore(objects)
+        added = Submission.new("203.0.113.7", comment="c2", submitted_by="U123", channel=None, source="cli")
+        assert [o.outcome for o in store.add([added])] == ["added"]
+        assert [a.indicator for a in store.active()] == ["203.0.113.7"]
+        assert store.remove("203.0.113.7", actor="U123", channel=None, source="cli") == 1
+        assert store.active() == [] and len(store.history("203.0.113.7")) == 2
+
+
+@pytest.mark.parametrize(
+    ("sid", "action", "call", "denied"),
+    [
+        ("AthenaQueries", "athena:StartQueryExecution", "query", "StartQueryExecution"),
+        ("AthenaQueries", "athena:GetQueryExecution", "query", "GetQueryExecution"),
+        ("AthenaQueries", "athena:GetQueryResults", "query", "GetQueryResults"),
+        ("AthenaQueries", "athena:StopQueryExecution", "cancel", "StopQueryExecution"),
+        ("QueryResultsReadWrite", None, "query", "GetObject"),  # the result CSV
+        ("IocStoreReadWrite", None, "put", "PutObject"),
+        ("IocStoreReadWrite", None, "get", "GetObject"),
+        ("IocStoreReadWrite", None, "delete", "DeleteObject"),
+        ("IocStoreList", None, "list", "ListObjectsV2"),
+    ],
+)
+def test_without_its_grant_each_call_is_denied(
+    aws: Aws, sid: str, action: str | None, call: str, denied: str
+) -> None:
+    """The negative half: drop one grant and the call it covers fails, so the allowed runs prove it."""
+    objects = object_store_for(SETTINGS)
+    objects.put_new("table/seed.csv", b"198.51.100.9,scanner\n")  # as the admin, before enforcement
+    aws.become(moto_view(without(policy(), sid, action)))
+    with enable_iam_authentication():
+        objects = object_store_for(SETTINGS)
+        calls = {
+            "query": run_query,
+            "cancel": lambda: AthenaEngine(SETTINGS).cancel("5e8a6c1e-0d8e-4d5b-9a57-3f1f1c0c0a11"),
+            "put": lambda: objects.put_new("table/new.csv", b"x"),
+            "get": lambda: objects.get("table/seed.csv"),
+            "delete": lambda: objects.delete("table/seed.csv"),
+            "list": lambda: objects.list("table/"),
+        }
+        with pytest.raises((EngineError, ClientError)) as failure:
+            calls[call]()
+    operation, text = refusal(failure.value)
+    assert operation == denied
+    assert text.startswith("AccessDenied: ")
+    assert action is None or text.endswith(f"is not authorized to perform: {action}")
+
+
+def test_s3_grants_are_checked_on_the_object_key(aws: Aws) -> None:
+    """Resource-level for S3: the same actions on the IOC bucket outside the store's prefix are refused."""
+    aws.become(moto_view(policy()))
+    elsewhere = SETTINGS.model_copy(update={"ioc_store": f"s3://{IOCS}/not-flowbot"})
+    with enable_iam_authentication():
+        with pytest.raises(ClientError) as failure:
+            object_store_for(elsewhere).put_new("table/x.csv", b"x")
+        assert refusal(failure.value) == ("PutObject", "AccessDenied: Access Denied")
+        object_store_for(SETTINGS).put_new("table/x.csv", b"x")  # the store's own prefix: allowed

@@ -1,0 +1,368 @@
+"""The IAM policies (bot/iam.py): exactly the actions Flowbot's code needs, each on the narrowest resource.
+
+What the code needs is written here, independently of bot/iam.py, from reading the code that calls AWS
+(bot/engines/athena.py, bot/iocs/objects.py, bot/ddl.py) and what Athena does with the caller's
+credentials (reads the catalog and the data, writes the results).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from bot.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, main
+from bot.iam import runtime_policy, s3_location, setup_policy
+from bot.settings import MissingSettingError, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = "111122223333"
+EXAMPLE_ENV = {
+    "FLOWBOT_ENGINE": "athena",
+    "FLOWBOT_ATHENA_REGION": "us-east-1",
+    "FLOWBOT_FLOW_LOGS_BUCKET": "example-flow-logs",
+    "FLOWBOT_ATHENA_OUTPUT_LOCATION": "s3://example-athena-results/flowbot/",
+    "FLOWBOT_IOC_STORE": "s3://example-flowbot-iocs/iocs",
+    "FLOWBOT_ATHENA_WORKGROUP": "flowbot",
+    "FLOWBOT_ATHENA_DATABASE": "flowbot",
+}
+"""The documented example the policies in helm/flowbot/ are generated for."""
+POLICY_FILES = {
+    "runtime": (ROOT / "helm/flowbot/iam-policy.json", []),
+    "setup": (ROOT / "helm/flowbot/iam-setup-policy.json", ["--setup"]),
+}
+
+# Read from the code, not from bot/iam.py: the call (or Athena's work) that needs each action.
+RUNTIME_NEEDS = {
+    "athena:StartQueryExecution": "AthenaEngine._start",
+    "athena:GetQueryExecution": "AthenaEngine._execution (status polls)",
+    "athena:GetQueryResults": "AthenaEngine._result (the get_query_results paginator)",
+    "athena:StopQueryExecution": "AthenaEngine.cancel, _stop_quietly (deadline, cutoff, /flow cancel)",
+    "glue:GetDatabase": "Athena resolves the query's database in the Data Catalog",
+    "glue:GetTable": "Athena reads the tables' definitions (partition projection: no partition calls)",
+    "s3:GetObject": "Athena reads flow logs and IOC rows; _copy_csv; S3ObjectStore.get",
+    "s3:ListBucket": "Athena lists table locations; S3ObjectStore.list (ListObjectsV2)",
+    "s3:GetBucketLocation": "Athena locates the data and results buckets",
+    "s3:PutObject": "Athena writes results; S3ObjectStore.put_new (If-None-Match)",
+    "s3:AbortMultipartUpload": "Athena's multipart result writes",
+    "s3:ListMultipartUploadParts": "Athena's multipart result writes",
+    "s3:DeleteObject": "S3ObjectStore.delete",
+}
+SETUP_NEEDS = {
+    "athena:StartQueryExecution": "AthenaEngine.execute_statement",
+    "athena:GetQueryExecution": "AthenaEngine._wait",
+    "athena:StopQueryExecution": "AthenaEngine._wait at the deadline",
+    "glue:GetDatabase": "IF NOT EXISTS checks",
+    "glue:CreateDatabase": "CREATE DATABASE",
+    "glue:GetTable": "IF NOT EXISTS checks; the view's query reads its tables",
+    "glue:CreateTable": "CREATE EXTERNAL TABLE, CREATE VIEW",
+    "glue:UpdateTable": "CREATE OR REPLACE VIEW over an existing view",
+    "s3:PutObject": "Athena writes each statement's result file",
+    "s3:GetObject": "Athena's result handling",
+    "s3:AbortMultipartUpload": "Athena's result writes",
+    "s3:ListMultipartUploadParts": "Athena's result writes",
+    "s3:ListBucket": "Athena checks the results location",
+    "s3:GetBucketLocation": "Athena locates the results bucket",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No FLOWBOT_ or AWS setting of the machine leaks in."""
+    for name in list(os.environ):
+        if name.startswith(("FLOWBOT_", "AWS_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+
+
+def example(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {k.removeprefix("FLOWBOT_").lower(): v for k, v in EXAMPLE_ENV.items()}
+    values.update(overrides)
+    return Settings(**values)
+
+
+def actions(policy: dict[str, Any]) -> set[str]:
+    return {a for s in policy["Statement"] for a in s["Action"]}
+
+
+def _matches(pattern: str, value: str) -> bool:
+    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), value) is not None
+
+
+def allows(policy: dict[str, Any], action: str, resource: str, prefix: str | None = None) -> bool:
+    """A small evaluator of these Allow-only policies: action, resource, and the s3:prefix condition."""
+    for statement in policy["Statement"]:
+        if action not in statement["Action"]:
+            continue
+        if not any(_matches(r, resource) for r in statement["Resource"]):
+            continue
+        condition = statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
+        if condition is None or (prefix is not None and any(_matches(c, prefix) for c in condition)):
+            return True
+    return False
+
+
+# --- what is granted ------------------------------------------------------------------------------
+
+
+def test_runtime_actions_are_exactly_what_the_code_needs() -> None:
+    assert actions(runtime_policy(example(), account=ACCOUNT)) == set(RUNTIME_NEEDS)
+
+
+def test_setup_actions_are_exactly_what_the_ddl_needs() -> None:
+    assert actions(setup_policy(example(), account=ACCOUNT)) == set(SETUP_NEEDS)
+
+
+def test_runtime_never_carries_catalog_writes_or_partition_calls() -> None:
+    granted = actions(runtime_policy(example(athena_json_location="s3://json-logs/x/"), account=ACCOUNT))
+    for forbidden in ("glue:CreateTable", "glue:UpdateTable", "glue:DeleteTable", "glue:CreateDatabase"):
+        assert forbidden not in granted
+    assert not {a for a in granted if "Partition" in a}
+
+
+@pytest.mark.parametrize("build", [runtime_policy, setup_policy])
+def test_no_wildcard_actions_or_resources_and_every_statement_is_named(build: Any) -> None:
+    policy = build(example(athena_json_location="s3://json-logs/records/"), account=ACCOUNT)
+    assert policy["Version"] == "2012-10-17"
+    sids = [s["Sid"] for s in policy["Statement"]]
+    assert len(sids) == len(set(sids)) and all(re.fullmatch(r"[A-Za-z0-9]+", sid) for sid in sids)
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        assert all("*" not in a for a in statement["Action"]), statement
+        assert "*" not in statement["Resource"], statement
+        for resource in statement["Resource"]:
+            assert resource.startswith(
+                ("arn:aws:athena:us-east-1:", "arn:aws:glue:us-east-1:", "arn:aws:s3:::")
+            )
+            # object access is always under a prefix, never a whole bucket
+            assert not re.fullmatch(r"arn:aws:s3:::[^/]+/\*", resource), resource
+
+
+@pytest.mark.parametrize("build", [runtime_policy, setup_policy])
+def test_every_list_bucket_is_limited_to_a_prefix_on_its_own_bucket(build: Any) -> None:
+    policy = build(example(athena_json_location="s3://json-logs/records/"), account=ACCOUNT)
+    listing = [s for s in policy["Statement"] if "s3:ListBucket" in s["Action"]]
+    assert listing
+    for statement in listing:
+        assert statement["Action"] == ["s3:ListBucket"]
+        [bucket] = statement["Resource"]
+        assert re.fullmatch(r"arn:aws:s3:::[a-z0-9.-]+", bucket)
+        [prefix] = statement["Condition"]["StringLike"]["s3:prefix"]
+        assert prefix.endswith("/*") and len(prefix) > 2, prefix
+
+
+def test_grants_reach_only_flowbots_own_locations() -> None:
+    policy = runtime_policy(example(flow_logs_prefix="org/logs"), account=ACCOUNT)
+    wg = "arn:aws:athena:us-east-1:111122223333:workgroup/"
+    glue = "arn:aws:glue:us-east-1:111122223333:"
+    cases = [
+        # Athena: the configured workgroup only
+        ("athena:StartQueryExecution", wg + "flowbot", None, True),
+        ("athena:GetQueryResults", wg + "flowbot", None, True),
+        ("athena:StartQueryExecution", wg + "primary", None, False),
+        # Glue: read the tables the templates read, nothing else
+        ("glue:GetTable", glue + "table/flowbot/vpcflow", None, True),
+        ("glue:GetTable", glue + "table/flowbot/incident_iocs", None, True),
+        ("glue:GetTable", glue + "table/flowbot/incident_vpc_flow_directional", None, False),
+        ("glue:GetTable", glue + "table/other_db/vpcflow", None, False),
+        ("glue:GetDatabase", glue + "database/flowbot", None, True),
+        ("glue:GetDatabase", glue + "database/hr", None, False),
+        # flow logs: read-only, under the prefix
+        ("s3:GetObject", "arn:aws:s3:::example-flow-logs/org/logs/AWSLogs/1/vpcflowlogs/x.gz", None, True),
+        ("s3:GetObject", "arn:aws:s3:::example-flow-logs/other/x", None, False),
+        ("s3:PutObject", "arn:aws:s3:::example-flow-logs/org/logs/AWSLogs/x", None, False),
+        ("s3:ListBucket", "arn:aws:s3:::example-flow-logs", "org/logs/AWSLogs/1/", True),
+        ("s3:ListBucket", "arn:aws:s3:::example-flow-logs", "", False),
+        ("s3:ListBucket", "arn:aws:s3:::example-flow-logs", "org/", False),
+        # results: read and write under the output prefix, no delete
+        ("s3:PutObject", "arn:aws:s3:::example-athena-results/flowbot/q.csv", None, True),
+        ("s3:GetObject", "arn:aws:s3:::example-athena-results/flowbot/q.csv", None, True),
+        ("s3:GetObject", "arn:aws:s3:::example-athena-results/elsewhere/q.csv", None, False),
+        ("s3:DeleteObject", "arn:aws:s3:::example-athena-results/flowbot/q.csv", None, False),
+        ("s3:ListBucket", "arn:aws:s3:::example-athena-results", "flowbot/", True),
+        ("s3:ListBucket", "arn:aws:s3:::example-athena-results", "", False),
+        # IOC store: read, write, delete under its root only
+        ("s3:PutObject", "arn:aws:s3:::example-flowbot-iocs/iocs/table/a.csv", None, True),
+        ("s3:DeleteObject", "arn:aws:s3:::example-flowbot-iocs/iocs/table/a.csv", None, True),
+        ("s3:GetObject", "arn:aws:s3:::example-flowbot-iocs/iocs/audit/a.json", None, True),
+        ("s3:PutObject", "arn:aws:s3:::example-flowbot-iocs/other", None, False),
+        ("s3:ListBucket", "arn:aws:s3:::example-flowbot-iocs", "iocs/table/", True),
+        ("s3:ListBucket", "arn:aws:s3:::example-flowbot-iocs", "", False),
+        # a prefix of one bucket does not open another bucket
+        ("s3:ListBucket", "arn:aws:s3:::example-flow-logs", "flowbot/", False),
+        ("s3:GetBucketLocation", "arn:aws:s3:::example-athena-results", None, True),
+        ("s3:GetBucketLocation", "arn:aws:s3:::someone-elses-bucket", None, False),
+    ]
+    wrong = [case for case in cases if allows(policy, case[0], case[1], case[2]) != case[3]]
+    assert wrong == []
+
+
+def test_optional_parts_follow_the_settings() -> None:
+    local_iocs = runtime_policy(example(ioc_store="/var/lib/flowbot/iocs"), account=ACCOUNT)
+    assert not [s for s in local_iocs["Statement"] if s["Sid"].startswith("IocStore")]
+    assert not any("incident_iocs" in r for s in local_iocs["Statement"] for r in s["Resource"])
+    with_json = runtime_policy(example(athena_json_location="s3://json-logs/records"), account=ACCOUNT)
+    assert allows(with_json, "s3:GetObject", "arn:aws:s3:::json-logs/records/2026/x.json")
+    assert allows(with_json, "s3:ListBucket", "arn:aws:s3:::json-logs", "records/2026/")
+    assert allows(
+        with_json, "glue:GetTable", "arn:aws:glue:us-east-1:111122223333:table/flowbot/vpc_flow_logs"
+    )
+    json_only = runtime_policy(
+        example(table_kind="json", flow_logs_bucket=None, athena_json_location="s3://json-logs/r/"),
+        account=ACCOUNT,
+    )
+    assert not [s for s in json_only["Statement"] if s["Sid"].startswith("FlowLogs")]
+
+
+def test_partition_region_and_an_enforced_output_location() -> None:
+    policy = runtime_policy(
+        example(athena_region=None, athena_output_location=None),
+        account=ACCOUNT,
+        partition="aws-cn",
+        region="cn-north-1",
+        output_location="s3://wg-results/enforced",
+    )
+    resources = [r for s in policy["Statement"] for r in s["Resource"]]
+    assert "arn:aws-cn:athena:cn-north-1:111122223333:workgroup/flowbot" in resources
+    assert "arn:aws-cn:s3:::wg-results/enforced/*" in resources
+    assert all(r.startswith("arn:aws-cn:") for r in resources)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"flow_logs_bucket": None},
+            "FLOWBOT_FLOW_LOGS_BUCKET is not set: the policy needs the flow-log bucket",
+        ),
+        ({"athena_output_location": None}, "FLOWBOT_ATHENA_OUTPUT_LOCATION is not set"),
+        ({"athena_region": None}, "FLOWBOT_ATHENA_REGION is not set"),
+        ({"table_kind": "json"}, "FLOWBOT_ATHENA_JSON_LOCATION is not set"),
+    ],
+)
+def test_missing_settings_are_named(overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(MissingSettingError, match=re.escape(message)):
+        runtime_policy(example(**overrides), account=ACCOUNT)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"account": "11112222333"}, "12 digits"),
+        ({"account": "1111-2222-3333"}, "12 digits"),
+        ({"account": ACCOUNT, "partition": "azure"}, "partition"),
+        ({"account": ACCOUNT, "region": "moon"}, "region"),
+    ],
+)
+def test_bad_arguments_are_refused(arguments: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        runtime_policy(example(), **arguments)
+
+
+def test_s3_locations_are_folders() -> None:
+    assert s3_location("s3://b-1/a/b") == ("b-1", "a/b/")
+    assert s3_location("s3://b-1/a/b/") == ("b-1", "a/b/")
+    assert s3_location("s3://b-1") == ("b-1", "")
+    with pytest.raises(ValueError):
+        s3_location("https://b-1/a")
+
+
+# --- the documents in the repository -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(POLICY_FILES))
+def test_the_policy_files_in_helm_match_the_code(kind: str) -> None:
+    path, flags = POLICY_FILES[kind]
+    build = setup_policy if kind == "setup" else runtime_policy
+    expected = json.dumps(build(example(), account=ACCOUNT), indent=2) + "\n"
+    env = " ".join(f"{k}={v}" for k, v in EXAMPLE_ENV.items())
+    command = f"env {env} flowbot athena policy --account {ACCOUNT} {' '.join(flags)}".strip()
+    assert path.is_file(), f"{path} is missing; regenerate it with: {command} > {path.relative_to(ROOT)}"
+    assert path.read_text(encoding="utf-8") == expected, (
+        f"{path.relative_to(ROOT)} is out of step with bot/iam.py; regenerate it with: "
+        f"{command} > {path.relative_to(ROOT)}"
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(POLICY_FILES))
+def test_iam_accepts_the_documents(kind: str) -> None:
+    """moto's IAM validates policy grammar (Version, Effect, Action/Resource forms, Sid, conditions)."""
+    document = POLICY_FILES[kind][0].read_text(encoding="utf-8")
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        created = iam.create_policy(PolicyName=f"flowbot-{kind}", PolicyDocument=document)
+        assert created["Policy"]["Arn"].endswith(f":policy/flowbot-{kind}")
+        broken = json.loads(document)
+        del broken["Statement"][0]["Effect"]
+        with pytest.raises(ClientError, match="MalformedPolicyDocument"):  # the check is real
+            iam.create_policy(PolicyName="broken", PolicyDocument=json.dumps(broken))
+
+
+# --- the CLI --------------------------------------------------------------------------------------
+
+
+def run_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str, **env: str | None
+) -> tuple[int, str, str]:
+    for name, value in {**EXAMPLE_ENV, **env}.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    out = io.StringIO()
+    code = main(list(argv), stdout=out)
+    return code, out.getvalue(), capsys.readouterr().err
+
+
+def test_cli_prints_the_runtime_and_setup_policies(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(monkeypatch, capsys, "athena", "policy", "--account", ACCOUNT)
+    assert (code, err) == (EXIT_OK, "")
+    assert json.loads(out) == runtime_policy(example(), account=ACCOUNT)
+    code, out, _ = run_cli(monkeypatch, capsys, "athena", "policy", "--account", ACCOUNT, "--setup")
+    assert code == EXIT_OK and json.loads(out) == setup_policy(example(), account=ACCOUNT)
+    code, out, _ = run_cli(
+        monkeypatch, capsys, "athena", "policy", "--account", ACCOUNT, "--partition", "aws-us-gov",
+        "--region", "us-gov-west-1", FLOWBOT_ATHENA_REGION=None,
+    )  # fmt: skip
+    assert code == EXIT_OK and "arn:aws-us-gov:athena:us-gov-west-1:" in out
+
+
+@pytest.mark.parametrize("account", ["12345", "1111222233334", "abcdefghijkl", None])
+def test_cli_refuses_a_bad_account_id(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], account: str | None
+) -> None:
+    argv = ["athena", "policy"] + (["--account", account] if account else [])
+    code, out, err = run_cli(monkeypatch, capsys, *argv)
+    assert code == EXIT_BAD_INPUT and out == ""
+    assert err.count("\n") == 1 and "--account must be a 12-digit AWS account ID" in err
+
+
+def test_cli_reports_a_missing_setting_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(
+        monkeypatch, capsys, "athena", "policy", "--account", ACCOUNT, FLOWBOT_FLOW_LOGS_BUCKET=None
+    )
+    assert (code, out) == (EXIT_FAILURE, "")
+    assert err == "flowbot: FLOWBOT_FLOW_LOGS_BUCKET is not set: the policy needs the flow-log bucket\n"
+
+
+def test_cli_policy_options_belong_to_policy(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(monkeypatch, capsys, "athena", "ddl", "--account", ACCOUNT)
+    assert code == EXIT_BAD_INPUT and "go with `policy`" in err
