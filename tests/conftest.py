@@ -19,6 +19,27 @@ SAMPLE_END = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 """The sample data covers the three days before this moment."""
 
 
+def fake_aws_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, region: str, *, prefixes: tuple[str, ...] = ()
+) -> None:
+    """Fake credentials and a region for moto or a Stubber; no profile, config file or instance metadata of
+    the machine is read, and variables starting with `prefixes` (e.g. FLOWBOT_, AWS_) are cleared first."""
+    for name in list(os.environ):
+        if name.startswith(prefixes) or name in (
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN",
+            "AWS_REGION",
+        ):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A real Redis database, empty before and after the test (never db 0)."""

@@ -26,7 +26,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -48,6 +47,7 @@ from bot.iocs.objects import ObjectExists, ObjectMissing, object_store_for
 from bot.iocs.store import IocStore, Submission
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
+from tests.conftest import fake_aws_environment
 
 REGION = "us-east-1"
 RESULTS = "flowbot-results"
@@ -59,15 +59,7 @@ ROW = ["10.0.1.25", "203.0.113.66", "7", "700", "100", "2026/11/19 00:00:00", "2
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith(("FLOWBOT_", "AWS_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    fake_aws_environment(monkeypatch, tmp_path, REGION, prefixes=("FLOWBOT_", "AWS_"))
 
 
 SETTINGS = Settings(

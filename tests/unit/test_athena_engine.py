@@ -38,6 +38,7 @@ from bot.engines.base import Column, EngineError
 from bot.rendering.csv_out import safe_cell
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
+from tests.conftest import fake_aws_environment
 
 REGION = "us-east-1"
 BUCKET = "flowbot-results"
@@ -75,14 +76,7 @@ class FakeClock:
 @pytest.fixture(autouse=True)
 def fake_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Fake credentials and a region; no profile or config file of the machine is read."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    fake_aws_environment(monkeypatch, tmp_path, REGION)
 
 
 @pytest.fixture

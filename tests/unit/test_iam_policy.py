@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from moto import mock_aws
 from bot.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, main
 from bot.iam import runtime_policy, s3_location, setup_policy
 from bot.settings import MissingSettingError, Settings
+from tests.conftest import fake_aws_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "111122223333"
@@ -77,14 +77,7 @@ SETUP_NEEDS = {
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No FLOWBOT_ or AWS setting of the machine leaks in."""
-    for name in list(os.environ):
-        if name.startswith(("FLOWBOT_", "AWS_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    fake_aws_environment(monkeypatch, tmp_path, "us-east-1", prefixes=("FLOWBOT_", "AWS_"))
 
 
 def example(**overrides: Any) -> Settings:
