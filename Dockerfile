@@ -15,7 +15,10 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY query_templates ./query_templates
-RUN /opt/flowbot/bin/pip install --no-deps . && /opt/flowbot/bin/pip check
+# pip and setuptools are build tools: the runtime image does without them (smaller, and less to patch).
+RUN /opt/flowbot/bin/pip install --no-deps . \
+    && /opt/flowbot/bin/pip check \
+    && /opt/flowbot/bin/pip uninstall --quiet --yes pip setuptools
 
 # Runtime stage: no compilers, no pip cache, no source tree; runs as uid 10001 and works with a read-only
 # root filesystem (HOME and the working directory are /tmp; the chart mounts an emptyDir there).
