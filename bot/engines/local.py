@@ -122,6 +122,8 @@ class LocalEngine:
         if self.threads:
             con.execute(f"SET threads = {int(self.threads)}")
         con.execute("SET TimeZone = 'UTC'")  # Athena's session zone; from_unixtime and date_format follow it
+        # Past ~2 s DuckDB draws a progress bar on stdout, into a worker's log or `flowbot ask`'s answer.
+        con.execute("SET enable_progress_bar = false")
         install_macros(con)  # what transpiled CIDR tests call (bot/engines/dialect.py)
         return con
 

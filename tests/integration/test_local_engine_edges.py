@@ -68,3 +68,10 @@ def test_awkward_files_read_as_athena_reads_them(tmp_path: Path) -> None:
     want = [tuple(getattr(r, n) for n in names) for r in expected_timeline(rows, "10.0.1.25", *bounds)]
     assert got == want
     assert {row[-1] for row in got} == {"OK", None}  # CRLF lines end in "OK", not "OK\r"
+
+
+def test_no_progress_bar_on_stdout(tmp_path: Path) -> None:
+    """Past ~2 s DuckDB draws a progress bar on stdout, which is a worker's log or `flowbot ask`'s answer
+    (found by the scan benchmark, where it landed in the middle of the printed table)."""
+    con = LocalEngine(tmp_path)._connect()
+    assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
