@@ -33,4 +33,9 @@ lock: $(VENV)/.installed
 	  --python-platform x86_64-manylinux_2_28 --generate-hashes --custom-compile-command "make lock" \
 	  --quiet -o requirements.lock
 
-.PHONY: install demo test lock
+# Every benchmark, one table, recorded in bench/RESULTS.md (about 15 minutes; needs a Redis, as the tests do).
+bench: $(VENV)/.installed
+	.ci/ensure-redis
+	$(VENV)/bin/python -m bench.run --write
+
+.PHONY: install demo test lock bench
