@@ -240,10 +240,15 @@ def _window(catalog: Catalog, day: datasets.Dataset, month: datasets.Dataset, ru
     ]  # fmt: skip
 
 
-def figures(data_dir: Path, runs: int = 3) -> list[Figure]:
+def figures(
+    data_dir: Path,
+    runs: int = 3,
+    records: int = datasets.FULL_DAY_RECORDS,
+    light_records: int = datasets.LIGHT_DAY_RECORDS,
+) -> list[Figure]:
     """Generate (or reuse) the datasets, then measure; prints the datasets and the count checks."""
-    day = datasets.one_day(data_dir)
-    month = datasets.thirty_days(data_dir)
+    day = datasets.one_day(data_dir, records=records)
+    month = datasets.thirty_days(data_dir, records=records, light_records=light_records)
     for dataset in (day, month):
         print(f"- {dataset.describe()}")
     catalog = load_catalog()

@@ -51,7 +51,7 @@ GENERATOR_VERSION = 1
 """Bump when the rows change, so that caches of the old rows are not reused."""
 DEFAULT_DIR = Path(__file__).parent / ".data"
 DAY = date(2026, 11, 19)
-"""The one-day dataset's day, and the last day of the 30-day one (bench_flow's END is the next midnight)."""
+"""The one-day dataset's day, and the last day of the 30-day one."""
 FULL_DAY_RECORDS = 10_000_000
 LIGHT_DAY_RECORDS = 500_000
 SEED = 11

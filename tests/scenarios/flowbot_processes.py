@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -32,32 +33,37 @@ def free_port() -> int:
 
 
 def serve(env: dict[str, str]) -> Iterator[str]:
-    """`flowbot serve` in its own process; yields its /slack/events URL once /healthz answers."""
+    """`flowbot serve` in its own process; yields its /slack/events URL once /healthz answers.
+
+    Its output goes to a file, not a pipe: a pipe nobody reads fills after 64 KB, and then every thread
+    of the app that logs blocks (the ack benchmark hung that way under overload).
+    """
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:  # noqa: S310
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"flowbot serve did not come up:\n{out}")
-            time.sleep(0.1)
-        yield base + "/slack/events"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with tempfile.TemporaryFile() as output:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(base + "/healthz", timeout=1) as resp:  # noqa: S310
+                        if resp.status == 200:
+                            break
+                except (urllib.error.URLError, ConnectionError):
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    output.seek(0)
+                    pytest.fail(f"flowbot serve did not come up:\n{output.read().decode()}")
+                time.sleep(0.1)
+            yield base + "/slack/events"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def post(url: str, body: str, headers: dict[str, str]) -> tuple[int, str]:

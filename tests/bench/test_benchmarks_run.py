@@ -1,0 +1,60 @@
+"""The benchmarks still run, at tiny sizes: each returns its figures and passes its own checks (every
+acknowledged command queued, counts equal to the records generated, the uploaded CSV holding every row
+asked for, the Athena call counts). Nothing here is timed: `make bench` measures, tests do not."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bench import bench_ack, bench_answer, bench_athena, bench_export, bench_scan
+from bench.report import Figure, markdown
+from tests.conftest import SAMPLE_END
+
+
+def named(figures: list[Figure]) -> dict[str, Figure]:
+    return {f"{f.section}: {f.what}": f for f in figures}
+
+
+def test_report_table_has_a_row_per_figure() -> None:
+    figures = [Figure("s", "a", 1500.0, "ms", 3000.0, "limit"), Figure("s", "b", 2.0, "jobs/s")]
+    table = markdown(figures).splitlines()
+    assert len(table) == 2 + len(figures)
+    assert table[2].startswith("| s | a | 1,500 ms | 3,000 ms (limit) | 0.5x |")
+
+
+@pytest.mark.e2e
+def test_ack_bench_queues_every_acknowledged_command(sample_root: Path) -> None:
+    figures = named(bench_ack.figures(sample_root, rates=(20,), seconds=1))
+    p99 = figures["Ack at 20 commands/s: p99"]
+    assert p99.reference == bench_ack.SLACK_LIMIT_MS and p99.value > 0
+    assert "20 jobs enqueued, 0 failed" in figures["Ack at 20 commands/s: p50"].note
+
+
+@pytest.mark.e2e
+def test_answer_bench_with_one_and_four_workers(sample_root: Path) -> None:
+    figures = named(bench_answer.figures(sample_root, count=3, alone=1))
+    assert figures["Command to answer, 4 workers: jobs/s sustained"].reference is not None
+    assert figures["Command to answer, 1 worker: one command alone (median)"].value > 0
+
+
+@pytest.mark.e2e
+def test_export_bench_uploads_every_row(sample_root: Path) -> None:
+    start = SAMPLE_END - timedelta(days=3)
+    figures = named(bench_export.figures(sample_root, start, SAMPLE_END, sizes=(100, 1_000)))
+    assert "1,000 rows" in figures["CSV export and upload: peak RSS, 1,000 rows"].note
+
+
+def test_scan_bench_counts_what_it_generated(tmp_path: Path) -> None:
+    figures = bench_scan.figures(tmp_path, runs=1, records=20_000, light_records=1_000)
+    assert any("30-day dataset" in f.what for f in figures), [f.what for f in figures]
+
+
+def test_athena_bench_counts_calls() -> None:
+    figures = bench_athena.figures(rows=2_500)
+    calls = next(f for f in figures if f.what.startswith("API calls"))
+    # 2,501 rows with the header make 3 pages of 1,000; the first is read inside engine.run for the summary
+    # on both paths, so what follows is one GetObject against the 2 remaining pages.
+    assert (calls.value, calls.reference) == (1, 2)
