@@ -24,7 +24,7 @@ from redis import Redis
 from rq import Queue, Worker
 
 from bench.report import Figure, markdown, percentile
-from bench.slack_side import BENCH_QUEUE, BENCH_REDIS_URL, app_env
+from bench.slack_side import BENCH_QUEUE, BENCH_REDIS_URL, app_with_recording_slack
 from bot.answer import answer
 from bot.catalog import load_catalog
 from bot.engines.local import LocalEngine
@@ -33,7 +33,7 @@ from bot.request import FlowRequest
 from bot.settings import Settings
 from tests.conftest import SAMPLE_END
 from tests.mock_slack import MockSlack
-from tests.scenarios.flowbot_processes import WINDOW, serve, slash
+from tests.scenarios.flowbot_processes import WINDOW, slash
 
 QUESTION = f"ratio 10.0.1.25 {WINDOW}"
 DONE = "files.completeUploadExternal"
@@ -87,76 +87,66 @@ def burst(url: str, mock: MockSlack, count: int, tag: str) -> tuple[list[float],
 
 def figures(data: Path, count: int = 40, alone: int = 5) -> list[Figure]:
     redis = Redis.from_url(BENCH_REDIS_URL)
-    redis.flushdb()
     floor = direct_ms(data, alone)
     out: list[Figure] = []
-    with MockSlack() as mock:
-        env = app_env(mock.base_url, data)
-        app = serve(env)
-        url = next(app)
-        try:
-            one_worker_rate = 0.0
-            for workers in (1, 4):
-                redis.flushdb()
-                procs = [
-                    subprocess.Popen(
-                        [sys.executable, "-m", "bot.cli", "worker"],
-                        env=env,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )
-                    for _ in range(workers)
-                ]
-                try:
-                    _wait_for_workers(redis, workers)
-                    section = f"Command to answer, {workers} worker{'s' if workers > 1 else ''}"
-                    if workers == 1:
-                        singles = []
-                        for i in range(alone):
-                            latencies, _ = burst(url, mock, 1, f"ONE{i}")
-                            singles += latencies
-                        out.append(
-                            Figure(
-                                section,
-                                "one command alone (median)",
-                                statistics.median(singles),
-                                "ms",
-                                floor,
-                                "the query and CSV in-process",
-                                f"median of {alone}; the rest is queue, worker and Slack round trips",
-                            )
-                        )
-                    latencies, rate = burst(url, mock, count, f"B{workers}")
-                    note = f"{count} commands sent back to back, each in its own channel"
-                    out += [
-                        Figure(
-                            section, f"burst of {count}: p50", percentile(latencies, 0.5), "ms", note=note
-                        ),
-                        Figure(section, f"burst of {count}: max", max(latencies), "ms"),
-                    ]
-                    if workers == 1:
-                        one_worker_rate = rate
-                        out.append(Figure(section, "jobs/s sustained", rate, "jobs/s"))
-                    else:
-                        out.append(
-                            Figure(
-                                section,
-                                "jobs/s sustained",
-                                rate,
-                                "jobs/s",
-                                one_worker_rate,
-                                "1 worker",
-                                "2 cores: 4 workers share them with the app, Redis and the mock",
-                            )
-                        )
-                finally:
-                    for proc in procs:
-                        proc.terminate()
-                    for proc in procs:
-                        proc.wait(timeout=60)
-        finally:
-            app.close()
+    with app_with_recording_slack(data) as (url, mock, env):
+        one_worker_rate = 0.0
+        for workers in (1, 4):
             redis.flushdb()
+            procs = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "bot.cli", "worker"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                for _ in range(workers)
+            ]
+            try:
+                _wait_for_workers(redis, workers)
+                section = f"Command to answer, {workers} worker{'s' if workers > 1 else ''}"
+                if workers == 1:
+                    singles = []
+                    for i in range(alone):
+                        latencies, _ = burst(url, mock, 1, f"ONE{i}")
+                        singles += latencies
+                    out.append(
+                        Figure(
+                            section,
+                            "one command alone (median)",
+                            statistics.median(singles),
+                            "ms",
+                            floor,
+                            "the query and CSV in-process",
+                            f"median of {alone}; the rest is queue, worker and Slack round trips",
+                        )
+                    )
+                latencies, rate = burst(url, mock, count, f"B{workers}")
+                note = f"{count} commands sent back to back, each in its own channel"
+                out += [
+                    Figure(section, f"burst of {count}: p50", percentile(latencies, 0.5), "ms", note=note),
+                    Figure(section, f"burst of {count}: max", max(latencies), "ms"),
+                ]
+                if workers == 1:
+                    one_worker_rate = rate
+                    out.append(Figure(section, "jobs/s sustained", rate, "jobs/s"))
+                else:
+                    out.append(
+                        Figure(
+                            section,
+                            "jobs/s sustained",
+                            rate,
+                            "jobs/s",
+                            one_worker_rate,
+                            "1 worker",
+                            "2 cores: 4 workers share them with the app, Redis and the mock",
+                        )
+                    )
+            finally:
+                for proc in procs:
+                    proc.terminate()
+                for proc in procs:
+                    proc.wait(timeout=60)
     return out
 
 

@@ -24,9 +24,9 @@ from pathlib import Path
 from redis import Redis
 
 from bench.report import Figure, markdown
-from bench.slack_side import BENCH_REDIS_URL, app_env
+from bench.slack_side import BENCH_REDIS_URL, app_with_recording_slack
 from tests.mock_slack import MockSlack
-from tests.scenarios.flowbot_processes import serve, slash
+from tests.scenarios.flowbot_processes import slash
 
 DONE = "files.completeUploadExternal"
 
@@ -64,61 +64,54 @@ def figures(
 ) -> list[Figure]:
     window = f"--from {start:%Y-%m-%dT%H:%M}Z --to {end:%Y-%m-%dT%H:%M}Z"
     out: list[Figure] = []
-    with MockSlack() as mock:
-        env = app_env(mock.base_url, data)
-        app = serve(env)
-        url = next(app)
-        try:
-            export(url, mock, env, f"count {window}", "warm")  # file cache and imports warm for every run
-            floor_s, floor_mb, _, _ = export(url, mock, env, f"count {window}", "floor")
-            section = "CSV export and upload"
-            out.append(
-                Figure(
-                    section,
-                    "worker peak RSS, `count` (1 row)",
-                    floor_mb,
-                    "MB",
-                    note=f"{floor_s:.1f} s: the worker's start, one job, exit",
-                )
+    with app_with_recording_slack(data) as (url, mock, env):
+        export(url, mock, env, f"count {window}", "warm")  # file cache and imports warm for every run
+        floor_s, floor_mb, _, _ = export(url, mock, env, f"count {window}", "floor")
+        section = "CSV export and upload"
+        out.append(
+            Figure(
+                section,
+                "worker peak RSS, `count` (1 row)",
+                floor_mb,
+                "MB",
+                note=f"{floor_s:.1f} s: the worker's start, one job, exit",
             )
-            first: tuple[int, float, float] | None = None
-            for size in sizes:
-                seconds, peak, rows, size_bytes = export(
-                    url, mock, env, f"sample --limit {size} {window}", str(size)
-                )
-                if rows != size:
-                    raise RuntimeError(f"asked for {size:,} rows, the uploaded CSV holds {rows:,}")
-                note = f"{rows:,} rows, {size_bytes / 1e6:.0f} MB of CSV uploaded"
-                if first is None:
-                    first = (size, seconds, peak)
-                    out += [
-                        Figure(section, f"peak RSS, {size:,} rows", peak, "MB", floor_mb, "`count`", note),
-                        Figure(section, f"time, {size:,} rows", seconds, "s", floor_s, "`count`"),
-                    ]
-                else:
-                    out += [
-                        Figure(
-                            section,
-                            f"peak RSS, {size:,} rows",
-                            peak,
-                            "MB",
-                            first[2],
-                            f"{first[0]:,} rows",
-                            note + "; flat memory: ratio near 1",
-                        ),
-                        Figure(
-                            section,
-                            f"time, {size:,} rows",
-                            seconds,
-                            "s",
-                            first[1],
-                            f"{first[0]:,} rows",
-                            f"{rows / seconds:,.0f} rows/s end to end",
-                        ),
-                    ]
-        finally:
-            app.close()
-            Redis.from_url(BENCH_REDIS_URL).flushdb()
+        )
+        first: tuple[int, float, float] | None = None
+        for size in sizes:
+            seconds, peak, rows, size_bytes = export(
+                url, mock, env, f"sample --limit {size} {window}", str(size)
+            )
+            if rows != size:
+                raise RuntimeError(f"asked for {size:,} rows, the uploaded CSV holds {rows:,}")
+            note = f"{rows:,} rows, {size_bytes / 1e6:.0f} MB of CSV uploaded"
+            if first is None:
+                first = (size, seconds, peak)
+                out += [
+                    Figure(section, f"peak RSS, {size:,} rows", peak, "MB", floor_mb, "`count`", note),
+                    Figure(section, f"time, {size:,} rows", seconds, "s", floor_s, "`count`"),
+                ]
+            else:
+                out += [
+                    Figure(
+                        section,
+                        f"peak RSS, {size:,} rows",
+                        peak,
+                        "MB",
+                        first[2],
+                        f"{first[0]:,} rows",
+                        note + "; flat memory: ratio near 1",
+                    ),
+                    Figure(
+                        section,
+                        f"time, {size:,} rows",
+                        seconds,
+                        "s",
+                        first[1],
+                        f"{first[0]:,} rows",
+                        f"{rows / seconds:,.0f} rows/s end to end",
+                    ),
+                ]
     return out
 
 

@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from redis import Redis
+
 from tests.mock_slack import MockSlack, child_env
-from tests.scenarios.flowbot_processes import SECRET
+from tests.scenarios.flowbot_processes import SECRET, serve
 
 BENCH_REDIS_URL = "redis://127.0.0.1:6379/12"
 BENCH_QUEUE = "flowbot-bench"
@@ -39,6 +41,22 @@ def app_env(mock_url: str, data: Path, **extra: str) -> dict[str, str]:
         FLOWBOT_LOG_LEVEL="WARNING",
         **extra,
     )
+
+
+@contextmanager
+def app_with_recording_slack(data: Path) -> Iterator[tuple[str, MockSlack, dict[str, str]]]:
+    """`flowbot serve` on the bench's Redis database, with the recording mock Slack in this process (the
+    benchmarks that wait for answers read its calls); yields the app's URL, the mock and the app's env."""
+    redis = Redis.from_url(BENCH_REDIS_URL)
+    redis.flushdb()
+    with MockSlack() as mock:
+        env = app_env(mock.base_url, data)
+        app = serve(env)
+        try:
+            yield next(app), mock, env
+        finally:
+            app.close()
+            redis.flushdb()
 
 
 @contextmanager
