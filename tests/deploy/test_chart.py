@@ -616,3 +616,14 @@ def test_the_chart_readme_documents_every_value() -> None:
     assert not missing, f"values missing from helm/flowbot/README.md's table: {missing}"
     stale = sorted(p for p in documented - paths if not any(p.startswith(q + ".") for q in paths))
     assert not stale, f"README documents values that do not exist: {stale}"
+
+
+def test_an_ingress_host_without_paths_routes_slack_events_only() -> None:
+    """`--set ingress.hosts[0].host=…` replaces the default list: the path must not go with it."""
+    docs = template("--set", "ingress.enabled=true", "--set", "ingress.hosts[0].host=flowbot.example.org")
+    (rule,) = one(docs, "Ingress", f"{RELEASE}-flowbot-bot")["spec"]["rules"]
+    assert rule["host"] == "flowbot.example.org"
+    assert [(p["path"], p["pathType"]) for p in rule["http"]["paths"]] == [("/slack/events", "Prefix")]
+    for version in KUBE_VERSIONS:
+        for doc in docs:
+            kubernetes_validate.validate(doc, version, strict=True)
