@@ -5,8 +5,9 @@ each for a bounded time) to the real `flowbot serve` process; every command is d
 id, one of 20 channels and 50 people), so each is verified, parsed, rate-limited, enqueued to Redis and
 then announced to the (mock) Slack by a status message, as in production. Latency is counted from the
 moment the request was due, not from when a client thread got round to sending it, so a stalled server
-cannot hide its queue (no coordinated omission). The mock Slack runs in its own process; the generator
-shares the 2 cores with the app, Redis and the mock, which this machine cannot avoid.
+cannot hide its queue (no coordinated omission). The mock Slack runs in its own process, answering at
+once or, for the second set of rates, after 150 ms a post, as a slow Slack would. The generator shares the 2
+cores with the app, Redis and the mock, which this machine cannot avoid.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ GOAL_P99_MS = 100.0
 CLIENT_THREADS = 32
 CHANNELS, PEOPLE = 20, 50
 SETTLE_SECONDS = 5.0
+SLOW_SLACK_SECONDS = 0.15
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,13 @@ def run_load(url: str, rate: float, seconds: float) -> LoadResult:
     return LoadResult(rate, count, latencies, failures, accepted, count / took)
 
 
-def figures(data: Path, rates: tuple[float, ...] = (10, 50, 200, 400), seconds: float = 10) -> list[Figure]:
+def figures(
+    data: Path, rates: tuple[float, ...] = (10, 50, 200, 400), seconds: float = 10, latency: float = 0.0
+) -> list[Figure]:
     redis = Redis.from_url(BENCH_REDIS_URL)
     redis.flushdb()
     out: list[Figure] = []
-    with mock_slack_process() as mock_url:
+    with mock_slack_process(latency) as mock_url:
         app = serve(app_env(mock_url, data))
         url = next(app)
         try:
@@ -133,7 +137,8 @@ def figures(data: Path, rates: tuple[float, ...] = (10, 50, 200, 400), seconds: 
                 if enqueued != result.accepted:  # an acknowledged command must be a queued job
                     raise RuntimeError(f"{result.accepted:,} commands acknowledged, {enqueued:,} enqueued")
                 time.sleep(SETTLE_SECONDS)  # the status messages posted after each ack, before the next rate
-                section = f"Ack at {rate:g} commands/s"
+                slow = f", Slack taking {latency * 1000:.0f} ms a post" if latency else ""
+                section = f"Ack at {rate:g} commands/s{slow}"
                 note = (
                     f"{result.sent:,} commands in {seconds:g} s (achieved {result.achieved_rate:.0f}/s), "
                     f"{enqueued:,} jobs enqueued, {result.failures} failed or over 3 s"
@@ -165,6 +170,12 @@ def figures(data: Path, rates: tuple[float, ...] = (10, 50, 200, 400), seconds: 
     return out
 
 
+def suite(data: Path, seconds: float = 10) -> list[Figure]:
+    """What `make bench` runs: the app's own cost (an instant mock), then a slow Slack: a listener holds
+    its thread for the status message it posts after the ack, so Slack's speed bounds commands in flight."""
+    return figures(data, (10, 50, 200, 400), seconds) + figures(data, (50, 200), seconds, SLOW_SLACK_SECONDS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -172,9 +183,10 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rates", default="10,50,200,400")
+    parser.add_argument("--slack-latency", type=float, default=0.0, help="seconds the mock takes per post")
     args = parser.parse_args()
     rates = tuple(float(r) for r in args.rates.split(","))
-    print(markdown(figures(args.data, rates, args.seconds)))
+    print(markdown(figures(args.data, rates, args.seconds, args.slack_latency)))
 
 
 if __name__ == "__main__":

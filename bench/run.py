@@ -71,7 +71,7 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
         )
         steps = [
-            ("ack", lambda: bench_ack.figures(sample, seconds=2 if args.quick else 10)),
+            ("ack", lambda: bench_ack.suite(sample, seconds=2 if args.quick else 10)),
             (
                 "answer",
                 lambda: bench_answer.figures(

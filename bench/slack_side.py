@@ -60,10 +60,11 @@ def app_with_recording_slack(data: Path) -> Iterator[tuple[str, MockSlack, dict[
 
 
 @contextmanager
-def mock_slack_process() -> Iterator[str]:
-    """The mock Web API in a child process; yields its base URL."""
+def mock_slack_process(latency: float = 0.0) -> Iterator[str]:
+    """The mock Web API in a child process, answering chat.postMessage after `latency` seconds (the real
+    Slack takes tens to hundreds of milliseconds); yields its base URL."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "bench.slack_side"],
+        [sys.executable, "-m", "bench.slack_side", str(latency)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -79,5 +80,7 @@ def mock_slack_process() -> Iterator[str]:
 
 if __name__ == "__main__":
     with MockSlack() as mock:
+        if float(sys.argv[1]) > 0:
+            mock.slow_next("chat.postMessage", float(sys.argv[1]), times=sys.maxsize)
         print(mock.base_url, flush=True)
         sys.stdin.read()
