@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from slack_bolt import App
 
 from bot.catalog import Catalog, load_catalog
@@ -28,11 +26,6 @@ def create_app(
         client=slack_client(settings),
         signing_secret=secret,
         request_verification_enabled=not socket_mode,
-        # Bolt's default of 5 threads capped `/flow` at ~30 commands/s once Slack took 150 ms a post
-        # (bench/bench_ack.py --slack-latency 0.15): later commands then waited past Slack's 3 s.
-        listener_executor=ThreadPoolExecutor(
-            settings.listener_threads, thread_name_prefix="flowbot-listener"
-        ),
     )
     guard.register(app, settings)  # first: every request's workspace and channel, before any listener
     catalog = catalog or load_catalog()

@@ -144,13 +144,12 @@ class Settings(BaseSettings):
     )
     http_host: str = Field("0.0.0.0", description="Address `flowbot serve` listens on.")  # noqa: S104
     http_port: int = Field(3000, ge=1, le=65535, description="Port `flowbot serve` listens on.")
-    listener_threads: int = Field(
-        64,
-        ge=5,
-        le=1024,
-        description="Threads running Slack listeners in `flowbot serve`: a command is acknowledged once one "
-        "picks it up, and holds it for the status message posted after the ack, so this bounds commands in "
-        "flight while Slack is slow.",
+    status_post_threads: int = Field(
+        8,
+        ge=1,
+        le=256,
+        description="Threads posting status messages in `flowbot serve`, apart from the ones that "
+        "acknowledge commands, so a slow Slack delays status messages, never acknowledgements.",
     )
     command: str = Field("/flow", description="The slash command Flowbot answers.")
 

@@ -13,6 +13,7 @@ covers a retry racing its first delivery.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -39,13 +40,20 @@ class RateLimited(Exception):
 
 
 class Asker:
-    """Submits requests to the queue and opens their status messages."""
+    """Submits requests to the queue and opens their status messages.
+
+    Status messages are posted on threads of their own: a listener thread is what acknowledges the next
+    command, and one held for Slack's answer to the post (or a 429's Retry-After) would make later
+    commands miss Slack's 3 s. When Slack is slow, status messages wait in line instead; a worker that
+    starts a job first posts its status itself (bot/status.py).
+    """
 
     def __init__(self, settings: Settings, queue: FlowQueue, limiter: RateLimiter | None = None) -> None:
         self.settings = settings
         self.queue = queue
         self.contexts = ContextStore(queue.redis, settings.context_ttl_days * 86400)
         self.limiter = limiter or RateLimiter(queue.redis, settings)
+        self._posting = ThreadPoolExecutor(settings.status_post_threads, thread_name_prefix="flowbot-status")
 
     def context_of(self, team_id: str, channel_id: str) -> ChannelContext | None:
         """The channel's context (`/flow context`), which its queries use. Raises RedisError."""
@@ -105,6 +113,10 @@ class Asker:
             self.announce(client, request, target)
 
     def announce(self, client: WebClient, request: FlowRequest, target: ReplyTarget) -> None:
+        """Have the job's status message posted on the status threads; returns at once."""
+        self._posting.submit(self._announce, client, request, target)
+
+    def _announce(self, client: WebClient, request: FlowRequest, target: ReplyTarget) -> None:
         """Post the job's status message ("queued", with its place in line); where Flowbot may not
         post, tell the asker privately how to invite it. Never raises: the worker posts the status
         message itself if this one did not make it."""
