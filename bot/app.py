@@ -14,7 +14,12 @@ from handlers.asking import Asker
 
 
 def create_app(
-    settings: Settings, queue: FlowQueue, *, socket_mode: bool = False, catalog: Catalog | None = None
+    settings: Settings,
+    queue: FlowQueue,
+    *,
+    socket_mode: bool = False,
+    catalog: Catalog | None = None,
+    asker: Asker | None = None,
 ) -> App:
     """Build the Slack app; HTTP mode verifies every request's signature (Bolt's middleware)."""
     if not socket_mode and settings.slack_signing_secret is None:
@@ -30,7 +35,7 @@ def create_app(
     guard.register(app, settings)  # first: every request's workspace and channel, before any listener
     catalog = catalog or load_catalog()
     permissions = Permissions(settings, app.client, queue.redis)
-    asker = Asker(settings, queue)
+    asker = asker or Asker(settings, queue)
     on_ioc = iocs.register(app, settings, queue, permissions)
     flow.register(app, settings, catalog, asker, on_ioc)
     mention.register(app, settings, catalog, asker)

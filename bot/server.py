@@ -24,6 +24,7 @@ from bot.app import create_app
 from bot.health import ReadinessProbe
 from bot.queue import FlowQueue
 from bot.settings import MissingSettingError, Settings
+from handlers.asking import Asker
 
 log = logging.getLogger(__name__)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -80,8 +81,9 @@ class StopSignal:
 
 def serve_http(settings: Settings, *, port: int | None = None) -> None:
     """Answer Slack on POST /slack/events until SIGTERM or Ctrl-C, then finish the requests in hand."""
-    redis = Redis.from_url(settings.redis_url)
-    app = create_app(settings, FlowQueue(redis, settings))
+    queue = FlowQueue(Redis.from_url(settings.redis_url), settings)
+    asker = Asker(settings, queue)
+    app = create_app(settings, queue, asker=asker)
     port = port or settings.http_port
     sockets: dict[int, Any] = {}
     server = create_server(
@@ -106,7 +108,8 @@ def serve_http(settings: Settings, *, port: int | None = None) -> None:
         log.warning("stopped with %d connection(s) still busy after %.0f s", left, DRAIN_SECONDS)
     server.task_dispatcher.shutdown(timeout=1)
     wasyncore.close_all(sockets)
-    log.info("Flowbot stopped")
+    dropped = asker.stop_announcing()
+    log.info("Flowbot stopped (%d status message(s) left to the workers)", dropped)
 
 
 def drain(sockets: dict[int, Any], *, deadline: float, use_poll: bool = False) -> int:
@@ -138,8 +141,9 @@ def serve_socket_mode(settings: Settings) -> None:
     close the connection cleanly."""
     if settings.slack_app_token is None:
         raise MissingSettingError("FLOWBOT_SLACK_APP_TOKEN is not set (needed for Socket Mode)")
-    redis = Redis.from_url(settings.redis_url)
-    app = create_app(settings, FlowQueue(redis, settings), socket_mode=True)
+    queue = FlowQueue(Redis.from_url(settings.redis_url), settings)
+    asker = Asker(settings, queue)
+    app = create_app(settings, queue, socket_mode=True, asker=asker)
     handler = SocketModeHandler(app, settings.slack_app_token.get_secret_value())
     stop = StopSignal().install()
     handler.connect()  # type: ignore[no-untyped-call]
@@ -150,4 +154,5 @@ def serve_socket_mode(settings: Settings) -> None:
         log.info("%s received: closing the Socket Mode connection", stop.received)
     finally:
         handler.close()  # type: ignore[no-untyped-call]
-    log.info("Flowbot stopped")
+        dropped = asker.stop_announcing()
+    log.info("Flowbot stopped (%d status message(s) left to the workers)", dropped)

@@ -13,7 +13,7 @@ covers a retry racing its first delivery.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -54,6 +54,7 @@ class Asker:
         self.contexts = ContextStore(queue.redis, settings.context_ttl_days * 86400)
         self.limiter = limiter or RateLimiter(queue.redis, settings)
         self._posting = ThreadPoolExecutor(settings.status_post_threads, thread_name_prefix="flowbot-status")
+        self._pending: set[Future[None]] = set()
 
     def context_of(self, team_id: str, channel_id: str) -> ChannelContext | None:
         """The channel's context (`/flow context`), which its queries use. Raises RedisError."""
@@ -114,7 +115,17 @@ class Asker:
 
     def announce(self, client: WebClient, request: FlowRequest, target: ReplyTarget) -> None:
         """Have the job's status message posted on the status threads; returns at once."""
-        self._posting.submit(self._announce, client, request, target)
+        posting = self._posting.submit(self._announce, client, request, target)
+        self._pending.add(posting)
+        posting.add_done_callback(self._pending.discard)
+
+    def stop_announcing(self) -> int:
+        """On shutdown: drop the status messages still waiting (their jobs are queued, and a worker posts
+        a job's status itself when it finds none), finish the ones being posted; how many were dropped.
+        Without this the process would not exit before posting a whole backlog."""
+        waiting = [posting for posting in list(self._pending) if not posting.running()]
+        self._posting.shutdown(wait=True, cancel_futures=True)
+        return sum(posting.cancelled() for posting in waiting)
 
     def _announce(self, client: WebClient, request: FlowRequest, target: ReplyTarget) -> None:
         """Post the job's status message ("queued", with its place in line); where Flowbot may not

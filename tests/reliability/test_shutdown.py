@@ -9,6 +9,7 @@ Retry-After, and slack_sdk waits it out, exactly as it would with Slack's rate l
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -37,12 +38,18 @@ def log_lines(text: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def server(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def server_env(env: dict[str, str], request: pytest.FixtureRequest) -> dict[str, str]:
+    """The scenario env, plus what a test gives through indirect parametrization."""
+    return env | {"FLOWBOT_IOC_ADD_ALLOWED": "S0RESPONDERS"} | getattr(request, "param", {})
+
+
+@pytest.fixture
+def server(server_env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """`flowbot serve` whose process the test signals itself; yields it and its base URL."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-        env=env | {"FLOWBOT_IOC_ADD_ALLOWED": "S0RESPONDERS"},
+        env=server_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -161,3 +168,27 @@ def test_sigterm_on_serve_after_the_ack_still_posts_the_status_message(
     assert len(posted) == 1 and "count" in posted[0].params["text"]
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(base + "/healthz", timeout=1)  # noqa: S310
+
+
+@pytest.mark.parametrize("server_env", [{"FLOWBOT_STATUS_POST_THREADS": "1"}], indirect=True)
+def test_sigterm_on_serve_leaves_a_backlog_of_status_messages_to_the_workers(
+    server: tuple[subprocess.Popen[str], str], mock_slack: MockSlack, redis_url: str
+) -> None:
+    """Status messages wait on their own threads while Slack is slow; on SIGTERM the one being posted
+    finishes and the waiting ones are dropped (each job is queued: its worker posts the status), so the
+    process exits instead of working through the backlog."""
+    proc, base = server
+    mock_slack.slow_next("chat.postMessage", 3.0, times=10)
+    for i in range(4):
+        status, _ = slash(base + "/slack/events", f"count {WINDOW}", trigger_id=f"trig-backlog-{i}")
+        assert status == 200  # acknowledged at once though Slack is slow
+    mock_slack.wait_for("chat.postMessage", timeout=10)  # the first post is being answered, slowly
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=EXIT_SECONDS)
+    assert proc.returncode == 0, err
+    messages = [e["message"] for e in log_lines(err)]
+    (stopped,) = [m for m in messages if m.startswith("Flowbot stopped")]
+    dropped = int(re.search(r"\((\d+) status message", stopped).group(1))  # type: ignore[union-attr]
+    posted = len(mock_slack.calls("chat.postMessage"))
+    assert dropped >= 1 and posted + dropped == 4, (posted, stopped)
+    assert Redis.from_url(redis_url).llen("rq:queue:flowbot-e2e") == 4  # every job still queued
