@@ -161,6 +161,33 @@ def _ioc_store(settings: Settings) -> S3Location | None:
     return s3_location(settings.ioc_store) if settings.ioc_store.startswith("s3://") else None
 
 
+def _tables(settings: Settings, flow_logs: bool, json_records: bool, iocs: bool) -> list[str]:
+    """Flowbot's tables that exist for these settings: the flow-log table, the JSON one, the IOC one."""
+    present = (
+        (settings.athena_table, flow_logs),
+        (settings.athena_json_table, json_records),
+        (settings.athena_ioc_table, iocs),
+    )
+    return [name for name, there in present if there]
+
+
+def _database_arns(arns: _Arns, settings: Settings) -> list[str]:
+    """The catalog, `default` (the Athena guide asks for it in every Region) and Flowbot's database."""
+    return [
+        arns.glue("catalog"),
+        arns.glue("database/default"),
+        arns.glue(f"database/{settings.athena_database}"),
+    ]
+
+
+def _table_arns(arns: _Arns, settings: Settings, tables: list[str]) -> list[str]:
+    """Glue authorises a table call on the catalog, the database and the table."""
+    database = settings.athena_database
+    return [arns.glue("catalog"), arns.glue(f"database/{database}")] + [
+        arns.glue(f"table/{database}/{table}") for table in tables
+    ]
+
+
 def runtime_policy(
     settings: Settings,
     *,
@@ -177,29 +204,11 @@ def runtime_policy(
     arns = _Arns(account, partition, _region(settings, region))
     results = _results(settings, output_location)
     flow_logs, json_records, iocs = _flow_logs(settings), _json_records(settings), _ioc_store(settings)
-    database = settings.athena_database
-    tables = [
-        name
-        for name, present in (
-            (settings.athena_table, flow_logs is not None),
-            (settings.athena_json_table, json_records is not None),
-            (settings.athena_ioc_table, iocs is not None),
-        )
-        if present
-    ]
+    tables = _tables(settings, flow_logs is not None, json_records is not None, iocs is not None)
     statements = [
         _statement("AthenaQueries", ATHENA_RUNTIME_ACTIONS, [arns.workgroup(settings.athena_workgroup)]),
-        _statement(
-            "GlueReadDatabase",
-            ("glue:GetDatabase",),
-            [arns.glue("catalog"), arns.glue("database/default"), arns.glue(f"database/{database}")],
-        ),
-        _statement(
-            "GlueReadTables",
-            ("glue:GetTable",),
-            [arns.glue("catalog"), arns.glue(f"database/{database}")]
-            + [arns.glue(f"table/{database}/{table}") for table in tables],
-        ),
+        _statement("GlueReadDatabase", ("glue:GetDatabase",), _database_arns(arns, settings)),
+        _statement("GlueReadTables", ("glue:GetTable",), _table_arns(arns, settings, tables)),
     ]
     buckets = [results.bucket]
     if flow_logs is not None:
@@ -250,43 +259,22 @@ def setup_policy(
     results = _results(settings, output_location)
     if _flow_logs(settings) is None:
         raise MissingSettingError("FLOWBOT_FLOW_LOGS_BUCKET is not set: setup creates the flow-log table")
-    database = settings.athena_database
     has_iocs = _ioc_store(settings) is not None
-    tables = [
-        name
-        for name, present in (
-            (settings.athena_table, True),
-            (settings.athena_json_table, _json_records(settings) is not None),
-            (settings.athena_ioc_table, has_iocs),
-        )
-        if present
-    ]
+    tables = _tables(settings, True, _json_records(settings) is not None, has_iocs)
     statements = [
         _statement("AthenaRunDdl", ATHENA_SETUP_ACTIONS, [arns.workgroup(settings.athena_workgroup)]),
         _statement(
-            "GlueCreateDatabase",
-            ("glue:CreateDatabase", "glue:GetDatabase"),
-            [arns.glue("catalog"), arns.glue("database/default"), arns.glue(f"database/{database}")],
+            "GlueCreateDatabase", ("glue:CreateDatabase", "glue:GetDatabase"), _database_arns(arns, settings)
         ),
         _statement(
             "GlueCreateTables",
             ("glue:CreateTable", "glue:GetDatabase", "glue:GetTable"),
-            [arns.glue("catalog"), arns.glue(f"database/{database}")]
-            + [arns.glue(f"table/{database}/{table}") for table in tables],
+            _table_arns(arns, settings, tables),
         ),
     ]
     if has_iocs:
-        statements.append(
-            _statement(
-                "GlueCreateOrReplaceView",
-                VIEW_ACTIONS,
-                [
-                    arns.glue("catalog"),
-                    arns.glue(f"database/{database}"),
-                    arns.glue(f"table/{database}/{settings.athena_ioc_view}"),
-                ],
-            )
-        )
+        view = _table_arns(arns, settings, [settings.athena_ioc_view])
+        statements.append(_statement("GlueCreateOrReplaceView", VIEW_ACTIONS, view))
     statements += [
         _statement("QueryResultsReadWrite", RESULTS_ACTIONS, [arns.objects(results)]),
         _list("QueryResultsList", arns, results),
