@@ -33,7 +33,7 @@ lock: $(VENV)/.installed
 	  --python-platform x86_64-manylinux_2_28 --generate-hashes --custom-compile-command "make lock" \
 	  --quiet -o requirements.lock
 
-# Every benchmark, one table, recorded in bench/RESULTS.md (about 15 minutes; needs a Redis, as the tests do).
+# Every benchmark, one table, recorded in bench/RESULTS.md (about 6 minutes, 8-9 the first time; needs a Redis).
 bench: $(VENV)/.installed
 	.ci/ensure-redis
 	$(VENV)/bin/python -m bench.run --write
