@@ -3,20 +3,25 @@
 # Release builds pin the base by digest: --build-arg PYTHON_IMAGE=python:3.11-slim-trixie@sha256:…
 ARG PYTHON_IMAGE=python:3.11-slim-trixie
 
-# Build stage: the runtime dependencies exactly as requirements.lock pins them (hash-checked, no resolver),
-# then Flowbot's own wheel, into a virtualenv that the runtime stage copies whole.
+# Build stage: pip and setuptools as requirements-build.lock pins them, then the runtime dependencies as
+# requirements.lock pins them (hash-checked wheels, no resolver), then Flowbot's own wheel, built by that
+# setuptools (no build isolation: nothing is fetched at build time), into a virtualenv that the runtime
+# stage copies whole.
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 RUN python -m venv /opt/flowbot
-COPY requirements.lock ./
-RUN /opt/flowbot/bin/pip install --require-hashes --no-deps -r requirements.lock
+COPY requirements-build.lock requirements.lock ./
+RUN /opt/flowbot/bin/python -m pip install --require-hashes --no-deps --only-binary :all: \
+       -r requirements-build.lock \
+    && /opt/flowbot/bin/python -m pip install --require-hashes --no-deps --only-binary :all: \
+       -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
 COPY query_templates ./query_templates
 # pip and setuptools are build tools: the runtime image does without them (smaller, and less to patch).
-RUN /opt/flowbot/bin/pip install --no-deps . \
+RUN /opt/flowbot/bin/pip install --no-deps --no-build-isolation . \
     && /opt/flowbot/bin/pip check \
     && /opt/flowbot/bin/pip uninstall --quiet --yes pip setuptools
 

