@@ -15,8 +15,9 @@ Each statement is as narrow as the API allows:
   no partitions. No GetTables: a query names its tables, nothing lists them. The IOC view is created by
   setup but no template reads it, so the runtime policy has no grant on it.
 - S3: Athena reads the data and writes the results with the caller's credentials. Objects are granted
-  under each location's prefix only; every s3:ListBucket carries an `s3:prefix` condition limited to that
-  prefix (one statement per location, so a prefix of one bucket is never allowed on another);
+  under each location's prefix only; every s3:ListBucket (the action S3 checks for ListObjectsV2) carries
+  an `s3:prefix` condition limited to that prefix (one statement per location, so a prefix of one bucket is
+  never allowed on another), except for a location that is a whole bucket (`_list` says why);
   s3:GetBucketLocation (which takes no prefix) is granted on the buckets alone.
 Every action here supports resource-level permissions, so no statement has `"Resource": "*"`.
 One consequence of the prefix condition: S3 answers GetObject of a missing key with 404 only to a caller
@@ -108,7 +109,16 @@ def _statement(sid: str, actions: tuple[str, ...], resources: list[str], **condi
 
 
 def _list(sid: str, arns: _Arns, where: S3Location) -> dict[str, Any]:
-    """ListBucket, limited to keys under the location's prefix."""
+    """ListBucket, limited to keys under the location's prefix; a whole-bucket location gets no condition.
+
+    IAM compares `s3:prefix` with the request's `prefix` parameter; a listing sent without one has no such
+    key, and "if the key that you specify in a policy condition is not present in the request context, the
+    values do not match" (IAM User Guide, condition operators): `StringLike "*"` would refuse exactly the
+    listings of a whole bucket that the grant means to allow. `encoding-type=url`, which botocore adds to
+    every ListObjectsV2, only encodes the keys in the response (S3 API Reference) and does not touch it.
+    """
+    if not where.prefix:
+        return _statement(sid, ("s3:ListBucket",), [arns.bucket(where.bucket)])
     return _statement(
         sid, ("s3:ListBucket",), [arns.bucket(where.bucket)], StringLike={"s3:prefix": [f"{where.prefix}*"]}
     )

@@ -156,6 +156,20 @@ def test_every_list_bucket_is_limited_to_a_prefix_on_its_own_bucket(build: Any) 
         assert prefix.endswith("/*") and len(prefix) > 2, prefix
 
 
+def test_a_whole_bucket_location_lists_without_a_prefix_condition() -> None:
+    """s3://bucket alone: a listing without a prefix carries no s3:prefix, which `StringLike "*"` refuses."""
+    policy = runtime_policy(example(athena_output_location="s3://flowbot-results"), account=ACCOUNT)
+    [results] = [s for s in policy["Statement"] if s["Sid"] == "QueryResultsList"]
+    assert results == {
+        "Sid": "QueryResultsList",
+        "Effect": "Allow",
+        "Action": ["s3:ListBucket"],
+        "Resource": ["arn:aws:s3:::flowbot-results"],
+    }
+    assert allows(policy, "s3:ListBucket", "arn:aws:s3:::flowbot-results", prefix=None)
+    assert not allows(policy, "s3:ListBucket", "arn:aws:s3:::example-flowbot-iocs", prefix=None)
+
+
 def test_grants_reach_only_flowbots_own_locations() -> None:
     policy = runtime_policy(example(flow_logs_prefix="org/logs"), account=ACCOUNT)
     wg = "arn:aws:athena:us-east-1:111122223333:workgroup/"
