@@ -10,9 +10,9 @@ from __future__ import annotations
 ADD_IOCS_SHORTCUT = "flowbot_add_iocs"
 """Global shortcut: the "Add IOCs" form from anywhere in Slack."""
 IOCS_FROM_MESSAGE_SHORTCUT = "flowbot_iocs_from_message"
-"""Message shortcut: "Add IOCs from this message"."""
+"""Message shortcut: "Add IOCs from message"."""
 LOOKUP_IPS_SHORTCUT = "flowbot_lookup_ips"
-"""Message shortcut: "Look up IPs in this message"."""
+"""Message shortcut: "Look up IPs in message"."""
 
 # Events Flowbot subscribes to (declared in the manifest).
 EVENTS = ("app_mention", "app_home_opened")

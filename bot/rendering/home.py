@@ -115,7 +115,7 @@ def how_to(command: str, examples: list[str]) -> str:
             f"• Ask in a channel: `{escape(command)} &lt;query&gt; &lt;ip&gt; --last 6h`, "
             f"e.g. `{escape(command)} {escape(first)}`",
             "• In a thread (slash commands don't work there): @mention Flowbot with the query",
-            "• On any message: the *Look up IPs in this message* shortcut",
+            "• On any message: the *Look up IPs in message* shortcut",
             f"• `{escape(command)} context …` binds a channel to accounts, regions and a default window",
             f"• `{escape(command)} help` lists every query",
         ]

@@ -30,8 +30,8 @@ from tests import mock_slack  # noqa: E402
 PLACEHOLDER = "https://flowbot.example.com/slack/events"
 SHORTCUTS = {  # callback id: (type, name)
     slack_ids.ADD_IOCS_SHORTCUT: ("global", "Add IOCs"),
-    slack_ids.IOCS_FROM_MESSAGE_SHORTCUT: ("message", "Add IOCs from this message"),
-    slack_ids.LOOKUP_IPS_SHORTCUT: ("message", "Look up IPs in this message"),
+    slack_ids.IOCS_FROM_MESSAGE_SHORTCUT: ("message", "Add IOCs from message"),
+    slack_ids.LOOKUP_IPS_SHORTCUT: ("message", "Look up IPs in message"),
 }
 
 # Web API method -> the bot scopes it needs (empty: none). From each method's page on docs.slack.dev.
@@ -171,7 +171,7 @@ def test_manifest_settings_and_request_urls() -> None:
     assert m["_metadata"]["major_version"] == 2
     info = m["display_information"]
     assert len(info["name"]) <= 35 and len(info["description"]) <= 140
-    assert 174 <= len(info["long_description"]) <= 4000  # Slack refuses a manifest outside these
+    assert 175 <= len(info["long_description"]) <= 4000  # Slack refuses a manifest outside these
     assert m["features"]["bot_user"]["display_name"]
     assert m["features"]["app_home"]["home_tab_enabled"] is True
     assert m["features"]["app_home"]["messages_tab_enabled"] is True  # the IOC form's answers arrive there
