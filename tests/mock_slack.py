@@ -24,15 +24,31 @@ Notes for whoever points a *subprocess* at this server: slack_sdk's WebClient re
 HTTP_PROXY from the environment and then sends every call through that proxy, ignoring NO_PROXY, so
 strip those variables from the child's environment (see :func:`child_env`).
 
+Slack's rules the mock plays (each is commented where it is applied, with the page it comes from; "guess:"
+marks what Slack's documentation does not say):
+
+* channel membership with ``chat:write.public`` (:meth:`MockSlack.without_bot`),
+* direct messages to a user id (:meth:`MockSlack.dms`),
+* a response_url takes 5 posts within 30 minutes (:meth:`MockSlack.response_url`),
+* a trigger_id is good for 3 seconds, once (:meth:`MockSlack.trigger_id`),
+* per-method rate limits by tier, off unless :meth:`MockSlack.rate_limits` turns them on,
+* Block Kit refusals, ``msg_blocks_too_long`` and table refusals (:meth:`MockSlack.refuse_tables`).
+
+Time-based rules read the mock's own clock (:class:`MockClock`): real elapsed time plus whatever
+:meth:`MockSlack.advance` added, so tests age URLs and triggers without sleeping
+(:meth:`MockSlack.freeze_clock` stops the real part for fully deterministic tests).
+
 Only the standard library is used.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -64,11 +80,36 @@ _NO_TOKEN_METHODS = frozenset(
     }
 )
 
-# Methods that answer not_in_channel for a channel the bot is not a member of (see without_bot).
-_MEMBER_METHODS = frozenset(
-    {"chat.postMessage", "chat.update", "chat.postEphemeral", "files.completeUploadExternal"}
+# Methods that name a channel and so answer for one the bot is not in (see without_bot).
+_CHANNEL_METHODS = frozenset(
+    {
+        "chat.postMessage",
+        "chat.update",
+        "chat.delete",
+        "chat.postEphemeral",
+        "chat.getPermalink",
+        "files.completeUploadExternal",
+        "conversations.info",
+        "reactions.add",
+        "reactions.remove",
+    }
 )
-# Methods whose blocks refuse_tables() checks.
+# Of those, the ones chat:write.public does NOT cover: they need real membership of a public channel.
+# - files.completeUploadExternal: its errors table, "not_in_channel: User/bot membership is required for
+#   the specified channel" (https://docs.slack.dev/reference/methods/files.completeUploadExternal); the
+#   scope page covers only sending messages (https://docs.slack.dev/reference/scopes/chat:write.public);
+#   reported in https://github.com/getnao/nao/issues/1372 (postMessage lands, the upload gets not_in_channel).
+# - chat.postEphemeral: not_in_channel reported with a bot token in a channel the bot is not in
+#   (https://github.com/ifvictr/prox/issues/30, fixed by answering through response_url instead, #59) and
+#   refused despite chat:write.public in https://github.com/slackapi/node-slack-sdk/issues/977.
+#   not_in_channel is in chat.postEphemeral's errors table (https://docs.slack.dev/reference/methods/chat.postEphemeral).
+_MEMBERSHIP_METHODS = frozenset({"chat.postEphemeral", "files.completeUploadExternal"})
+# What files.completeUploadExternal answers for a user id as channel_id
+# (https://github.com/slackapi/bolt-js/issues/2115).
+_CHANNEL_ID_PATTERN_ERROR = (
+    "[ERROR] input must match regex pattern: ^[CGDZ][A-Z0-9]{8,}$ [json-pointer:/channel_id]"
+)
+# Methods whose blocks refuse_tables() and the Block Kit checks look at.
 _MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
 
 # Block Kit limits that Slack enforces by refusing the whole message (see slack-platform.md).
@@ -81,6 +122,65 @@ MAX_TABLE_ROWS = 100
 MAX_TABLE_CELLS = 20
 MAX_TABLE_CHARS = 10000  # all cells of a message's table together (reported, not documented exactly)
 MAX_MESSAGE_TEXT = 40000
+# msg_blocks_too_long ("Blocks submitted with this message are too long", chat.postMessage's errors table,
+# https://docs.slack.dev/reference/methods/chat.postMessage) comes for the text of all blocks together, a
+# limit Slack does not document. Reported: refused at ~13,200 characters, exactly over 13,297 with markdown
+# blocks, "12,000 text characters with a buffer for block containers" per a maintainer
+# (https://github.com/slackapi/bolt-js/issues/2509); refused at 11,341 by one count in
+# https://github.com/slackapi/bolt-js/issues/2867. guess: over 13,000 characters of "text" strings anywhere
+# in the blocks, for chat.postMessage, chat.update and chat.postEphemeral (#2867 says respond() was spared).
+MAX_BLOCKS_TEXT = 13000
+
+# ---- rate limits: https://docs.slack.dev/apis/web-api/rate-limits ("per API method per workspace/team per
+# app"; Tier 1 "1+ per minute", Tier 2 "20+", Tier 3 "50+", Tier 4 "100+"; over a limit HTTP 429 with a
+# Retry-After header in seconds; chat.postMessage "generally allows posting one message per second per
+# channel" with "short bursts >1 allowed"). The mock allows exactly the tier's floor per rolling minute.
+TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
+# Each method's tier from its reference page's "Rate limits" fact (docs.slack.dev/reference/methods/<name>,
+# read from the generated copy of those pages in smstoslack/slack_kit priv/docs/methods/<name>.json, 2026-05).
+METHOD_TIERS: dict[str, int] = {
+    "chat.update": 3,
+    "chat.delete": 3,
+    "chat.postEphemeral": 4,
+    "usergroups.users.list": 2,
+    "views.open": 4,
+    "views.push": 4,
+    "views.update": 4,
+    "views.publish": 4,
+    "files.getUploadURLExternal": 4,
+    "files.completeUploadExternal": 4,
+    "files.info": 4,
+    "conversations.info": 3,
+    "users.info": 4,
+    "reactions.add": 3,
+    "reactions.remove": 2,
+    "api.test": 4,
+    # "Special rate limits apply." with no numbers for these two: guess: Tier 4.
+    "chat.getPermalink": 4,
+    "auth.test": 4,
+}
+# chat.postMessage (special): a token bucket per channel refilled at 1 message a second.
+# guess: a burst of 5 (the docs only say "short bursts >1 allowed").
+POST_MESSAGE_PER_SECOND = 1.0
+POST_MESSAGE_BURST = 5
+
+# ---- response_url: "With this approach, you can respond to a user's command up to 5 times within 30 minutes
+# of the user's invocation" (https://api.slack.com/interactivity/slash-commands, "Delayed responses and
+# multiple responses"). guess: the same for the response_url of shortcuts and actions.
+RESPONSE_URL_USES = 5
+RESPONSE_URL_LIFETIME = 30 * 60.0
+# What a spent or expired response_url answers. The error text "Expired url" (with a space) is reported
+# from production by Sentry (getsentry/sentry src/sentry/integrations/slack/utils/notifications.py: "Yes
+# the error string has a space in it"; first handled in https://github.com/getsentry/sentry/pull/7955, read
+# from the JSON body's "error"). guess: HTTP 404 with that JSON body; Slack documents neither.
+RESPONSE_URL_REFUSED_STATUS = 404
+RESPONSE_URL_REFUSED_ERROR = "Expired url"
+
+# ---- trigger_id: "Pass a valid trigger_id within 3 seconds of receiving it"
+# (https://docs.slack.dev/tools/bolt-js/concepts/creating-modals); views.open / views.push errors
+# "expired_trigger_id: The trigger_id is expired." and "exchanged_trigger_id: The trigger_id was already
+# exchanged in a previous call." (https://docs.slack.dev/reference/methods/views.open, .../views.push).
+TRIGGER_LIFETIME = 3.0
 
 
 class Headers(dict[str, str]):
@@ -99,7 +199,7 @@ class Headers(dict[str, str]):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and super().__contains__(key.lower())
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return super().get(key.lower(), default)
 
 
@@ -174,14 +274,81 @@ def child_env(base: Mapping[str, str] | None = None, **extra: str) -> dict[str, 
     return env
 
 
+class MockClock:
+    """The mock's clock, in seconds: real (monotonic) time elapsed since it started plus what
+    :meth:`advance` added. :meth:`freeze` stops the real part, for tests that must not depend on how fast
+    the machine is. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._origin = time.monotonic()
+        self._offset = 0.0
+        self._frozen_at: float | None = None
+
+    def now(self) -> float:
+        with self._lock:
+            real = self._frozen_at if self._frozen_at is not None else time.monotonic() - self._origin
+            return real + self._offset
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        with self._lock:
+            self._offset += seconds
+
+    def freeze(self, on: bool = True) -> None:
+        with self._lock:
+            if on and self._frozen_at is None:
+                self._frozen_at = time.monotonic() - self._origin
+            elif not on and self._frozen_at is not None:
+                self._origin = time.monotonic() - self._frozen_at
+                self._frozen_at = None
+
+    def reset(self) -> None:
+        with self._lock:
+            self._origin = time.monotonic()
+            self._offset = 0.0
+            self._frozen_at = None
+
+
+@dataclass
+class _ResponseUrl:
+    issued: float  # mock clock
+    uses: int = 0
+
+
+@dataclass
+class _Trigger:
+    issued: float  # mock clock
+    exchanged: bool = False
+
+
+@dataclass
+class _TableRefusal:
+    error: str
+    status: int
+
+
+def _is_user_id(value: str) -> bool:
+    """A user id (U... or, on Enterprise Grid, W...), as Slack accepts in place of a channel id."""
+    return len(value) > 1 and value[0] in "UW" and value[1:].isalnum() and value.isupper()
+
+
+def dm_channel_id(user_id: str) -> str:
+    """The id of the app's DM with ``user_id`` in the mock (``U0AAA`` -> ``D0AAA``)."""
+    return "D" + user_id[1:]
+
+
 class MockSlack:
     """Local Slack Web API: records every call, answers like Slack does.
 
     Thread-safe; ``calls``/``wait_for`` may be used from any thread of the owning process.
     ``validate_blocks`` (default True) makes chat.postMessage / chat.update / chat.postEphemeral refuse
-    messages over Slack's Block Kit limits with ``invalid_blocks`` / ``msg_too_long`` as Slack does.
-    :meth:`refuse_tables` plays a workspace or client that takes no ``table`` block, :meth:`without_bot`
-    a channel Flowbot was not invited to.
+    messages over Slack's Block Kit limits with ``invalid_blocks`` / ``msg_blocks_too_long`` /
+    ``msg_too_long`` as Slack does. :meth:`refuse_tables` plays a workspace or client that takes no
+    ``table`` block (or a Slack failing on one), :meth:`without_bot` a channel Flowbot was not invited to,
+    :meth:`rate_limits` Slack's per-method limits, :meth:`response_url` / :meth:`trigger_id` the expiring
+    URLs and triggers of interactions (aged with :meth:`advance`), :meth:`dms` the app's direct messages.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -195,12 +362,23 @@ class MockSlack:
         self._delays: dict[str, list[list[float]]] = {}
         self._files: dict[str, _File] = {}
         self._reactions: set[tuple[str, str, str]] = set()
-        self._refuse_tables = False
-        self._outside: set[str] = set()
+        self._refuse_tables: _TableRefusal | None = None
+        self._outside: dict[str, bool] = {}  # channel id -> private?
         self._arrived: list[str] = []
         self._ts_counter = 0
         self._file_counter = 0
         self._view_counter = 0
+        self._trigger_counter = 0
+        self.clock = MockClock()
+        self._response_urls: dict[str, _ResponseUrl] = {}
+        self._triggers: dict[str, _Trigger] = {}
+        self._dm_messages: dict[str, list[dict[str, Any]]] = {}  # DM channel id -> messages posted there
+        self._usergroups: dict[str, list[str]] = {}  # usergroup id -> member user ids
+        self._rate_limited = False
+        self._post_burst = POST_MESSAGE_BURST
+        self._per_minute: dict[str, int] = {}
+        self._windows: dict[str, deque[float]] = {}  # method -> mock-clock times of accepted calls
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at) for chat.postMessage
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -251,8 +429,50 @@ class MockSlack:
         return self.url + "api/"
 
     def response_url(self, key: str = "abc") -> str:
-        """A response_url served by this mock; posts to it are recorded as method "response_url"."""
+        """Issue a response_url served by this mock (posts to it are recorded as method "response_url").
+
+        Like Slack's, it takes :data:`RESPONSE_URL_USES` (5) posts within :data:`RESPONSE_URL_LIFETIME`
+        (30 minutes, mock clock) of now; a further post, or a later one, answers HTTP 404
+        ``{"ok": false, "error": "Expired url"}`` (see the constants). Issuing a key again starts it afresh
+        (a new interaction). A ``/response_url/<key>`` never issued here is limited the same way, its
+        first post counting as its issue time.
+        """
+        with self._cond:
+            self._response_urls[key] = _ResponseUrl(self.clock.now())
         return f"{self.url}response_url/{key}"
+
+    def trigger_id(self) -> str:
+        """Issue a trigger_id, as Slack puts in an interaction payload.
+
+        views.open / views.push with it answer ``expired_trigger_id`` once :data:`TRIGGER_LIFETIME` (3 s,
+        mock clock) has passed, and ``exchanged_trigger_id`` the second time it is used. Trigger ids the
+        mock never issued (tests build payloads by hand) are accepted as before, any number of times.
+        """
+        with self._cond:
+            self._trigger_counter += 1
+            n = self._trigger_counter
+            # the documented shape, "12345.98765.abcd2358fdea" (views.open's invalid_trigger_id)
+            trigger = f"{n:05d}.98765.{n * 2654435761 % 16**12:012x}"
+            self._triggers[trigger] = _Trigger(self.clock.now())
+        return trigger
+
+    def dm_channel(self, user_id: str) -> str:
+        """The DM channel id chat.postMessage answers for ``channel=<user_id>``."""
+        return dm_channel_id(user_id)
+
+    # ------------------------------------------------------------------ the mock clock
+
+    def now(self) -> float:
+        """The mock clock (seconds) that response_url / trigger expiry and rate limits read."""
+        return self.clock.now()
+
+    def advance(self, seconds: float) -> None:
+        """Move the mock clock forward: ages response_urls and triggers, frees rate-limit windows."""
+        self.clock.advance(seconds)
+
+    def freeze_clock(self, on: bool = True) -> None:
+        """Stop (or restart) real time flowing into the mock clock; only :meth:`advance` moves it then."""
+        self.clock.freeze(on)
 
     # ------------------------------------------------------------------ inspection
 
@@ -275,6 +495,13 @@ class MockSlack:
                         f"got {len(got)}.\n" + self._summary()
                     )
                 self._cond.wait(left)
+
+    def dms(self, user_id: str) -> list[dict[str, Any]]:
+        """Messages posted into the app's DM with ``user_id`` (its Messages tab), oldest first, as
+        chat.postMessage answered them (``ts``, ``text``, ``blocks``, ``thread_ts``...) and as later
+        chat.update calls left them."""
+        with self._cond:
+            return [dict(m) for m in self._dm_messages.get(dm_channel_id(user_id), [])]
 
     def _summary(self) -> str:
         if not self._calls:
@@ -322,27 +549,73 @@ class MockSlack:
         with self._cond:
             return [m for m in self._arrived if method is None or m == method]
 
-    def refuse_tables(self, on: bool = True) -> None:
-        """While on, chat.postMessage / chat.update / chat.postEphemeral with a ``table`` block answer
-        HTTP 200 ``{"ok": false, "error": "invalid_blocks", "errors": [...]}`` (recorded like any call)."""
-        with self._cond:
-            self._refuse_tables = on
+    def refuse_tables(self, on: bool = True, *, error: str = "invalid_blocks", status: int = 200) -> None:
+        """While on, chat.postMessage / chat.update / chat.postEphemeral with a ``table`` block are refused
+        (recorded like any call).
 
-    def without_bot(self, channel_id: str) -> None:
-        """The bot is not a member of ``channel_id``: chat.postMessage / chat.update / chat.postEphemeral
-        / files.completeUploadExternal to it answer ``{"ok": false, "error": "not_in_channel"}``, and
-        conversations.info says ``is_member: false``."""
+        By default as a workspace or client without the table block: HTTP 200
+        ``{"ok": false, "error": "invalid_blocks", "errors": ["unsupported type: table ..."]}``. With
+        another ``error``, HTTP ``status`` ``{"ok": false, "error": error}``: e.g.
+        ``refuse_tables(error="internal_error", status=500)`` for the server errors reported for table
+        cells (slack-platform.md; guess: the body, Slack documents none for them).
+        """
         with self._cond:
-            self._outside.add(channel_id)
+            self._refuse_tables = _TableRefusal(error, status) if on else None
+
+    def without_bot(self, channel_id: str, *, private: bool | None = None) -> None:
+        """The bot is not a member of ``channel_id``; private when ``private`` is True or, left None, when
+        the id starts with "G".
+
+        A PUBLIC channel: chat.postMessage / chat.update still work (the manifest's chat:write.public);
+        chat.postEphemeral and files.completeUploadExternal answer ``not_in_channel``; conversations.info
+        says ``is_member: false``. A PRIVATE channel does not exist for the bot: every method naming it
+        (chat.*, files.completeUploadExternal, conversations.info, reactions.*) answers
+        ``channel_not_found``.
+        """
+        with self._cond:
+            self._outside[channel_id] = channel_id.startswith("G") if private is None else private
 
     def with_bot(self, channel_id: str) -> None:
         """The bot was invited to ``channel_id`` (undoes :meth:`without_bot`)."""
         with self._cond:
-            self._outside.discard(channel_id)
+            self._outside.pop(channel_id, None)
+
+    def usergroup(self, usergroup_id: str, users: Iterable[str]) -> None:
+        """Declare a user group: usergroups.users.list for it answers ``{"ok": true, "users": users}``.
+        Groups never declared answer ``"users": []`` (guess, lenient: Slack answers ``no_such_subteam``,
+        "No usergroup found with the given ID", https://docs.slack.dev/reference/methods/usergroups.users.list)."""
+        with self._cond:
+            self._usergroups[usergroup_id] = list(users)
+
+    def rate_limits(
+        self,
+        enabled: bool = True,
+        *,
+        burst: int = POST_MESSAGE_BURST,
+        per_minute: Mapping[str, int] | None = None,
+    ) -> None:
+        """Turn Slack's per-method rate limits on (or off; off by default).
+
+        Methods in :data:`METHOD_TIERS` take their tier's floor (:data:`TIER_PER_MINUTE`) of calls per
+        rolling minute of the mock clock; chat.postMessage takes 1 a second per channel after a burst of
+        ``burst``. ``per_minute`` overrides the limit of named methods (chat.postMessage included, then
+        per channel per minute). Other methods, "upload" and "response_url" are not limited. Over a
+        limit: HTTP 429, ``Retry-After: <seconds until the window frees>``, ``{"ok": false, "error":
+        "ratelimited"}``; refused calls do not count (guess). Turning them on or off starts new windows.
+        """
+        if burst < 1:
+            raise ValueError("burst must be >= 1")
+        with self._cond:
+            self._rate_limited = enabled
+            self._post_burst = burst
+            self._per_minute = dict(per_minute or {})
+            self._windows.clear()
+            self._buckets.clear()
 
     def reset(self) -> None:
-        """Forget calls, uploads, files, reactions, pending failures, refuse_tables and without_bot
-        (ts / ids keep increasing)."""
+        """Forget calls, uploads, files, reactions, DMs, user groups, pending failures, refuse_tables,
+        without_bot, rate limits (off again), issued response_urls and triggers, and the clock's advance /
+        freeze (ts / ids keep increasing)."""
         with self._cond:
             self._calls.clear()
             self._failures.clear()
@@ -351,8 +624,18 @@ class MockSlack:
             self._files.clear()
             self._reactions.clear()
             self.uploads.clear()
-            self._refuse_tables = False
+            self._refuse_tables = None
             self._outside.clear()
+            self._dm_messages.clear()
+            self._usergroups.clear()
+            self._response_urls.clear()
+            self._triggers.clear()
+            self._rate_limited = False
+            self._post_burst = POST_MESSAGE_BURST
+            self._per_minute.clear()
+            self._windows.clear()
+            self._buckets.clear()
+            self.clock.reset()
 
     # ------------------------------------------------------------------ request handling
 
@@ -461,25 +744,88 @@ class MockSlack:
         if method == "upload":
             return self._upload(call, segments)
         if method == "response_url":
-            return 200, {}, {"ok": True}
+            return self._post_response_url(segments[1] if len(segments) > 1 else "")
+
+        limited = self._rate_limit(method, call.params)
+        if limited is not None:
+            return 429, {"Retry-After": str(limited)}, {"ok": False, "error": "ratelimited"}
 
         headers = {"x-oauth-scopes": SCOPES, "x-accepted-oauth-scopes": ""}
         refused = self._refusal(method, call.params)
         if refused is not None:
-            return 200, headers, refused
+            status, body = refused
+            return status, headers, body
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         result: dict[str, Any] = handler(call.params, call) if handler is not None else {"ok": True}
         return 200, headers, result
 
-    def _refusal(self, method: str, p: dict[str, Any]) -> dict[str, Any] | None:
-        """not_in_channel (without_bot) or a refused table (refuse_tables), before the method runs."""
+    def _post_response_url(self, key: str) -> tuple[int, dict[str, str], Any]:
+        """A post to a response_url: at most RESPONSE_URL_USES within RESPONSE_URL_LIFETIME of its issue
+        (https://api.slack.com/interactivity/slash-commands; the refusal's status and body: see
+        RESPONSE_URL_REFUSED_STATUS)."""
         with self._cond:
-            outside, refuse_tables = set(self._outside), self._refuse_tables
-        if method in _MEMBER_METHODS and outside:
-            channels = {str(p.get("channel") or p.get("channel_id") or "")}
+            now = self.clock.now()
+            url = self._response_urls.setdefault(key, _ResponseUrl(now))  # never issued: first use
+            if now - url.issued > RESPONSE_URL_LIFETIME or url.uses >= RESPONSE_URL_USES:
+                return RESPONSE_URL_REFUSED_STATUS, {}, {"ok": False, "error": RESPONSE_URL_REFUSED_ERROR}
+            url.uses += 1
+        return 200, {}, {"ok": True}
+
+    def _rate_limit(self, method: str, p: dict[str, Any]) -> int | None:
+        """Seconds to wait (the Retry-After) when ``method`` is over its limit now, else None; an
+        accepted call is counted. https://docs.slack.dev/apis/web-api/rate-limits"""
+        with self._cond:
+            if not self._rate_limited:
+                return None
+            now = self.clock.now()
+            if method == "chat.postMessage" and method not in self._per_minute:
+                # special tier: "one message per second per channel", "short bursts >1 allowed"
+                channel = str(p.get("channel") or "")
+                if _is_user_id(channel):
+                    channel = dm_channel_id(channel)
+                tokens, at = self._buckets.get(channel, (float(self._post_burst), now))
+                tokens = min(float(self._post_burst), tokens + (now - at) * POST_MESSAGE_PER_SECOND)
+                if tokens < 1.0:
+                    self._buckets[channel] = (tokens, now)
+                    return max(1, math.ceil((1.0 - tokens) / POST_MESSAGE_PER_SECOND))
+                self._buckets[channel] = (tokens - 1.0, now)
+                return None
+            limit = self._per_minute.get(method)
+            if limit is None:
+                tier = METHOD_TIERS.get(method)
+                if tier is None:
+                    return None
+                limit = TIER_PER_MINUTE[tier]
+            key = method
+            if method == "chat.postMessage":  # a per_minute override stays per channel
+                key = f"{method}:{p.get('channel') or ''}"
+            window = self._windows.setdefault(key, deque())
+            while window and window[0] <= now - 60.0:
+                window.popleft()
+            if len(window) >= limit:
+                return max(1, math.ceil(window[0] + 60.0 - now))
+            window.append(now)
+            return None
+
+    def _refusal(self, method: str, p: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """A channel the bot is not in (without_bot) or a refused table (refuse_tables), before the method
+        runs: (HTTP status, body)."""
+        with self._cond:
+            outside, refuse_tables = dict(self._outside), self._refuse_tables
+        if method in _CHANNEL_METHODS and outside:
+            channels = {str(p.get(k) or "") for k in ("channel", "channel_id")}
             channels.update(c for c in str(p.get("channels") or "").split(",") if c)
-            if channels & outside:
-                return {"ok": False, "error": "not_in_channel"}
+            for channel in sorted(channels & outside.keys()):
+                if outside[channel]:
+                    # A private channel the bot is not in does not exist for it: channel_not_found ("Value
+                    # passed for channel was invalid", every method's errors table; "Your bot user cannot
+                    # jump into others' private conversations", https://github.com/slackapi/bolt-js/issues/365).
+                    return 200, {"ok": False, "error": "channel_not_found"}
+                if method in _MEMBERSHIP_METHODS:
+                    # chat:write.public: "Send messages to channels your Slack app isn't a member of"
+                    # (https://docs.slack.dev/reference/scopes/chat:write.public) covers chat.postMessage
+                    # (guess: and chat.update of the app's own message); see _MEMBERSHIP_METHODS.
+                    return 200, {"ok": False, "error": "not_in_channel"}
         if method in _MESSAGE_METHODS and refuse_tables and p.get("blocks") not in (None, ""):
             try:
                 blocks = json.loads(p["blocks"]) if isinstance(p["blocks"], str | bytes) else p["blocks"]
@@ -491,7 +837,9 @@ class MockSlack:
                 if isinstance(block, dict) and block.get("type") == "table"
             ]
             if problems:
-                return _invalid_blocks(problems)
+                if refuse_tables.error == "invalid_blocks" and refuse_tables.status == 200:
+                    return 200, _invalid_blocks(problems)
+                return refuse_tables.status, {"ok": False, "error": refuse_tables.error}
         return None
 
     # ------------------------------------------------------------------ method implementations
@@ -542,10 +890,12 @@ class MockSlack:
             return {"ok": False, "error": "no_text"}
         if len(str(p.get("text") or "")) > MAX_MESSAGE_TEXT:
             return {"ok": False, "error": "msg_too_long"}
-        if "blocks" in p and p["blocks"] not in (None, ""):
-            problems = _block_problems(p["blocks"]) if self.validate_blocks else []
+        if "blocks" in p and p["blocks"] not in (None, "") and self.validate_blocks:
+            problems = _block_problems(p["blocks"])
             if problems:
                 return _invalid_blocks(problems)
+            if _blocks_text_length(p["blocks"]) > MAX_BLOCKS_TEXT:  # see MAX_BLOCKS_TEXT
+                return {"ok": False, "error": "msg_blocks_too_long"}
         return None
 
     def _m_chat_postMessage(self, p: dict[str, Any], call: RecordedCall) -> dict[str, Any]:
@@ -553,7 +903,20 @@ class MockSlack:
         if err:
             return err
         ts = self._next_ts()
-        return {"ok": True, "channel": p["channel"], "ts": ts, "message": self._message(p, ts)}
+        channel = str(p["channel"])
+        if _is_user_id(channel):
+            # A user id as channel posts into the app's DM with that user (its App Home Messages tab) and
+            # the answer names the DM's own "D..." id, which chat.update / files.completeUploadExternal
+            # need (https://docs.slack.dev/reference/methods/chat.postMessage, "channel": "...IM channel";
+            # chat.update: "For direct messages, ensure that this value is a DM ID (starts with D) instead
+            # of a User ID", https://docs.slack.dev/reference/methods/chat.update).
+            # guess: the mock's DM id is "D" + the user id without its first letter.
+            channel = dm_channel_id(channel)
+        message = self._message(p, ts)
+        if channel.startswith("D"):
+            with self._cond:
+                self._dm_messages.setdefault(channel, []).append({"channel": channel, **message})
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
     def _m_chat_postEphemeral(self, p: dict[str, Any], call: RecordedCall) -> dict[str, Any]:
         err = self._check_message(p)
@@ -567,14 +930,23 @@ class MockSlack:
         err = self._check_message(p, need_content=False)
         if err:
             return err
+        if _is_user_id(str(p["channel"])):
+            # "For direct messages, ensure that this value is a DM ID (starts with D) instead of a User ID"
+            # (https://docs.slack.dev/reference/methods/chat.update). guess: channel_not_found otherwise.
+            return {"ok": False, "error": "channel_not_found"}
         if not p.get("ts"):
             return {"ok": False, "error": "message_not_found"}
+        message = self._message(p, p["ts"])
+        with self._cond:
+            for i, old in enumerate(self._dm_messages.get(str(p["channel"]), [])):
+                if old.get("ts") == p["ts"]:
+                    self._dm_messages[str(p["channel"])][i] = {**old, **message}
         return {
             "ok": True,
             "channel": p["channel"],
             "ts": p["ts"],
             "text": p.get("text", ""),
-            "message": self._message(p, p["ts"]),
+            "message": message,
         }
 
     def _m_chat_getPermalink(self, p: dict[str, Any], call: RecordedCall) -> dict[str, Any]:
@@ -649,7 +1021,19 @@ class MockSlack:
             items = None
         if not isinstance(items, list) or not items:
             return {"ok": False, "error": "invalid_arguments"}
-        channels = [c for c in str(p.get("channels") or "").split(",") if c]
+        if _is_user_id(str(p.get("channel_id") or "")):
+            # channel_id takes channel ids only; a user id is refused as in
+            # https://github.com/slackapi/bolt-js/issues/2115 (use the D... id of the DM).
+            return {
+                "ok": False,
+                "error": "invalid_arguments",
+                "response_metadata": {"messages": [_CHANNEL_ID_PATTERN_ERROR]},
+            }
+        # channels: "Comma-separated string of channel IDs or user IDs where the file will be shared"
+        # (https://docs.slack.dev/reference/methods/files.completeUploadExternal): a user id shares in the DM.
+        channels = [
+            dm_channel_id(c) if _is_user_id(c) else c for c in str(p.get("channels") or "").split(",") if c
+        ]
         if p.get("channel_id"):
             channels.insert(0, p["channel_id"])
         out = []
@@ -696,7 +1080,7 @@ class MockSlack:
                 "is_group": cid.startswith("G"),
                 "is_im": is_im,
                 "is_mpim": False,
-                "is_private": cid.startswith("G") or is_im,
+                "is_private": self._outside.get(cid, cid.startswith("G")) or is_im,
                 "is_archived": False,
                 "is_general": False,
                 "is_shared": False,
@@ -710,6 +1094,11 @@ class MockSlack:
                 "purpose": {"value": "", "creator": "", "last_set": 0},
             },
         }
+
+    def _m_usergroups_users_list(self, p: dict[str, Any], call: RecordedCall) -> dict[str, Any]:
+        with self._cond:
+            users = list(self._usergroups.get(str(p.get("usergroup") or ""), []))
+        return {"ok": True, "users": users}
 
     def _m_users_info(self, p: dict[str, Any], call: RecordedCall) -> dict[str, Any]:
         uid = str(p.get("user") or "")
@@ -776,8 +1165,22 @@ class MockSlack:
     def _m_views_open(self, p: dict[str, Any], call: RecordedCall) -> dict[str, Any]:
         if not p.get("trigger_id") and not p.get("interactivity_pointer"):
             return {"ok": False, "error": "invalid_arguments"}
-        view = self._view(p, self._next_id("V"))
-        return {"ok": True, "view": view} if view else {"ok": False, "error": "invalid_arguments"}
+        with self._cond:
+            trigger = self._triggers.get(str(p.get("trigger_id") or ""))
+            if trigger is not None:  # one the mock issued; others are accepted as they are
+                # views.open / views.push errors: "exchanged_trigger_id: The trigger_id was already
+                # exchanged in a previous call", "expired_trigger_id: The trigger_id is expired"
+                # (https://docs.slack.dev/reference/methods/views.open); good for 3 s (TRIGGER_LIFETIME).
+                if trigger.exchanged:
+                    return {"ok": False, "error": "exchanged_trigger_id"}
+                if self.clock.now() - trigger.issued > TRIGGER_LIFETIME:
+                    return {"ok": False, "error": "expired_trigger_id"}
+            view = self._view(p, self._next_id("V"))
+            if view is None:
+                return {"ok": False, "error": "invalid_arguments"}
+            if trigger is not None:
+                trigger.exchanged = True  # guess: a refused view does not use the trigger up
+        return {"ok": True, "view": view}
 
     _m_views_push = _m_views_open
 
@@ -810,11 +1213,11 @@ class MockSlack:
         return {"ok": True}
 
     def _m_reactions_remove(self, p: dict[str, Any], call: RecordedCall) -> dict[str, Any]:
-        key = tuple(str(p.get(k) or "") for k in ("channel", "timestamp", "name"))
+        key = (str(p.get("channel") or ""), str(p.get("timestamp") or ""), str(p.get("name") or ""))
         with self._cond:
             if key not in self._reactions:
                 return {"ok": False, "error": "no_reaction"}
-            self._reactions.discard(key)  # type: ignore[arg-type]
+            self._reactions.discard(key)
         return {"ok": True}
 
 
@@ -852,10 +1255,11 @@ def _parse_multipart(headers: Headers, body: bytes) -> tuple[dict[str, Any], lis
     files: list[tuple[str, str, bytes]] = []
     if not msg.is_multipart():
         return fields, files
-    for part in msg.iter_parts():  # type: ignore[attr-defined]
+    for part in msg.iter_parts():
         name = part.get_param("name", header="content-disposition")
         filename = part.get_filename()
-        payload = part.get_payload(decode=True) or b""
+        raw = part.get_payload(decode=True)
+        payload = raw if isinstance(raw, bytes) else b""
         if filename is not None:
             files.append((str(name), filename, payload))
             fields[str(name)] = payload
@@ -907,6 +1311,24 @@ def _cell_chars(cell: Any) -> int:
     if isinstance(cell, list):
         return sum(_cell_chars(e) for e in cell)
     return 0
+
+
+def _blocks_text_length(raw: Any) -> int:
+    """Characters of every "text" string anywhere in the blocks (section and header text objects, fields,
+    context elements, rich_text elements, table cells...), as counted for msg_blocks_too_long."""
+    try:
+        blocks = json.loads(raw) if isinstance(raw, str | bytes) else raw
+    except ValueError:
+        return 0
+
+    def walk(obj: Any) -> int:
+        if isinstance(obj, dict):
+            return sum(len(v) if k == "text" and isinstance(v, str) else walk(v) for k, v in obj.items())
+        if isinstance(obj, list):
+            return sum(walk(v) for v in obj)
+        return 0
+
+    return walk(blocks)
 
 
 def _text_of(obj: Any) -> str:

@@ -437,28 +437,288 @@ def test_mock_table_character_limit(mock: MockSlack, client: WebClient) -> None:
         )
 
 
-def test_mock_without_bot(mock: MockSlack, client: WebClient) -> None:
-    mock.without_bot("C0PRIV")
+def test_mock_without_bot_in_a_public_channel(mock: MockSlack, client: WebClient) -> None:
+    mock.without_bot("C0PUB")  # a C... id: public unless told otherwise
+    # chat:write.public lets the bot post (and edit its message) without being a member ...
+    posted = client.chat_postMessage(channel="C0PUB", text="x")
+    assert posted["ok"] and posted["channel"] == "C0PUB"
+    assert client.chat_update(channel="C0PUB", ts=posted["ts"], text="y")["ok"]
+    # ... but not post ephemeral messages or share files there
     for send in (
-        lambda: client.chat_postMessage(channel="C0PRIV", text="x"),
-        lambda: client.chat_update(channel="C0PRIV", ts="1700000000.000100", text="x"),
-        lambda: client.chat_postEphemeral(channel="C0PRIV", user="U0AAA", text="x"),
-        lambda: client.files_upload_v2(channel="C0PRIV", filename="r.csv", content=b"a\n"),
+        lambda: client.chat_postEphemeral(channel="C0PUB", user="U0AAA", text="x"),
+        lambda: client.files_upload_v2(channel="C0PUB", filename="r.csv", content=b"a\n"),
     ):
         with pytest.raises(SlackApiError) as err:
             send()
+        assert err.value.response.status_code == 200
         assert err.value.response["error"] == "not_in_channel"
     assert [c.method for c in mock.calls() if not c.ok] == [
-        "chat.postMessage", "chat.update", "chat.postEphemeral", "files.completeUploadExternal",
-    ]  # fmt: skip
-    assert client.conversations_info(channel="C0PRIV")["channel"]["is_member"] is False
-    assert client.chat_postMessage(channel="C0INC", text="x")["ok"]  # other channels are unaffected
+        "chat.postEphemeral",
+        "files.completeUploadExternal",
+    ]
+    info = client.conversations_info(channel="C0PUB")["channel"]
+    assert info["is_member"] is False and info["is_private"] is False
     assert client.conversations_info(channel="C0INC")["channel"]["is_member"] is True
-    mock.with_bot("C0PRIV")
-    assert client.chat_postMessage(channel="C0PRIV", text="x")["ok"]
-    mock.without_bot("C0PRIV")
+    mock.with_bot("C0PUB")
+    assert client.chat_postEphemeral(channel="C0PUB", user="U0AAA", text="x")["ok"]
+    mock.without_bot("C0PUB")
     mock.reset()
-    assert client.chat_postMessage(channel="C0PRIV", text="x")["ok"]
+    assert client.files_upload_v2(channel="C0PUB", filename="r.csv", content=b"a\n")["ok"]
+
+
+def test_mock_without_bot_in_a_private_channel(mock: MockSlack, client: WebClient) -> None:
+    mock.without_bot("G0PRIV")  # a G... id: private
+    mock.without_bot("C0SECRET", private=True)  # today's private channels have C... ids too
+    mock.without_bot("G0OPEN", private=False)
+    for channel in ("G0PRIV", "C0SECRET"):
+        for send in (
+            lambda ch=channel: client.chat_postMessage(channel=ch, text="x"),
+            lambda ch=channel: client.chat_update(channel=ch, ts="1700000000.000100", text="x"),
+            lambda ch=channel: client.chat_postEphemeral(channel=ch, user="U0AAA", text="x"),
+            lambda ch=channel: client.files_upload_v2(channel=ch, filename="r.csv", content=b"a\n"),
+            lambda ch=channel: client.conversations_info(channel=ch),
+        ):
+            with pytest.raises(SlackApiError) as err:
+                send()
+            assert err.value.response["error"] == "channel_not_found"
+    refused = [c.method for c in mock.calls() if not c.ok]
+    assert refused == 2 * [
+        "chat.postMessage", "chat.update", "chat.postEphemeral", "files.completeUploadExternal",
+        "conversations.info",
+    ]  # fmt: skip
+    assert client.chat_postMessage(channel="G0OPEN", text="x")["ok"]  # private=False wins over the G
+    mock.with_bot("G0PRIV")
+    assert client.conversations_info(channel="G0PRIV")["channel"]["is_member"] is True
+    mock.reset()
+    assert client.chat_postMessage(channel="C0SECRET", text="x")["ok"]
+
+
+def test_mock_direct_messages_to_a_user(mock: MockSlack, client: WebClient) -> None:
+    first = client.chat_postMessage(channel="U0AAA", text="your answer")
+    assert first["channel"] == "D0AAA" == mock.dm_channel("U0AAA")  # the DM's own id, stable per user
+    second = client.chat_postMessage(channel="U0AAA", text="and more")
+    assert second["channel"] == "D0AAA" and second["ts"] > first["ts"]
+    assert client.chat_postMessage(channel="W0ENT", text="grid user")["channel"] == "D0ENT"
+    # the D... id works for chat.update, chat.postMessage and file shares
+    assert client.chat_update(channel="D0AAA", ts=first["ts"], text="your answer (final)")["ok"]
+    assert client.chat_postMessage(channel="D0AAA", text="third", thread_ts=first["ts"])["ok"]
+    shared = client.files_upload_v2(channel="D0AAA", filename="r.csv", content=b"a\n")
+    assert shared["file"]["channels"] == ["D0AAA"]
+    assert [(m["text"], m.get("thread_ts")) for m in mock.dms("U0AAA")] == [
+        ("your answer (final)", None), ("and more", None), ("third", first["ts"]),
+    ]  # fmt: skip
+    assert [m["text"] for m in mock.dms("W0ENT")] == ["grid user"] and mock.dms("U0NOBODY") == []
+    # a user id is not a channel for chat.update, nor for files.completeUploadExternal's channel_id ...
+    with pytest.raises(SlackApiError) as err:
+        client.chat_update(channel="U0AAA", ts=first["ts"], text="x")
+    assert err.value.response["error"] == "channel_not_found"
+    with pytest.raises(SlackApiError) as err:
+        client.files_upload_v2(channel="U0AAA", filename="r.csv", content=b"a\n")
+    assert err.value.response["error"] == "invalid_arguments"
+    assert "json-pointer:/channel_id" in err.value.response["response_metadata"]["messages"][0]
+    # ... though its "channels" list takes user ids and shares into their DMs
+    upload = client.files_getUploadURLExternal(filename="s.csv", length=2)
+    done = client.files_completeUploadExternal(files=[{"id": upload["file_id"]}], channels=["U0AAA"])
+    assert done["files"][0]["channels"] == ["D0AAA"]
+    mock.reset()
+    assert mock.dms("U0AAA") == []
+
+
+def test_mock_response_url_takes_five_posts(mock: MockSlack) -> None:
+    url = mock.response_url("five")
+    hook = WebhookClient(url)
+    assert [hook.send(text=f"update {i}").status_code for i in range(5)] == [200] * 5
+    sixth = hook.send(text="one too many")
+    assert sixth.status_code == 404  # WebhookClient returns it, Bolt's respond() too: no exception
+    assert json.loads(sixth.body) == {"ok": False, "error": "Expired url"}
+    calls = mock.calls("response_url")
+    assert [c.status for c in calls] == [200] * 5 + [404] and calls[-1].params["text"] == "one too many"
+    assert not calls[-1].ok
+    # another interaction's URL has its own five; issuing a key again starts it afresh
+    assert WebhookClient(mock.response_url("other")).send(text="x").status_code == 200
+    assert WebhookClient(mock.response_url("five")).send(text="new interaction").status_code == 200
+
+
+def test_mock_response_url_expires_after_thirty_minutes(mock: MockSlack) -> None:
+    mock.freeze_clock()
+    fresh, old = mock.response_url("fresh"), mock.response_url("old")
+    assert WebhookClient(old).send(text="queued").status_code == 200
+    mock.advance(29 * 60)
+    assert WebhookClient(old).send(text="still in time").status_code == 200
+    mock.advance(60 + 1)  # 30 minutes and a second after it was issued
+    assert WebhookClient(old).send(text="too late").status_code == 404
+    assert WebhookClient(fresh).send(text="too late as well").status_code == 404  # age, not use, counts
+    # a response_url the mock never issued: its first post starts its 30 minutes and 5 posts
+    adhoc = WebhookClient(mock.base_url + "response_url/adhoc")
+    assert adhoc.send(text="first").status_code == 200
+    mock.advance(30 * 60 + 1)
+    assert adhoc.send(text="late").status_code == 404
+    mock.reset()  # forgets what was issued and the clock's advance
+    assert WebhookClient(old).send(text="after reset").status_code == 200
+
+
+def test_mock_response_url_limit_through_bolt_respond(mock: MockSlack) -> None:
+    from slack_bolt import App, BoltRequest
+
+    app = App(signing_secret=SECRET, client=WebClient(token=TOKEN, base_url=mock.base_url))
+    statuses: list[int] = []
+
+    @app.command("/flow")
+    def flow(ack, respond):  # type: ignore[no-untyped-def]
+        ack()
+        statuses.extend(respond(f"step {i}").status_code for i in range(6))
+
+    body = slash_command_body("count", response_url=mock.response_url("bolt"))
+    assert app.dispatch(BoltRequest(body=body, headers=signed_headers(SECRET, body))).status == 200
+    mock.wait_for("response_url", 6)
+    deadline = time.monotonic() + 10  # the listener runs in Bolt's thread pool
+    while len(statuses) < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert statuses == [200] * 5 + [404]
+
+
+def test_mock_trigger_id_is_good_once_for_three_seconds(mock: MockSlack, client: WebClient) -> None:
+    mock.freeze_clock()
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "Flow"}, "blocks": []}
+    trigger = mock.trigger_id()
+    assert trigger.count(".") == 2 and trigger != mock.trigger_id()  # "12345.98765.abcd2358fdea"
+    mock.advance(2.9)
+    assert client.views_open(trigger_id=trigger, view=view)["ok"]
+    for use in (
+        lambda: client.views_open(trigger_id=trigger, view=view),
+        lambda: client.views_push(trigger_id=trigger, view=view),
+    ):
+        with pytest.raises(SlackApiError) as err:
+            use()
+        assert err.value.response.status_code == 200
+        assert err.value.response["error"] == "exchanged_trigger_id"
+    late = mock.trigger_id()
+    mock.advance(3.1)
+    for use in (
+        lambda: client.views_push(trigger_id=late, view=view),
+        lambda: client.views_open(trigger_id=late, view=view),
+    ):
+        with pytest.raises(SlackApiError) as err:
+            use()
+        assert err.value.response["error"] == "expired_trigger_id"
+    # a refused view does not use the trigger up
+    spare = mock.trigger_id()
+    with pytest.raises(SlackApiError):
+        client.views_open(trigger_id=spare, view={"type": "nonsense"})
+    assert client.views_push(trigger_id=spare, view=view)["ok"]
+    # triggers the mock never issued (payloads built by hand) are accepted, again and again
+    assert client.views_open(trigger_id="trig-by-hand", view=view)["ok"]
+    assert client.views_open(trigger_id="trig-by-hand", view=view)["ok"]
+    mock.reset()
+    assert client.views_open(trigger_id=trigger, view=view)["ok"]  # forgotten: just an unknown trigger
+
+
+def test_mock_rate_limits_by_tier(mock: MockSlack, client: WebClient) -> None:
+    def update() -> object:
+        return client.chat_update(channel="C0INC", ts="1700000000.000100", text="x")
+
+    mock.freeze_clock()
+    for _ in range(60):  # off by default
+        update()
+    mock.rate_limits()
+    for _ in range(50):  # chat.update is Tier 3: 50+ per minute
+        update()
+    with pytest.raises(SlackApiError) as err:
+        update()
+    assert err.value.response.status_code == 429
+    assert err.value.response["error"] == "ratelimited"
+    assert err.value.response.headers["Retry-After"] == "60"
+    assert mock.calls("chat.update")[-1].status == 429
+    assert client.users_info(user="U0AAA")["ok"]  # each method has its own window
+    mock.advance(45)
+    with pytest.raises(SlackApiError) as err:
+        update()
+    assert err.value.response.headers["Retry-After"] == "15"  # until the window frees
+    mock.advance(15)
+    assert update()
+    for _ in range(20):  # usergroups.users.list is Tier 2: 20+ per minute
+        client.usergroups_users_list(usergroup="S0ONCALL")
+    with pytest.raises(SlackApiError):
+        client.usergroups_users_list(usergroup="S0ONCALL")
+    assert client.api_call("bookmarks.list")["ok"]  # methods the mock has no tier for are not limited
+    mock.rate_limits(per_minute={"views.publish": 1})  # a test can tighten one method
+    assert client.views_publish(user_id="U0AAA", view={"type": "home", "blocks": []})["ok"]
+    with pytest.raises(SlackApiError) as err:
+        client.views_publish(user_id="U0AAA", view={"type": "home", "blocks": []})
+    assert err.value.response.status_code == 429
+    mock.reset()  # rate limits off again
+    for _ in range(3):
+        client.views_publish(user_id="U0AAA", view={"type": "home", "blocks": []})
+
+
+def test_mock_rate_limit_of_post_message_per_channel(mock: MockSlack, client: WebClient) -> None:
+    mock.freeze_clock()
+    mock.rate_limits(burst=3)
+    for _ in range(3):  # a short burst is allowed ...
+        client.chat_postMessage(channel="C0INC", text="x")
+    with pytest.raises(SlackApiError) as err:  # ... then about one a second per channel
+        client.chat_postMessage(channel="C0INC", text="x")
+    assert err.value.response.status_code == 429 and err.value.response.headers["Retry-After"] == "1"
+    assert client.chat_postMessage(channel="C0OTHER", text="x")["ok"]  # another channel: its own bucket
+    mock.advance(1)
+    assert client.chat_postMessage(channel="C0INC", text="x")["ok"]
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel="C0INC", text="x")
+    mock.freeze_clock(False)  # real time flows again: slack_sdk's handler waits Retry-After and retries
+    patient = WebClient(
+        token=TOKEN, base_url=mock.base_url, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)]
+    )
+    assert patient.chat_postMessage(channel="C0INC", text="x")["ok"]
+    assert [c.status for c in mock.calls("chat.postMessage")][-2:] == [429, 200]
+
+
+def test_mock_usergroup_members(mock: MockSlack, client: WebClient) -> None:
+    mock.usergroup("S0IRTEAM", ["U0LEAD", "U0AAA"])
+    assert client.usergroups_users_list(usergroup="S0IRTEAM")["users"] == ["U0LEAD", "U0AAA"]
+    assert client.usergroups_users_list(usergroup="S0OTHER")["users"] == []  # never declared
+    mock.reset()
+    assert client.usergroups_users_list(usergroup="S0IRTEAM")["users"] == []
+
+
+def test_mock_refuses_blocks_with_too_much_text_in_all(mock: MockSlack, client: WebClient) -> None:
+    def sections(n: int, size: int) -> list[dict[str, object]]:
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": "a" * size}}] * n
+
+    assert client.chat_postMessage(channel="C0INC", text="x", blocks=sections(4, 2900))["ok"]  # 11,600
+    for send in (
+        lambda: client.chat_postMessage(channel="C0INC", text="x", blocks=sections(5, 2700)),  # 13,500
+        lambda: client.chat_update(channel="C0INC", ts="1.0", text="x", blocks=sections(5, 2700)),
+    ):
+        with pytest.raises(SlackApiError) as err:
+            send()
+        assert err.value.response.status_code == 200
+        assert err.value.response["error"] == "msg_blocks_too_long"
+    table = {"type": "table", "rows": [[{"type": "raw_text", "text": "b" * 100}] * 10] * 10}  # 10,000
+    with pytest.raises(SlackApiError) as err:  # table cells count too
+        client.chat_postMessage(channel="C0INC", text="x", blocks=[*sections(2, 2000), table])
+    assert err.value.response["error"] == "msg_blocks_too_long"
+    mock.validate_blocks = False
+    assert client.chat_postMessage(channel="C0INC", text="x", blocks=sections(5, 2700))["ok"]
+
+
+def test_mock_refuse_tables_with_any_error(mock: MockSlack, client: WebClient) -> None:
+    mock.refuse_tables(error="internal_error", status=500)
+    with pytest.raises(SlackApiError) as err:
+        client.chat_postMessage(channel="C0INC", text="x", blocks=[SECTION, TABLE])
+    assert err.value.response.status_code == 500
+    assert err.value.response["error"] == "internal_error"
+    assert client.chat_postMessage(channel="C0INC", text="x", blocks=[SECTION])["ok"]  # no table: fine
+    mock.refuse_tables(error="invalid_blocks_format")
+    with pytest.raises(SlackApiError) as err:
+        client.chat_update(channel="C0INC", ts="1.0", text="x", blocks=[TABLE])
+    assert err.value.response.status_code == 200
+    assert err.value.response.data == {"ok": False, "error": "invalid_blocks_format"}
+    assert [c.status for c in mock.calls() if not c.ok] == [500, 200]
+    mock.refuse_tables(False)
+    assert client.chat_postMessage(channel="C0INC", text="x", blocks=[TABLE])["ok"]
+    mock.refuse_tables(error="internal_error", status=500)
+    mock.reset()
+    assert client.chat_postMessage(channel="C0INC", text="x", blocks=[TABLE])["ok"]
 
 
 def test_mock_rate_limit_on_chat_update_with_slack_sdk_handler(mock: MockSlack) -> None:
