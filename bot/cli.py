@@ -83,6 +83,16 @@ def _build_parser() -> argparse.ArgumentParser:
     where.add_argument("--url", help="https://host[/prefix] Slack reaches `flowbot serve` at")
     where.add_argument("--socket", action="store_true", help="for `flowbot serve --socket`: no request URLs")
     manifest.add_argument("--file", type=Path, help="the manifest to start from (default: the repository's)")
+    manifest.add_argument(
+        "--oauth",
+        action="store_true",
+        help="for OAuth mode (FLOWBOT_SLACK_CLIENT_ID: several workspaces or an org, each installing from "
+        "the install page): register <url>FLOWBOT_SLACK_REDIRECT_PATH as the redirect URL (implied when "
+        "FLOWBOT_SLACK_CLIENT_ID is set)",
+    )
+    manifest.add_argument(
+        "--org", action="store_true", help="an org-ready app, installable on a whole Enterprise Grid org"
+    )
 
     athena = commands.add_parser(
         "athena", help="the Athena tables: print or apply their DDL, or print the IAM policy they need"
@@ -294,11 +304,26 @@ def _athena(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int
     return EXIT_OK
 
 
+OAUTH_EVENTS = ("app_uninstalled", "tokens_revoked")
+"""Events Bolt answers itself in OAuth mode, deleting an uninstalled workspace's tokens from the store."""
+
+
 def app_manifest(
-    manifest: dict[str, Any], *, command: str, url: str | None = None, socket: bool = False
+    manifest: dict[str, Any],
+    *,
+    command: str,
+    url: str | None = None,
+    socket: bool = False,
+    org: bool = False,
+    oauth: bool = False,
+    redirect_path: str = "/slack/oauth_redirect",
 ) -> dict[str, Any]:
     """The manifest for one installation: `command` as the slash command, and either every request URL
-    on `url` (`https://host[/prefix]`, each URL keeping its path) or Socket Mode with no request URLs."""
+    on `url` (`https://host[/prefix]`, each URL keeping its path) or Socket Mode with no request URLs.
+
+    `org`: an org-ready app (`settings.org_deploy_enabled`), installable on a whole Enterprise Grid org.
+    `oauth`: for OAuth mode, `url` + `redirect_path` as the app's redirect URL, and the uninstall events
+    that keep the installation store clean; needs `url` (Slack's redirect reaches `flowbot serve`)."""
     if not SLASH_COMMAND.fullmatch(command):
         raise CommandError(
             f"FLOWBOT_COMMAND `{command}` is not a Slack command name (a slash and up to 31 lower-case "
@@ -306,6 +331,11 @@ def app_manifest(
         )
     if (url is None) == (not socket):
         raise CommandError("give either --url https://host or --socket")
+    if oauth and socket:
+        raise CommandError(
+            "OAuth mode needs --url: Slack sends each installer back to `flowbot serve` over HTTPS "
+            "(unset FLOWBOT_SLACK_CLIENT_ID for a Socket Mode manifest)"
+        )
     base = ""
     if url is not None:
         parts = urlsplit(url)
@@ -334,34 +364,50 @@ def app_manifest(
         raise CommandError(f"the manifest should declare one slash command, not {len(commands)}")
     commands[0]["command"] = command
     settings["socket_mode_enabled"] = socket
+    if org:
+        settings["org_deploy_enabled"] = True
+    if oauth:
+        out.setdefault("oauth_config", {})["redirect_urls"] = [base + redirect_path]
+        events = settings.setdefault("event_subscriptions", {}).setdefault("bot_events", [])
+        events.extend(e for e in OAUTH_EVENTS if e not in events)
     return out
 
 
 def _manifest(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
     import yaml
 
+    from bot.manifest import ManifestError, load_manifest
+
     path: Path = args.file or MANIFEST_FILE
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        print(
-            f"flowbot: no manifest at {path}; run from a Flowbot checkout or give --file PATH",
-            file=sys.stderr,
-        )
+        loaded = load_manifest(path)
+    except ManifestError as exc:
+        print(f"flowbot: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    except yaml.YAMLError as exc:
-        print(f"flowbot: {path} is not valid YAML: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    if not isinstance(loaded, dict):
-        print(f"flowbot: {path} holds no manifest (was the output redirected onto it?)", file=sys.stderr)
-        return EXIT_FAILURE
-    made = app_manifest(loaded, command=settings.command, url=args.url, socket=args.socket)
-    how = "--socket" if args.socket else f"--url {args.url}"
+    oauth = args.oauth or settings.oauth_enabled
+    made = app_manifest(
+        loaded,
+        command=settings.command,
+        url=args.url,
+        socket=args.socket,
+        org=args.org,
+        oauth=oauth,
+        redirect_path=settings.slack_redirect_path,
+    )
+    how = ("--socket" if args.socket else f"--url {args.url}") + (" --org" if args.org else "")
+    how += " --oauth" if oauth else ""
     print(
         f"# Flowbot's Slack app manifest (`flowbot manifest {how}`, command {settings.command}).\n"
         "# Paste it at https://api.slack.com/apps -> Create New App -> From a manifest.",
         file=stdout,
     )
+    if oauth:
+        print(
+            f"# OAuth mode: installers start at {args.url.rstrip('/')}{settings.slack_install_path}; give "
+            "Flowbot the app's Client ID and Client Secret (FLOWBOT_SLACK_CLIENT_ID, "
+            "FLOWBOT_SLACK_CLIENT_SECRET).",
+            file=stdout,
+        )
     stdout.write(yaml.safe_dump(made, sort_keys=False, allow_unicode=True, width=100))
     return EXIT_OK
 

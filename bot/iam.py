@@ -1,9 +1,10 @@
 """Flowbot's AWS IAM policies, built from its settings: what the pods may do, and what setup needs.
 
 `runtime_policy` is what the bot and the workers (one Kubernetes ServiceAccount, via IRSA) need to run
-the templates on Athena and keep the IOC store on S3; `setup_policy` is what `flowbot athena setup`
-needs to create the database, tables and view once. An administrator runs setup once, with the setup
-policy (or broader rights); the pods never carry the Glue write actions.
+the templates on Athena, keep the IOC store on S3 and, in OAuth mode, keep Slack's installations there;
+`setup_policy` is what `flowbot athena setup` needs to create the database, tables and view once. An
+administrator runs setup once, with the setup policy (or broader rights); the pods never carry the Glue
+write actions.
 
 Each statement is as narrow as the API allows:
 - Athena: the four calls `bot/engines/athena.py` makes (start, status, results, stop), on the
@@ -19,6 +20,22 @@ Each statement is as narrow as the API allows:
   an `s3:prefix` condition limited to that prefix (one statement per location, so a prefix of one bucket is
   never allowed on another), except for a location that is a whole bucket (`_list` says why);
   s3:GetBucketLocation (which takes no prefix) is granted on the buckets alone.
+- S3, OAuth mode's installation store (FLOWBOT_INSTALLATION_STORE on S3, bot/installations.py): exactly
+  the calls slack_sdk's stores make there, each mapped to the action S3 authorises it as (Service
+  Authorization Reference, "Actions, resources, and condition keys for Amazon S3",
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html: PutObject is
+  s3:PutObject, GetObject s3:GetObject, DeleteObject s3:DeleteObject, ListObjects s3:ListBucket).
+  `AmazonS3InstallationStore` keeps every installation under `{prefix}installations/{client id}/` (the
+  client id it is given is that folder): `save` puts `bot-*` and `installer-*` objects, `find_bot` and
+  `find_installation` get one, and `delete_bot` / `delete_installation` (what Bolt's `tokens_revoked` and
+  `app_uninstalled` listeners call, `delete_all` being both, once the app registers them with
+  `App.enable_token_revocation_listeners()`) list that workspace's keys with ListObjects (always with a
+  `Prefix` under the folder) and delete them one by one. `AmazonS3OAuthStateStore`, whose keys
+  `_KeysUnder` puts under `{prefix}states/`, puts a state, then gets and deletes it; it never lists.
+  So: Get/Put/DeleteObject on those two folders and s3:ListBucket limited to the installations folder;
+  no GetBucketLocation (boto3 never asks it and Athena never reads the store). A missing installation
+  (a workspace not installed) comes back as 403 rather than NoSuchKey, as for the IOC store; slack_sdk's
+  store treats every error of a lookup as "not found", so only the warning it logs says AccessDenied.
 Every action here supports resource-level permissions, so no statement has `"Resource": "*"`.
 One consequence of the prefix condition: S3 answers GetObject of a missing key with 404 only to a caller
 allowed to list the bucket, and a GetObject request carries no `s3:prefix`, so a missing IOC object may
@@ -51,6 +68,8 @@ RESULTS_ACTIONS = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartU
 """Athena writes results (in parts, for large ones) as the caller; the engine reads the result CSV."""
 IOC_STORE_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
 """The S3 IOC store: conditional PutObject (If-None-Match), GetObject, DeleteObject (bot/iocs/objects.py)."""
+INSTALLATION_STORE_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
+"""OAuth mode's S3 stores (slack_sdk's, bot/installations.py): put, get and delete one object at a time."""
 VIEW_ACTIONS = ("glue:CreateTable", "glue:GetTable", "glue:UpdateTable")
 """CREATE OR REPLACE VIEW creates the view, or updates it when it exists."""
 
@@ -171,6 +190,28 @@ def _ioc_store(settings: Settings) -> S3Location | None:
     return s3_location(settings.ioc_store) if settings.ioc_store.startswith("s3://") else None
 
 
+class InstallationFolders(NamedTuple):
+    """Where OAuth mode's S3 stores keep their objects: each installation, and the install flow's states."""
+
+    installations: S3Location
+    states: S3Location
+
+
+def _installation_store(settings: Settings) -> InstallationFolders | None:
+    """The S3 installation store's folders in OAuth mode; None without OAuth mode or for a local folder.
+
+    The layout is bot/installations.py's: `{prefix}installations/{client id}/` for
+    `AmazonS3InstallationStore`, `{prefix}states/` for the state store's keys."""
+    store = settings.installation_store
+    if not settings.oauth_enabled or store is None or not store.startswith("s3://"):
+        return None
+    root = s3_location(store)
+    return InstallationFolders(
+        installations=S3Location(root.bucket, f"{root.prefix}installations/{settings.slack_client_id}/"),
+        states=S3Location(root.bucket, f"{root.prefix}states/"),
+    )
+
+
 def _tables(settings: Settings, flow_logs: bool, json_records: bool, iocs: bool) -> list[str]:
     """Flowbot's tables that exist for these settings: the flow-log table, the JSON one, the IOC one."""
     present = (
@@ -244,6 +285,18 @@ def runtime_policy(
             _list("IocStoreList", arns, iocs),
         ]
         buckets.append(iocs.bucket)
+    slack = _installation_store(settings)
+    if slack is not None:
+        # The installations folder is never a whole bucket (it ends in `installations/<client id>/`), so
+        # its listing always carries the s3:prefix condition: the store always lists with a Prefix.
+        statements += [
+            _statement(
+                "SlackInstallationsReadWrite",
+                INSTALLATION_STORE_ACTIONS,
+                [arns.objects(slack.installations), arns.objects(slack.states)],
+            ),
+            _list("SlackInstallationsList", arns, slack.installations),
+        ]
     statements.append(
         _statement("S3BucketLocation", ("s3:GetBucketLocation",), [arns.bucket(b) for b in buckets])
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -31,9 +32,9 @@ from bot.delivery import (
     post_answer,
     post_failure,
     post_ioc_reply,
-    slack_client,
 )
 from bot.engines import EngineError, make_engine
+from bot.installations import NotInstalledError, bot_client
 from bot.iocs.actions import run_ioc_request
 from bot.iocs.commands import IOC_REQUEST
 from bot.iocs.objects import object_store_for
@@ -45,7 +46,7 @@ from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest
 from bot.settings import Settings
 from bot.status import StatusBoard
-from bot.undelivered import keep_undelivered
+from bot.undelivered import keep_reply, keep_undelivered
 
 log = logging.getLogger(__name__)
 CANCELLED = "it was cancelled on request"
@@ -68,7 +69,11 @@ def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> d
     if job is None:
         return {"status": "already answered"}
     redis: Redis = job.connection
-    client = slack_client(settings)
+    try:
+        client = bot_client(settings, team_id=target.team_id, enterprise_id=target.enterprise_id)
+    except NotInstalledError as exc:  # uninstalled since it was asked: nobody to answer, nothing to run
+        log.warning("job %s dropped: %s", target.job_id, exc)
+        return {"status": "not installed"}
     pacer = ChannelPacer(redis, settings.channel_post_interval_seconds)
     board = status_board(client, redis, target, settings)
     view = partial(StatusView, request=request, job_id=target.job_id, asked_by=target.user_id)
@@ -110,18 +115,23 @@ def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> d
             )
 
             def send() -> None:
-                ts = post_answer(
+                delivered = post_answer(
                     client, target, summary, csv_path, thread_ts=board.answer_thread, pacer=pacer
                 )
-                board.show(done, force=True)
-                link = permalink(client, target.channel_id, board.ts or ts)
+                board.show(replace(done, where=delivered.where()), force=True)
+                posted = delivered.summary
+                shown = posted.ts if posted.direct else board.ts or posted.ts
+                link = permalink(client, posted.channel, shown)
                 remember(redis, settings, target, request.text, "answered", done.finding, link)
 
             try:
                 deliver_once(redis, target, send)
-            except (SlackApiError, OSError) as exc:  # every retry of slack_sdk's handlers failed
-                keep_undelivered(settings.undelivered_dir, target.job_id, summary, csv_path, str(exc))
-                raise
+            except (SlackApiError, OSError) as exc:  # every form, the DM and slack_sdk's retries failed
+                kept = keep_undelivered(settings.undelivered_dir, target.job_id, summary, csv_path, str(exc))
+                reason = f"the answer was ready but Slack would not take it; Flowbot kept it ({kept.name})"
+                board.show(view(state=JobState.FAILED, finding=reason), force=True)
+                remember(redis, settings, target, request.text, "failed", reason)
+                return {"status": "undelivered", "rows": summary.stats.rows, "kept": str(kept)}
     except EngineError as exc:
         reason = str(exc)
         state = JobState.CANCELLED if is_cancelled(redis, target.job_id) else JobState.FAILED
@@ -218,7 +228,11 @@ def run_ioc_job(request_data: dict[str, Any], target_data: dict[str, Any], sourc
     job = _running_job(target)
     if job is None:
         return {"status": "already answered"}
-    client = slack_client(settings)
+    try:
+        client = bot_client(settings, team_id=target.team_id, enterprise_id=target.enterprise_id)
+    except NotInstalledError as exc:
+        log.warning("job %s dropped: %s", target.job_id, exc)
+        return {"status": "not installed"}
     store = IocStore(object_store_for(settings))
     with tempfile.TemporaryDirectory(prefix="flowbot-") as tmp:
         reply = run_ioc_request(
@@ -229,10 +243,24 @@ def run_ioc_job(request_data: dict[str, Any], target_data: dict[str, Any], sourc
             source=source,  # type: ignore[arg-type]  # one of Source, set by the listener
             export_dir=Path(tmp),
         )
-        deliver_once(job.connection, target, lambda: post_ioc_reply(client, target, reply))
+        try:
+            deliver_once(job.connection, target, lambda: post_ioc_reply(client, target, reply))
+        except (SlackApiError, OSError) as exc:  # the store changed: keep the words, never redo the change
+            asked = f"ioc {request.kind}"
+            keep_reply(
+                settings.undelivered_dir,
+                target.job_id,
+                asked=asked,
+                text=reply.text,
+                csv_path=reply.csv_path,
+                why=str(exc),
+            )
     announce_to = settings.ioc_announce_channel
     if reply.announce and announce_to and announce_to != target.channel_id:
-        client.chat_postMessage(channel=announce_to, text=reply.announce, unfurl_links=False)
+        try:
+            client.chat_postMessage(channel=announce_to, text=reply.announce, unfurl_links=False)
+        except SlackApiError as exc:  # the change is made and its asker told: never redo it for this
+            log.warning("job %s: announce in %s failed: %s", target.job_id, announce_to, exc)
     return {"status": "answered", "kind": request.kind}
 
 
@@ -271,7 +299,11 @@ def report_failure(
     else:
         reason = "Flowbot hit an internal error; the worker log has the details"
     log.error("job %s failed: %s: %s", job.id, exc_type.__name__, exc)
-    client = slack_client(settings)
+    try:
+        client = bot_client(settings, team_id=target.team_id, enterprise_id=target.enterprise_id)
+    except NotInstalledError as missing:
+        log.warning("job %s failed and cannot be reported: %s", job.id, missing)
+        return
     if (job.func_name or "").endswith("run_flow_job"):
         request = FlowRequest.model_validate(request_data)
         board = status_board(client, connection, target, settings)

@@ -67,7 +67,12 @@ class Redactor:
     @classmethod
     def from_settings(cls, settings: Settings) -> Redactor:
         """Every secret Flowbot knows of: Slack's (from settings), the Redis password, AWS's (from env)."""
-        fields = (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token)
+        fields = (
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.slack_client_secret,
+        )
         secrets = [f.get_secret_value() for f in fields if f is not None]
         secrets += [os.environ.get(name, "") for name in AWS_SECRET_ENV]
         try:

@@ -30,7 +30,10 @@ OPTION_FORMS = (
     "--last 15m|6h|7d, --from <ISO 8601> [--to <ISO 8601>], --account <12 digits>, --region <name>, --limit N"
 )
 
-_SLACK_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+_SLACK_LINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]*:[^<>|]*)(?:\|([^<>]*))?>")
+"""Slack's link markup (`<http://10.0.1.25|10.0.1.25>`, `<tel:…|…>`), which `flowbot ask` accepts pasted from
+Slack. Only links with a scheme: text Slack sent is decoded once at the edge (bot/slack_text.py), after
+which `<prod>` is what was typed."""
 _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 _LEADING_DASHES = re.compile(f"^[{_DASHES}]+(?=[A-Za-z])")
 _ONLY_DASHES = re.compile(f"[{_DASHES}]+")

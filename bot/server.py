@@ -38,7 +38,12 @@ STOP_POLL_SECONDS = 0.2
 
 def wsgi_app(slack: SlackRequestHandler, readiness: ReadinessProbe) -> WsgiApp:
     """Slack's requests on /slack/events; /healthz (alive: always 200) and /readyz (ready: Redis and
-    the engine usable, else 503) for load balancers and orchestrators."""
+    the engine usable, else 503) for load balancers and orchestrators.
+
+    Every other path goes to Bolt's handler too: in OAuth mode it serves the install page
+    (FLOWBOT_SLACK_INSTALL_PATH) and Slack's redirect after an install (FLOWBOT_SLACK_REDIRECT_PATH) on
+    GET; anything else it answers 404. Settings keep those two paths off /slack/events, /healthz and
+    /readyz."""
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO")
@@ -49,7 +54,7 @@ def wsgi_app(slack: SlackRequestHandler, readiness: ReadinessProbe) -> WsgiApp:
             found = readiness.check()
             start_response("200 OK" if found.ready else "503 Service Unavailable", JSON)
             return [found.json()]
-        return slack(environ, start_response)
+        return slack(environ, start_response)  # /slack/events, and the install pages in OAuth mode
 
     return application
 
@@ -95,6 +100,12 @@ def serve_http(settings: Settings, *, port: int | None = None) -> None:
     )
     stop = StopSignal().install()
     log.info("Flowbot listening on http://%s:%d/slack/events", settings.http_host, port)
+    if settings.oauth_enabled:
+        log.info(
+            "OAuth mode: installs start at %s, Slack redirects to %s",
+            settings.slack_install_path,
+            settings.slack_redirect_path,
+        )
     while not stop.requested:
         wasyncore.loop(  # a signal does not cut a poll short (PEP 475): keep each one short
             timeout=min(server.adj.asyncore_loop_timeout, STOP_POLL_SECONDS),
@@ -148,6 +159,12 @@ def serve_socket_mode(settings: Settings) -> None:
     stop = StopSignal().install()
     handler.connect()  # type: ignore[no-untyped-call]
     log.info("Flowbot connected over Socket Mode")
+    if settings.oauth_enabled:
+        log.warning(
+            "OAuth mode over Socket Mode: the install pages (%s) are served only by `flowbot serve` over "
+            "HTTP; workspaces installed there (same FLOWBOT_INSTALLATION_STORE) are answered here",
+            settings.slack_install_path,
+        )
     try:
         while not stop.requested:
             time.sleep(STOP_POLL_SECONDS)

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.flowlog_format import DEFAULT_V2_FORMAT, parse_log_format
+from bot.manifest import manifest_bot_scopes
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -23,6 +24,12 @@ REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 PREFIX = re.compile(r"^[A-Za-z0-9!_.*()/-]*$")
 SLACK_ID = re.compile(r"^[UWSCGD][A-Z0-9]{2,}$")
+TEAM_ID = re.compile(r"^[TE][A-Z0-9]{2,}$")
+CLIENT_ID = re.compile(r"^\d+\.\d+$")
+SCOPE = re.compile(r"^[a-z][a-z0-9_.-]*(:[a-z0-9_.-]+)*$")
+URL_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+RESERVED_PATHS = frozenset({"/slack/events", "/healthz", "/readyz"})
+"""Paths `flowbot serve` answers itself: the install pages may not take them."""
 CommaList = Annotated[tuple[str, ...], NoDecode]
 
 
@@ -142,6 +149,35 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(
         "https://slack.com/api/", description="Slack Web API base URL; tests point it at a local mock."
     )
+    slack_client_id: str | None = Field(
+        None,
+        description="The app's Client ID (Basic Information → App Credentials). Setting it switches on OAuth "
+        "mode: one deployment serves every workspace (or Enterprise Grid org) that installs Flowbot through "
+        "its install page, each with its own bot token; FLOWBOT_SLACK_BOT_TOKEN is then not used, and "
+        "FLOWBOT_SLACK_CLIENT_SECRET, FLOWBOT_INSTALLATION_STORE and FLOWBOT_ALLOWED_TEAMS are required.",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        None, description="The app's Client Secret (Basic Information → App Credentials); OAuth mode."
+    )
+    installation_store: str | None = Field(
+        None,
+        description="Where OAuth mode keeps each installation's bot token and the install flow's "
+        "short-lived state values: `s3://bucket/prefix` (shared by every replica and worker) or a local "
+        "folder (one host only).",
+    )
+    slack_scopes: CommaList = Field(
+        default_factory=lambda data: manifest_bot_scopes() if data.get("slack_client_id") else (),
+        description="Bot scopes the install flow asks for (comma-separated); default in OAuth mode: "
+        "`bot/manifest.yml`'s, so the two never drift.",
+    )
+    slack_install_path: str = Field(
+        "/slack/install", description="Path of the page that starts an install (OAuth mode)."
+    )
+    slack_redirect_path: str = Field(
+        "/slack/oauth_redirect",
+        description="Path Slack sends the installer back to (OAuth mode); `flowbot manifest --oauth` "
+        "registers it as the app's redirect URL (implied once FLOWBOT_SLACK_CLIENT_ID is set).",
+    )
     http_host: str = Field("0.0.0.0", description="Address `flowbot serve` listens on.")  # noqa: S104
     http_port: int = Field(3000, ge=1, le=65535, description="Port `flowbot serve` listens on.")
     status_post_threads: int = Field(
@@ -157,7 +193,10 @@ class Settings(BaseSettings):
         (), description="Slack workspace (team) IDs Flowbot answers (comma-separated); empty: any."
     )
     allowed_channels: CommaList = Field(
-        (), description="Channel IDs (C…, G…, D…) where Flowbot answers queries; empty: any."
+        (),
+        description="Channel IDs (C…, G…, D…) where Flowbot answers queries; empty: any. `T…:C…` (or "
+        "`E…:C…`) allows a channel in that workspace (or org) only; once the list is set, each workspace is "
+        "served in the plain entries and its own, nowhere else.",
     )
     user_queries_per_minute: int = Field(
         10, ge=1, description="Queries one person may start per minute; more get a clear reply."
@@ -213,6 +252,7 @@ class Settings(BaseSettings):
         "ioc_admins",
         "allowed_teams",
         "allowed_channels",
+        "slack_scopes",
         mode="before",
     )
     @classmethod
@@ -269,11 +309,11 @@ class Settings(BaseSettings):
             raise ValueError("must be an s3://bucket/prefix/ URL")
         return value
 
-    @field_validator("ioc_store")
+    @field_validator("ioc_store", "installation_store")
     @classmethod
-    def _ioc_store(cls, value: str) -> str:
+    def _store(cls, value: str | None) -> str | None:
         """An s3:// URL with a valid bucket, or a folder."""
-        if value.startswith("s3://"):
+        if value is not None and value.startswith("s3://"):
             bucket, _, prefix = value[5:].partition("/")
             if not BUCKET.fullmatch(bucket) or not PREFIX.fullmatch(prefix):
                 raise ValueError("must be s3://bucket/prefix with a valid bucket name")
@@ -283,18 +323,63 @@ class Settings(BaseSettings):
     @field_validator("allowed_teams")
     @classmethod
     def _team_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [v for v in value if not re.fullmatch(r"[TE][A-Z0-9]{2,}", v)]
+        bad = [v for v in value if not TEAM_ID.fullmatch(v)]
         if bad:
             raise ValueError(f"not Slack workspace IDs (T…): {', '.join(bad)}")
         return value
 
-    @field_validator("ioc_add_allowed", "ioc_remove_allowed", "ioc_admins", "allowed_channels")
+    @field_validator("ioc_add_allowed", "ioc_remove_allowed", "ioc_admins")
     @classmethod
     def _slack_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         bad = [v for v in value if not SLACK_ID.fullmatch(v)]
         if bad:
             raise ValueError(f"not Slack user, user group or channel IDs: {bad}")
         return value
+
+    @field_validator("allowed_channels")
+    @classmethod
+    def _channel_entries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """`C…` for every workspace, `T…:C…` / `E…:C…` for one workspace or org."""
+        bad = []
+        for entry in value:
+            team, _, channel = entry.rpartition(":")
+            if (team and not TEAM_ID.fullmatch(team)) or not SLACK_ID.fullmatch(channel):
+                bad.append(entry)
+        if bad:
+            raise ValueError(f"not channel IDs (C…) or workspace:channel pairs (T…:C…): {bad}")
+        return value
+
+    @field_validator("slack_client_id")
+    @classmethod
+    def _client_id(cls, value: str | None) -> str | None:
+        if value is not None and not CLIENT_ID.fullmatch(value):
+            raise ValueError(
+                "not a Slack Client ID (digits.digits, from Basic Information → App Credentials)"
+            )
+        return value
+
+    @field_validator("slack_scopes")
+    @classmethod
+    def _scopes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [v for v in value if not SCOPE.fullmatch(v)]
+        if bad:
+            raise ValueError(f"not Slack scope names (like chat:write): {bad}")
+        return value
+
+    @field_validator("slack_install_path", "slack_redirect_path")
+    @classmethod
+    def _url_path(cls, value: str) -> str:
+        """A plain path of its own: not one `flowbot serve` already answers."""
+        if not URL_PATH.fullmatch(value):
+            raise ValueError("must be a URL path: / then letters, digits and . _ ~ / - only")
+        if value in RESERVED_PATHS:
+            raise ValueError(f"{value} is taken by `flowbot serve` itself")
+        return value
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """OAuth mode: Slack's install flow gives each workspace (or org) its own bot token."""
+        return self.slack_client_id is not None
 
     @property
     def ioc_table_location(self) -> str | None:

@@ -24,7 +24,7 @@ The label then holds the target's own address: no mismatch.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,24 +122,16 @@ def command_text(text: str) -> str:
     them: `handlers.mention.mention_text` removes Flowbot's own, and `normalise` reads the rest as it
     does today. Everything outside markup is decoded, once.
     """
-    out: list[str] = []
     mismatches: list[MismatchedLink] = []
-    position = 0
-    for match in _MARKUP.finditer(text):
-        out.append(decode(text[position : match.start()]))
-        position = match.end()
-        inner = match.group(1)
-        if inner[:1] in ("@", "#", "!"):
-            out.append(match.group(0))
-            continue
-        target, label, mismatch = _link(inner)
-        if mismatch is not None:
-            mismatches.append(mismatch)
-        out.append(label or target)
-    out.append(decode(text[position:]))
+    words = _read_markup(
+        text,
+        mismatches,
+        mention=lambda inner: f"<{inner}>",
+        link=lambda target, label: label or target,
+    )
     if mismatches:
         raise MismatchedLinkError(mismatches)
-    return "".join(out)
+    return words
 
 
 def message_text(message: dict[str, Any]) -> MessageText:
@@ -259,6 +251,18 @@ def _mention(inner: str) -> str:
 
 def _mrkdwn(text: str, mismatches: list[MismatchedLink]) -> str:
     """mrkdwn as plain text: links as `_shown_link`, mentions as `_mention`, the rest decoded once."""
+    return _read_markup(text, mismatches, mention=_mention, link=_shown_link)
+
+
+def _read_markup(
+    text: str,
+    mismatches: list[MismatchedLink],
+    *,
+    mention: Callable[[str], str],
+    link: Callable[[str, str], str],
+) -> str:
+    """Text with Slack's `<…>` markup: a mention (`@`, `#`, `!`) through `mention`, a link through `link`
+    (its misleading ones noted in `mismatches`), everything else decoded once."""
     out: list[str] = []
     position = 0
     for match in _MARKUP.finditer(text):
@@ -266,12 +270,12 @@ def _mrkdwn(text: str, mismatches: list[MismatchedLink]) -> str:
         position = match.end()
         inner = match.group(1)
         if inner[:1] in ("@", "#", "!"):
-            out.append(_mention(inner))
+            out.append(mention(inner))
             continue
         target, label, mismatch = _link(inner)
         if mismatch is not None:
             mismatches.append(mismatch)
-        out.append(_shown_link(target, label))
+        out.append(link(target, label))
     out.append(decode(text[position:]))
     return "".join(out)
 

@@ -17,11 +17,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from redis.exceptions import RedisError
-from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 
+from bot import response_url
 from bot.context import ChannelContext, ContextStore
 from bot.delivery import NOT_IN_CHANNEL_NOTE, ReplyTarget
 from bot.jobs import remember, status_board
@@ -30,6 +29,7 @@ from bot.ratelimit import RateLimiter
 from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest
 from bot.settings import Settings
+from handlers.replying import tell_presser
 
 log = logging.getLogger(__name__)
 QUEUE_DOWN = ":warning: Flowbot's queue is unavailable right now; please try again in a minute."
@@ -82,7 +82,6 @@ class Asker:
     def ask_from_action(
         self,
         client: WebClient,
-        respond: Respond,
         request: FlowRequest,
         body: dict[str, Any],
         *,
@@ -100,15 +99,16 @@ class Asker:
             job_id=job_id_for(team, f"{kind}:{action.get('action_ts')}:{user}"),
             response_url=body.get("response_url"),
             thread_ts=thread_ts,
+            enterprise_id=(body.get("enterprise") or {}).get("id"),
         )
         try:
             fresh = self.submit(request, target)
         except RateLimited as exc:
-            respond(text=str(exc), response_type="ephemeral", replace_original=False)
+            tell_presser(client, body, str(exc))
             return
         except RedisError:
             log.exception("could not enqueue %s", request.text)
-            respond(text=QUEUE_DOWN, response_type="ephemeral", replace_original=False)
+            tell_presser(client, body, QUEUE_DOWN)
             return
         if fresh:
             self.announce(client, request, target)
@@ -143,8 +143,10 @@ class Asker:
         except Exception:  # the job is queued; its worker will post the status itself
             log.exception("status message for job %s not posted", target.job_id)
             return
-        if ts is None and board.unpostable() and target.response_url:
-            WebhookClient(target.response_url).send(
+        if ts is None and board.unpostable():
+            # Only the asker may know: no DM yet, the answer itself will go there (bot/delivery.py).
+            response_url.send(
+                target.response_url,
                 text=f":hourglass_flowing_sand: Queued `{request.text}` (job {target.job_id[:8]}).\n"
                 f"{NOT_IN_CHANNEL_NOTE}",
                 response_type="ephemeral",

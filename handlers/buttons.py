@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.catalog import Catalog
-from bot.delivery import TABLE_REFUSED
+from bot.delivery import blocks_refused
 from bot.pages import ResultPages
 from bot.parsing import CommandError, recheck
 from bot.rendering.table import Grid, monospace, table_block
@@ -25,6 +25,7 @@ from bot.settings import Settings
 from bot.slack_ids import CANCEL_ACTION, NEXT_ROWS_ACTION, RERUN_WIDER_ACTION
 from handlers.asking import Asker
 from handlers.cancelling import cancel_job
+from handlers.replying import tell_presser
 
 log = logging.getLogger(__name__)
 
@@ -60,54 +61,43 @@ def register(app: App, settings: Settings, catalog: Catalog, asker: Asker) -> No
     pages = ResultPages(asker.queue.redis, settings.summary_rows)
 
     @app.action(CANCEL_ACTION)
-    def handle_cancel_button(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def handle_cancel_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """Cancel from the status message; its own edit tells the channel."""
         ack()
         reply = cancel_job(asker.queue, settings, client, body["actions"][0]["value"], body["user"]["id"])
-        respond(
-            text=reply.text,
-            response_type="in_channel" if reply.public else "ephemeral",
-            replace_original=False,
-        )
+        tell_presser(client, body, reply.text, public=reply.public)
 
     @app.action(RERUN_WIDER_ACTION)
-    def handle_rerun_wider(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def handle_rerun_wider(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """Run the same query again over twice the window, as a new job next to the old one."""
         ack()
         try:
             old = recheck(FlowRequest.model_validate_json(body["actions"][0]["value"]), catalog, settings)
         except (ValidationError, CommandError):
-            respond(
-                text="That button is from an older or differently set up Flowbot; ask again.",
-                response_type="ephemeral",
-                replace_original=False,
+            tell_presser(
+                client, body, "That button is from an older or differently set up Flowbot; ask again."
             )
             return
         request = wider(old, settings)
         if request is None:
-            respond(
-                text=f"`{old.text}` already covers the longest window allowed "
-                f"({settings.max_window_days} days).",
-                response_type="ephemeral",
-                replace_original=False,
+            tell_presser(
+                client,
+                body,
+                f"`{old.text}` already covers the longest window allowed ({settings.max_window_days} days).",
             )
             return
         thread = (body.get("message") or {}).get("thread_ts")
-        asker.ask_from_action(client, respond, request, body, kind="rerun", thread_ts=thread)
+        asker.ask_from_action(client, request, body, kind="rerun", thread_ts=thread)
 
     @app.action(NEXT_ROWS_ACTION)
-    def handle_next_rows(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def handle_next_rows(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """Post the answer's next rows in the status message's thread."""
         ack()
         job_id = body["actions"][0]["value"]
         message = body.get("message") or {}
         page = pages.next_page(job_id)
         if page is None:
-            respond(
-                text="No more rows are kept here; the CSV in the thread has every row.",
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            tell_presser(client, body, "No more rows are kept here; the CSV in the thread has every row.")
             _drop_button(client, body["channel"]["id"], message)
             return
         grid, first, more = page
@@ -128,7 +118,7 @@ def post_rows(client: WebClient, channel: str, thread_ts: str | None, heading: s
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=heading, blocks=[head, table])
             return
     except SlackApiError as exc:
-        if exc.response.get("error") not in TABLE_REFUSED:
+        if not blocks_refused(exc):
             raise
     text = monospace(grid).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     body = {"type": "section", "text": {"type": "mrkdwn", "text": f"```\n{text[:2800]}\n```"}}

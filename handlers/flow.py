@@ -11,7 +11,6 @@ from typing import Any
 from redis.exceptions import RedisError
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.webhook import WebhookClient
 
 from bot.catalog import Catalog
 from bot.commands import parse_in_channel
@@ -22,10 +21,12 @@ from bot.queue import job_id_for
 from bot.rendering.help import help_text
 from bot.request import FlowRequest
 from bot.settings import Settings
+from bot.slack_text import command_text
 from handlers.asking import QUEUE_DOWN, Asker, RateLimited
 from handlers.cancelling import cancel_job
 from handlers.context import handle_context
 from handlers.iocs import IocCommandHandler
+from handlers.replying import tell
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def register(
             ack(text=QUEUE_DOWN, response_type="ephemeral")
             return
         try:
-            parsed = parse_in_channel(text, catalog, settings, clock(), context)
+            parsed = parse_in_channel(command_text(text), catalog, settings, clock(), context)
         except CommandError as exc:
             ack(
                 text=f":x: {exc}\nType `{settings.command} help` for every command.",
@@ -80,6 +81,7 @@ def register(
             user_id=command["user_id"],
             job_id=job_id_for(command.get("team_id", ""), request_id),
             response_url=command.get("response_url"),
+            enterprise_id=command.get("enterprise_id") or None,
         )
         try:
             fresh = asker.submit(parsed, target)
@@ -99,8 +101,11 @@ def register(
 
 def _respond(client: WebClient, command: dict[str, Any], text: str, public: bool) -> None:
     """A reply after the ack: to everyone in the channel, or only to the person who typed the command."""
-    url = command.get("response_url")
-    if url:
-        WebhookClient(url).send(text=text, response_type="in_channel" if public else "ephemeral")
-        return
-    client.chat_postEphemeral(channel=command["channel_id"], user=command["user_id"], text=text)
+    tell(
+        client,
+        user=command["user_id"],
+        text=text,
+        url=command.get("response_url"),
+        channel=command["channel_id"],
+        public=public,
+    )

@@ -17,11 +17,11 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
-from slack_sdk.webhook import WebhookClient
 
 from bot.access import Access
 from bot.rendering.ioc_form import notice
 from bot.settings import Settings
+from handlers.replying import tell_presser
 
 log = logging.getLogger(__name__)
 NOTICE_THREADS = 4
@@ -87,18 +87,12 @@ def _tell_mention(client: WebClient, event: dict[str, Any], text: str) -> None:
 
 
 def _tell_interaction(client: WebClient, body: dict[str, Any], text: str) -> None:
-    """The line to the person who pressed, chose or used a shortcut: through the response URL (which
-    works where Flowbot is not a member), else an ephemeral message, else (a global shortcut) a modal."""
-    user = (body.get("user") or {}).get("id", "")
-    channel = (body.get("channel") or {}).get("id")
-    try:
-        if body.get("response_url"):
-            WebhookClient(body["response_url"]).send(
-                text=text, response_type="ephemeral", replace_original=False
-            )
-        elif channel:
-            client.chat_postEphemeral(channel=channel, user=user, text=text)
-        elif body.get("type") == "shortcut" and body.get("trigger_id"):
+    """The line to the person who pressed, chose or used a shortcut: a global shortcut has no channel
+    and no response_url, so a modal; anything else by the first way Slack takes (handlers/replying.py)."""
+    if body.get("type") == "shortcut" and body.get("trigger_id"):
+        try:
             client.views_open(trigger_id=body["trigger_id"], view=notice("Flowbot", text))
-    except Exception:  # telling is a courtesy: the request is refused either way
-        log.exception("could not tell %s why a %s was refused", user, body.get("type"))
+        except Exception:  # telling is a courtesy: the request is refused either way
+            log.exception("could not tell %s why a shortcut was refused", (body.get("user") or {}).get("id"))
+        return
+    tell_presser(client, body, text)

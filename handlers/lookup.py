@@ -1,4 +1,4 @@
-"""The message shortcut "Look up IPs in this message": every address in it, each with the queries
+"""The message shortcut "Look up IPs in message": every address in it, each with the queries
 that take one address, offered to the person who asked; a choice runs in the message's thread.
 
 The offer is an ephemeral message (only its asker sees it); each menu option carries the query
@@ -15,21 +15,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from redis.exceptions import RedisError
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 
 from bot.catalog import TABLE_OF_KIND, Catalog, QueryTemplate
 from bot.commands import parse
-from bot.delivery import NOT_IN_CHANNEL_NOTE
 from bot.iocs.indicators import extract_indicators
 from bot.parsing import CommandError
 from bot.request import FlowRequest, IpValue
 from bot.settings import Settings
 from bot.slack_ids import LOOKUP_ACTION, LOOKUP_IPS_SHORTCUT
-from bot.status import NOT_POSTABLE
+from bot.slack_text import message_text
 from handlers.asking import QUEUE_DOWN, Asker
+from handlers.replying import tell, tell_presser
 
 log = logging.getLogger(__name__)
 MAX_ADDRESSES = 20
@@ -98,23 +96,32 @@ def register(
         message = shortcut.get("message") or {}
         channel, user = shortcut["channel"]["id"], shortcut["user"]["id"]
         thread = message.get("thread_ts") or message.get("ts")
-        found = [i.value for i in extract_indicators(message.get("text", "")) if "/" not in i.value]
+        read = message_text(message)
+        if read.refusal:
+            url = shortcut.get("response_url")
+            tell(
+                client, user=user, text=f":warning: Not looked up: {read.refusal}.", url=url, channel=channel
+            )
+            return
+        found = [i.value for i in extract_indicators(read.text) if "/" not in i.value]
         if found:
             text = f"Look up {len(found[:MAX_ADDRESSES])} addresses"
             blocks = offer_blocks(found[:MAX_ADDRESSES], templates, thread)
         else:
             text, blocks = "That message holds no IP address (defanged ones count).", None
-        try:
-            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            if exc.response.get("error") not in NOT_POSTABLE or not shortcut.get("response_url"):
-                raise
-            WebhookClient(shortcut["response_url"]).send(
-                text=f"{text}\n{NOT_IN_CHANNEL_NOTE}", response_type="ephemeral"
-            )
+        tell(
+            client,
+            user=user,
+            text=text,
+            url=shortcut.get("response_url"),
+            channel=channel,
+            thread_ts=thread,
+            blocks=blocks,
+            in_thread_first=True,
+        )
 
     @app.action(LOOKUP_ACTION)
-    def handle_lookup_choice(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def handle_lookup_choice(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """Run the chosen query for the chosen address, in the message's thread."""
         ack()
         action = body["actions"][0]
@@ -125,16 +132,12 @@ def register(
             context = asker.context_of(team, body["channel"]["id"])
             parsed = parse(f"{' '.join(template.command)} {choice.ip}", catalog, settings, clock(), context)
         except (ValidationError, KeyError, CommandError, json.JSONDecodeError) as exc:
-            respond(
-                text=f":x: That choice could not be run ({exc}).",
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            tell_presser(client, body, f":x: That choice could not be run ({exc}).")
             return
         except RedisError:
             log.exception("could not read the context of %s", body["channel"]["id"])
-            respond(text=QUEUE_DOWN, response_type="ephemeral", replace_original=False)
+            tell_presser(client, body, QUEUE_DOWN)
             return
         if not isinstance(parsed, FlowRequest):
             return
-        asker.ask_from_action(client, respond, parsed, body, kind="lookup", thread_ts=choice.t)
+        asker.ask_from_action(client, parsed, body, kind="lookup", thread_ts=choice.t)

@@ -25,6 +25,7 @@ from bot.queue import job_id_for
 from bot.rendering.help import help_text
 from bot.request import FlowRequest
 from bot.settings import Settings
+from bot.slack_text import command_text
 from handlers.asking import QUEUE_DOWN, Asker, RateLimited
 from handlers.cancelling import cancel_job
 
@@ -66,7 +67,7 @@ def register(
             return
         try:
             channel_context = asker.context_of(team, channel)
-            parsed = parse(words, catalog, settings, clock(), channel_context)
+            parsed = parse(command_text(words), catalog, settings, clock(), channel_context)
         except CommandError as exc:
             tell(f":x: {exc}\nMention me with a query, e.g. `@Flowbot ratio 10.0.1.25 --last 6h`.")
             return
@@ -90,6 +91,7 @@ def register(
             user_id=user,
             job_id=job_id_for(team, f"event:{body.get('event_id') or event['ts']}"),
             thread_ts=thread,
+            enterprise_id=body.get("enterprise_id") or None,
         )
         try:
             fresh = asker.submit(parsed, target)

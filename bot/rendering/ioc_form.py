@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.slack_ids import IOC_FORM as FORM_CALLBACK
 
@@ -13,8 +13,17 @@ VALUE = "value"
 MAX_INITIAL = 3000
 
 
-def ioc_form(*, indicators: str = "", channel: str | None, source: str, note: str = "") -> dict[str, Any]:
-    """The modal; `channel` and `source` ride along in private_metadata to the submission."""
+def ioc_form(
+    *,
+    indicators: str = "",
+    channel: str | None,
+    source: str,
+    note: str = "",
+    response_url: str | None = None,
+) -> dict[str, Any]:
+    """The modal; `channel`, `source` and the opening request's `response_url` ride along in
+    private_metadata to the submission (a view_submission has no response_url of its own), so the
+    answer can reach its asker where Flowbot is not a member."""
     blocks: list[dict[str, Any]] = []
     if note:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
@@ -48,7 +57,7 @@ def ioc_form(*, indicators: str = "", channel: str | None, source: str, note: st
         "title": {"type": "plain_text", "text": "Add IOCs"},
         "submit": {"type": "plain_text", "text": "Add"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "private_metadata": json.dumps({"channel": channel, "source": source}),
+        "private_metadata": json.dumps({"channel": channel, "source": source, "response_url": response_url}),
         "blocks": blocks,
     }
 
@@ -63,10 +72,22 @@ def notice(title: str, text: str) -> dict[str, Any]:
     }
 
 
-def form_values(view: dict[str, Any]) -> tuple[str, str, str | None, str]:
-    """(indicators text, comment, channel, source) from a submitted form."""
+class FormValues(NamedTuple):
+    """What a submitted form holds, and what rode along with it."""
+
+    text: str
+    comment: str
+    channel: str | None
+    source: str
+    response_url: str | None
+
+
+def form_values(view: dict[str, Any]) -> FormValues:
+    """The indicators text, comment, channel, source and response_url of a submitted form."""
     values = view["state"]["values"]
     text = values[INDICATORS_BLOCK][VALUE].get("value") or ""
     comment = values.get(COMMENT_BLOCK, {}).get(VALUE, {}).get("value") or ""
     meta = json.loads(view.get("private_metadata") or "{}")
-    return text, comment.strip(), meta.get("channel"), meta.get("source", "modal")
+    return FormValues(
+        text, comment.strip(), meta.get("channel"), meta.get("source", "modal"), meta.get("response_url")
+    )

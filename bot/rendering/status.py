@@ -8,6 +8,7 @@ CSV are in the message's thread.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -58,6 +59,9 @@ class StatusView:
     in_thread: bool = True
     """Whether the answer is in this message's thread (False when it is in the request's thread)."""
     can_widen: bool = True
+    where: str = ""
+    """Where the answer went when not all of it is in the thread (e.g. "CSV sent to the asker by direct
+    message"), so the channel knows where to look."""
 
     def line(self) -> str:
         """The message's first line."""
@@ -76,6 +80,7 @@ class StatusView:
             return f"{_EMOJI[state]} {asked} is running{so_far}"
         if state is JobState.ANSWERED:
             where = " · details and CSV in the thread" if self.in_thread else ""
+            where = f" · {_escape(self.where)}" if self.where else where
             return f"{_EMOJI[state]} *{_escape(self.finding or '')}*{where}"
         if state is JobState.FAILED:
             return f"{_EMOJI[state]} {asked} could not be answered: {_escape(self.finding or '')}"
@@ -107,10 +112,19 @@ class StatusView:
         ]
         buttons = self.buttons()
         if buttons:
-            blocks.append(
-                {"type": "actions", "block_id": f"flowbot-job-{self.job_id[:8]}", "elements": buttons}
-            )
+            blocks.append({"type": "actions", "block_id": self.block_id(), "elements": buttons})
         return blocks
+
+    def block_id(self) -> str:
+        """The buttons' block_id: new with each edit that changes them. Slack clients keep an input's
+        state per block_id across `chat.update`s ("block_id should be unique for each message and each
+        iteration of a message. If a message is updated, use a new block_id": Slack's Block type,
+        docs.slack.dev/tools/node-slack-sdk/reference/types/interfaces/Block), so *Cancel* on a queued
+        message must not be the same block as the answer's buttons."""
+        fingerprint = hashlib.sha256(
+            f"{self.state.value}|{self.more_rows}|{self.can_widen}|{self.scanned}".encode()
+        ).hexdigest()[:8]
+        return f"flowbot-job-{self.job_id[:8]}-{fingerprint}"
 
     def buttons(self) -> list[dict[str, Any]]:
         """Cancel while the job may still run; next rows and rerun wider once it is answered (a failure is

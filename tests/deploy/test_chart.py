@@ -8,6 +8,7 @@ the helm binary is the one `make install` puts next to the running Python.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from bot.installations import check_oauth
 from bot.settings import Settings
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "flowbot"
@@ -26,8 +28,17 @@ HELM = Path(sys.executable).parent / "helm"
 RELEASE = "fb"
 KUBE_VERSIONS = ("1.29.0", "1.33.0")
 """Kubernetes versions the manifests are validated against (kubernetes_validate ships their schemas)."""
-VARIANTS = ("default", "socket", "external-redis", "ingress", "athena")
-SLACK_KEYS = {"FLOWBOT_SLACK_BOT_TOKEN", "FLOWBOT_SLACK_SIGNING_SECRET", "FLOWBOT_SLACK_APP_TOKEN"}
+VARIANTS = ("default", "socket", "external-redis", "ingress", "athena", "oauth")
+SLACK_KEYS = {
+    "FLOWBOT_SLACK_BOT_TOKEN",
+    "FLOWBOT_SLACK_SIGNING_SECRET",
+    "FLOWBOT_SLACK_APP_TOKEN",
+    "FLOWBOT_SLACK_CLIENT_SECRET",
+}
+CLIENT_ID = "1111111111.2222222222"
+OAUTH = ("--set-string", f"slack.oauth.clientId={CLIENT_ID}")
+"""OAuth mode on the command line (a string: a YAML number would fail the schema)."""
+ALLOWED = ("--set-string", r"config.FLOWBOT_ALLOWED_TEAMS=T0123ABCD\,E0123ABCD")
 SETTINGS = {f"FLOWBOT_{name.upper()}" for name in Settings.model_fields}
 POD_KINDS = {"Deployment", "StatefulSet"}
 TMP = "/tmp"  # noqa: S108 - the emptyDir every container writes to, not a temporary file here
@@ -341,12 +352,10 @@ def test_every_pod_and_container_is_locked_down(variant: str) -> None:
 def test_each_pod_gets_only_the_slack_secrets_it_needs(variant: str) -> None:
     docs = rendered(variant)
     socket = variant == "socket"
+    token = "FLOWBOT_SLACK_CLIENT_SECRET" if variant == "oauth" else "FLOWBOT_SLACK_BOT_TOKEN"
     needs = {
-        "bot": {
-            "FLOWBOT_SLACK_BOT_TOKEN",
-            "FLOWBOT_SLACK_APP_TOKEN" if socket else "FLOWBOT_SLACK_SIGNING_SECRET",
-        },
-        "worker": {"FLOWBOT_SLACK_BOT_TOKEN"},
+        "bot": {token, "FLOWBOT_SLACK_APP_TOKEN" if socket else "FLOWBOT_SLACK_SIGNING_SECRET"},
+        "worker": {token},
     }
     secret = f"{RELEASE}-flowbot-slack" if variant == "ingress" else "flowbot-slack"
     for deployment, wanted in needs.items():
@@ -389,7 +398,7 @@ def test_changing_the_settings_or_the_secret_rolls_the_pods() -> None:
         assert secret[name]["checksum/secret"] != sums["checksum/secret"], name
 
 
-@pytest.mark.parametrize("variant", ["default", "socket", "external-redis", "athena"])
+@pytest.mark.parametrize("variant", ["default", "socket", "external-redis", "athena", "oauth"])
 def test_network_policies_confine_every_pod(variant: str) -> None:
     docs = rendered(variant)
     policies = {p["metadata"]["name"]: p["spec"] for p in objects(docs, "NetworkPolicy")}
@@ -583,6 +592,45 @@ def test_config_values_reach_the_config_map_and_override_the_chart() -> None:
         (("--set", "config.FLOWBOT_MAX_LIMIT=1000000"), "want string"),
         (("--set-string", "config.FLOWBOT_QUERY_TIMEOUT_SECONDS=ten"), "whole number of seconds"),
         (("--set", "engine=duckdb"), "/engine"),
+        (("--set-string", "config.FLOWBOT_SLACK_CLIENT_SECRET=s"), "FLOWBOT_SLACK_CLIENT_SECRET"),
+        (
+            ("--set-string", f"config.FLOWBOT_SLACK_CLIENT_ID={CLIENT_ID}"),
+            "config.FLOWBOT_SLACK_CLIENT_ID is set by the chart: use slack.oauth.clientId",
+        ),
+        (
+            ("--set-string", "config.FLOWBOT_INSTALLATION_STORE=s3://slack/x"),
+            "config.FLOWBOT_INSTALLATION_STORE is set by the chart",
+        ),
+        # OAuth mode
+        (
+            OAUTH,
+            "slack.oauth.clientId is set (OAuth mode) but config.FLOWBOT_ALLOWED_TEAMS is empty",
+        ),
+        (
+            (*OAUTH, "--set-string", r"config.FLOWBOT_ALLOWED_TEAMS=\, "),
+            "config.FLOWBOT_ALLOWED_TEAMS is empty",
+        ),
+        (
+            (*OAUTH, "--set-string", r"config.FLOWBOT_ALLOWED_TEAMS=T0123ABCD\,C0CHANNEL"),
+            '"C0CHANNEL" is not a Slack workspace (T…) or Enterprise Grid org (E…) ID',
+        ),
+        (
+            (*OAUTH, *ALLOWED, *variant_args("athena")),
+            "engine athena in OAuth mode needs slack.oauth.installationStore on S3",
+        ),
+        (
+            (*OAUTH, *ALLOWED, "--set", "slack.oauth.installationStore=/var/lib/slack"),
+            "is a folder outside the data volume",
+        ),
+        (
+            (*OAUTH, *ALLOWED, "--set", "slack.oauth.installationStore=slack"),
+            "/slack/oauth/installationStore",
+        ),
+        (("--set-string", "slack.oauth.clientId=A0FLOWBOT"), "/slack/oauth/clientId"),
+        (
+            (*OAUTH, *ALLOWED, "--set", "slack.create=true", "--set", "slack.signingSecret=s"),
+            "slack.create is true but slack.clientSecret is empty (OAuth mode needs it)",
+        ),
     ],
 )
 def test_values_that_cannot_work_are_refused_with_the_reason(args: tuple[str, ...], message: str) -> None:
@@ -593,6 +641,111 @@ def test_slack_tokens_in_config_are_refused_even_without_the_schema() -> None:
     """The templates refuse them too, for `--skip-schema-validation`."""
     stderr = failure("--skip-schema-validation", "--set-string", "config.FLOWBOT_SLACK_APP_TOKEN=xapp-1")
     assert "config.FLOWBOT_SLACK_APP_TOKEN is a Slack secret" in stderr
+
+
+# --- OAuth mode ----------------------------------------------------------------------------------------
+
+
+def settings_of(
+    docs: tuple[Doc, ...] | list[Doc], deployment: str, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """The Settings a container reads: the ConfigMap, then its env (a Secret's key as a placeholder value)."""
+    for name in [n for n in os.environ if n.startswith("FLOWBOT_")]:
+        monkeypatch.delenv(name)  # only what the pod gets
+    each = container(docs, deployment)
+    assert each["envFrom"] == [{"configMapRef": {"name": f"{RELEASE}-flowbot"}}]
+    env = dict(configmap(docs))
+    for name, value in env_of(each).items():
+        env[name] = f"from {value['secretKeyRef']['key']}" if isinstance(value, dict) else value
+    return Settings(
+        **{k.removeprefix("FLOWBOT_").lower(): v for k, v in env.items() if k.startswith("FLOWBOT_")}
+    )
+
+
+def test_oauth_mode_gives_the_app_and_the_workers_the_client_id_secret_and_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    docs = rendered("oauth")
+    settings = configmap(docs)
+    assert settings["FLOWBOT_SLACK_CLIENT_ID"] == CLIENT_ID
+    assert settings["FLOWBOT_INSTALLATION_STORE"] == "s3://example-flowbot-slack/flowbot"
+    assert settings["FLOWBOT_ALLOWED_TEAMS"] == "T0123ABCD,E0123ABCD"
+    for deployment in ("bot", "worker"):
+        env = env_of(container(docs, deployment))
+        assert env["FLOWBOT_SLACK_CLIENT_SECRET"] == {
+            "secretKeyRef": {"name": "flowbot-slack", "key": "client-secret"}
+        }, deployment
+        assert "FLOWBOT_SLACK_BOT_TOKEN" not in env, deployment
+        assert "FLOWBOT_SLACK_CLIENT_ID" not in env  # from the ConfigMap, like every setting
+        read = settings_of(docs, deployment, monkeypatch)
+        assert read.oauth_enabled and read.slack_bot_token is None
+        check_oauth(read)  # what Flowbot checks before it opens the store: complete
+    assert not {k for k in settings if "SECRET" in k or "TOKEN" in k}
+
+
+def test_an_unquoted_client_id_is_refused(tmp_path: Path) -> None:
+    """YAML reads `clientId: 1111111111.2222222222` as a number, which would reach Flowbot mangled."""
+    values = tmp_path / "values.yaml"
+    values.write_text(f"slack:\n  oauth:\n    clientId: {CLIENT_ID}\n")
+    assert "at '/slack/oauth/clientId': got number, want string" in failure(*ALLOWED, "-f", str(values))
+
+
+def test_oauth_mode_on_the_local_engine_keeps_installations_on_the_data_volume() -> None:
+    docs = template(*OAUTH, *ALLOWED)
+    assert configmap(docs)["FLOWBOT_INSTALLATION_STORE"] == "/data/slack"
+    for deployment in ("bot", "worker"):  # both on the one data volume
+        assert {"name": "data", "mountPath": "/data"} in container(docs, deployment)["volumeMounts"]
+    elsewhere = template(*OAUTH, *ALLOWED, "--set", "slack.oauth.installationStore=/data/tenants/slack")
+    assert configmap(elsewhere)["FLOWBOT_INSTALLATION_STORE"] == "/data/tenants/slack"
+    socket = template(*OAUTH, *ALLOWED, "--set", "bot.mode=socket")
+    bot = env_of(container(socket, "bot"))
+    assert SLACK_KEYS & bot.keys() == {"FLOWBOT_SLACK_CLIENT_SECRET", "FLOWBOT_SLACK_APP_TOKEN"}
+
+
+def test_one_token_mode_has_no_oauth_setting() -> None:
+    for variant in ("default", "athena", "ingress"):
+        docs = rendered(variant)
+        assert not {"FLOWBOT_SLACK_CLIENT_ID", "FLOWBOT_INSTALLATION_STORE"} & configmap(docs).keys()
+        for deployment in ("bot", "worker"):
+            assert "FLOWBOT_SLACK_CLIENT_SECRET" not in env_of(container(docs, deployment))
+
+
+def test_a_secret_made_from_values_in_oauth_mode_holds_the_client_secret_and_no_bot_token() -> None:
+    docs = template(
+        *OAUTH, *ALLOWED, "--set", "slack.create=true", "--set", "slack.clientSecret=not-a-real-secret",
+        "--set", "slack.signingSecret=not-a-real-signing-secret",
+    )  # fmt: skip
+    (secret,) = objects(docs, "Secret")
+    assert set(secret["data"]) == {"client-secret", "signing-secret"}
+    for deployment in ("bot", "worker"):
+        ref = env_of(container(docs, deployment))["FLOWBOT_SLACK_CLIENT_SECRET"]["secretKeyRef"]
+        assert ref == {"name": f"{RELEASE}-flowbot-slack", "key": "client-secret"}
+
+
+def test_in_oauth_mode_the_ingress_routes_the_install_page_and_the_redirect() -> None:
+    def routes(docs: list[Doc] | tuple[Doc, ...]) -> list[tuple[str, str]]:
+        (rule,) = one(docs, "Ingress", f"{RELEASE}-flowbot-bot")["spec"]["rules"]
+        return [(p["path"], p["pathType"]) for p in rule["http"]["paths"]]
+
+    assert routes(rendered("oauth")) == [
+        ("/slack/events", "Prefix"),
+        ("/slack/install", "Exact"),
+        ("/slack/oauth_redirect", "Exact"),
+    ]
+    assert routes(rendered("ingress")) == [("/slack/events", "Prefix")]  # one-token mode: events only
+    moved = template(
+        *variant_args("oauth"), "--set-string", "config.FLOWBOT_SLACK_INSTALL_PATH=/install",
+        "--set-string", "config.FLOWBOT_SLACK_REDIRECT_PATH=/slack/done",
+    )  # fmt: skip
+    assert routes(moved)[1:] == [("/install", "Exact"), ("/slack/done", "Exact")]
+    covered = template(
+        *variant_args("oauth"), "--set", "ingress.hosts[0].host=flowbot.example.org",
+        "--set", "ingress.hosts[0].paths[0].path=/slack",
+    )  # fmt: skip
+    assert routes(covered) == [("/slack", "Prefix")]  # the Prefix path covers both
+    for version in KUBE_VERSIONS:
+        for doc in moved:
+            kubernetes_validate.validate(doc, version, strict=True)
 
 
 # --- documentation ---------------------------------------------------------------------------------

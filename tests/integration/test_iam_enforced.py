@@ -17,6 +17,10 @@ moto/iam/access_control.py, and shown by the tests below):
   to the workgroup ARN never matches there and moto refuses it (the first test shows this). The tests
   therefore widen the Athena statement's Resource to "*" (its actions untouched): that proves the
   action list, not the workgroup scoping, which only real IAM can check.
+- OAuth mode's installation store: slack_sdk's S3 stores as bot/installations.py builds them (installations
+  under `prefix/installations/<client id>/`, states under `prefix/states/`) save, find and delete
+  installations and issue and consume states, signed by the same user: object calls are checked on their
+  keys, and the store's ListObjects (v1: the deletions) as s3:ListBucket, like ListObjectsV2.
 - Glue: not exercised at all. Flowbot never calls Glue itself; Athena does, with the caller's
   credentials, and moto's Athena runs no SQL and never calls Glue. Neither are the S3 reads and writes
   Athena makes for a query (flow logs, the IOC table, the result file): moto writes the result file
@@ -45,15 +49,20 @@ from bot.catalog import load_catalog
 from bot.engines.athena import AthenaEngine
 from bot.engines.base import EngineError
 from bot.iam import runtime_policy
+from bot.installations import bot_client, find_bot, installation_store, state_store
 from bot.iocs.objects import ObjectExists, ObjectMissing, object_store_for
 from bot.iocs.store import IocStore, Submission
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
 from tests.conftest import fake_aws_environment
+from tests.slack_installations import installation
 
 REGION = "us-east-1"
 RESULTS = "flowbot-results"
 IOCS = "flowbot-iocs"
+SLACK = "flowbot-slack"
+CLIENT_ID = "1111111111.2222222222"
+T1, E1 = "T0AAA0001", "E0ORG0001"
 RATIO = load_catalog()["ratio"]
 HEADER = [c.name for c in RATIO.columns]
 ROW = ["10.0.1.25", "203.0.113.66", "7", "700", "100", "2026/11/19 00:00:00", "2026/11/19 01:00:00"]
@@ -75,6 +84,16 @@ SETTINGS = Settings(
     athena_poll_seconds=0.01,
     query_timeout_seconds=60,
 )
+OAUTH = SETTINGS.model_copy(
+    update={
+        "slack_client_id": CLIENT_ID,
+        "slack_client_secret": "client-secret-for-tests",  # a test value
+        "installation_store": f"s3://{SLACK}/oauth",
+        "allowed_teams": (T1, E1),
+        "slack_scopes": ("chat:write", "commands"),
+    }
+)
+"""OAuth mode, its installations on S3 under a prefix."""
 
 
 def refusal(exc: BaseException) -> tuple[str, str]:
@@ -121,7 +140,7 @@ class Aws:
         self.monkeypatch = monkeypatch
         self.iam = boto3.client("iam", region_name=REGION)
         s3 = boto3.client("s3", region_name=REGION)
-        for bucket in (RESULTS, IOCS, "flowbot-flow-logs"):
+        for bucket in (RESULTS, IOCS, SLACK, "flowbot-flow-logs"):
             s3.create_bucket(Bucket=bucket)
         boto3.client("athena", region_name=REGION).create_work_group(Name="flowbot", Configuration={})
         self.users = 0
@@ -295,3 +314,74 @@ def test_s3_grants_are_checked_on_the_object_key(aws: Aws) -> None:
             object_store_for(elsewhere).put_new("table/x.csv", b"x")
         assert refusal(failure.value) == ("PutObject", "AccessDenied: Access Denied")
         object_store_for(SETTINGS).put_new("table/x.csv", b"x")  # the store's own prefix: allowed
+
+
+# --- OAuth mode's installation store -----------------------------------------------------------------
+
+
+def oauth_policy() -> dict[str, Any]:
+    return runtime_policy(OAUTH, account=DEFAULT_ACCOUNT_ID)
+
+
+def test_the_installation_store_works_under_the_runtime_policy(aws: Aws) -> None:
+    """What `flowbot serve` (the install flow, Bolt's lookups, its uninstall listeners) and every worker
+    (`bot_client`) do with the store, as the policy's user."""
+    aws.become(moto_view(oauth_policy()))
+    with enable_iam_authentication():
+        store = installation_store(OAUTH)  # its S3 client built from the environment, as in the pods
+        store.save(installation(team_id=T1))
+        store.save(installation(team_id=None, enterprise_id=E1))
+        assert store.find_installation(enterprise_id=None, team_id=T1) is not None
+        assert bot_client(OAUTH, team_id=T1, enterprise_id=None).token == f"xoxb-{T1}"
+        org = find_bot(store, team_id="T0CCC0003", enterprise_id=E1)  # a Grid workspace: the org's token
+        assert org.bot_token == f"xoxb-{E1}"
+        states = state_store(OAUTH)
+        assert states.consume(states.issue()) is True
+        assert states.consume("5e8a6c1e-0d8e-4d5b-9a57-3f1f1c0c0a11") is False  # never issued
+        store.delete_all(enterprise_id=None, team_id=T1)  # app_uninstalled: ListObjects, DeleteObject
+        assert store.find_bot(enterprise_id=None, team_id=T1) is None
+    keys = [
+        o["Key"] for o in boto3.client("s3", region_name=REGION).list_objects_v2(Bucket=SLACK)["Contents"]
+    ]
+    assert keys and all(k.startswith(f"oauth/installations/{CLIENT_ID}/{E1}-none/") for k in keys), keys
+
+
+@pytest.mark.parametrize(
+    ("sid", "action", "call", "denied"),
+    [
+        ("SlackInstallationsReadWrite", "s3:PutObject", "save", "PutObject"),
+        ("SlackInstallationsReadWrite", "s3:PutObject", "issue", "PutObject"),
+        ("SlackInstallationsReadWrite", "s3:DeleteObject", "delete", "DeleteObject"),
+        ("SlackInstallationsList", None, "delete", "ListObjects"),
+    ],
+)
+def test_without_its_grant_each_store_call_is_denied(
+    aws: Aws, sid: str, action: str | None, call: str, denied: str
+) -> None:
+    installation_store(OAUTH).save(installation(team_id=T1))  # as the admin, before enforcement
+    aws.become(moto_view(without(oauth_policy(), sid, action)))
+    with enable_iam_authentication():
+        store = installation_store(OAUTH)
+        calls = {
+            "save": lambda: store.save(installation(team_id="T0BBB0002")),
+            "issue": lambda: state_store(OAUTH).issue(),
+            "delete": lambda: store.delete_bot(enterprise_id=None, team_id=T1),
+        }
+        with pytest.raises(Exception) as failure:  # a ClientError, or slack_sdk's error wrapping one
+            calls[call]()
+    cause: BaseException | None = failure.value
+    while cause is not None and not isinstance(cause, ClientError):
+        cause = cause.__cause__ or cause.__context__
+    assert cause is not None, f"no AWS error behind {failure.value!r}"
+    assert refusal(cause) == (denied, "AccessDenied: Access Denied")
+
+
+def test_the_store_grants_are_checked_on_the_key(aws: Aws) -> None:
+    """Another app's installations (another Client ID) in the same prefix are out of reach."""
+    aws.become(moto_view(oauth_policy()))
+    other_app = OAUTH.model_copy(update={"slack_client_id": "9999999999.8888888888"})
+    with enable_iam_authentication():
+        with pytest.raises(ClientError) as failure:
+            installation_store(other_app).save(installation(team_id=T1))
+        assert refusal(failure.value) == ("PutObject", "AccessDenied: Access Denied")
+        installation_store(OAUTH).save(installation(team_id=T1))  # its own folder: allowed

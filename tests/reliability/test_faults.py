@@ -175,9 +175,15 @@ def test_an_answer_slack_will_not_take_is_kept_with_its_job_id(
     mock_slack.fail_next("chat.postMessage", status=500, times=50)  # Slack down for the answer
     run_worker({**env, "FLOWBOT_UNDELIVERED_DIR": str(undelivered)})
     attempts = [c for c in mock_slack.calls("chat.postMessage") if c.status == 500]
-    # The job ran 1 + FLOWBOT_JOB_RETRIES (2) times; each post was tried 3 times by slack_sdk's handler.
+    # One run: each of the summary's three forms (table, monospace, the finding alone) was tried 3 times by
+    # slack_sdk's handler; the query itself is never run again because a post failed.
+    forms = [json.dumps(c.params.get("blocks")) for c in attempts]
     assert len(attempts) == 3 * 3
+    assert ['"table"' in f for f in forms] == [True] * 3 + [False] * 6
+    assert ["```" in f for f in forms] == [False] * 3 + [True] * 3 + [False] * 3
     assert {c.params["thread_ts"] for c in attempts} == {status.response["ts"]}
+    final = mock_slack.calls("chat.update")[-1]
+    assert "Slack would not take it" in json.dumps(final.json_param("blocks"))
     (kept,) = list(undelivered.iterdir())
     assert kept.name.startswith(job)
     assert "10.0.1.25" in (kept / "summary.txt").read_text()

@@ -187,26 +187,6 @@ def test_a_result_with_no_rows_says_so_and_offers_a_wider_window(
     assert mock_slack.calls("files.completeUploadExternal") == []
 
 
-def test_a_channel_flowbot_is_not_in_is_told_how_to_invite_it(
-    app_url: str, env: dict[str, str], mock_slack: MockSlack
-) -> None:
-    mock_slack.without_bot("C0PRIV")
-    status, _ = slash(
-        app_url,
-        f"ratio 10.0.1.25 {WINDOW}",
-        trigger_id="trig-private-2",
-        channel_id="C0PRIV",
-        response_url=mock_slack.response_url("priv"),
-    )
-    assert status == 200
-    (told,) = mock_slack.wait_for("response_url")
-    assert "/invite @Flowbot" in told.params["text"] and told.params["response_type"] == "ephemeral"
-    run_worker(env)
-    answer = mock_slack.wait_for("response_url", count=2)[1]
-    assert "/invite @Flowbot" in json.dumps(answer.json_param("blocks"))
-    assert all(not c.ok for c in mock_slack.calls("chat.postMessage"))
-
-
 def mention(text: str, event_id: str, thread_ts: str | None = "1700000000.000100") -> dict[str, object]:
     inner: dict[str, object] = {
         "type": "app_mention",

@@ -2,7 +2,8 @@
 
 What the code needs is written here, independently of bot/iam.py, from reading the code that calls AWS
 (bot/engines/athena.py, bot/iocs/objects.py, bot/ddl.py) and what Athena does with the caller's
-credentials (reads the catalog and the data, writes the results).
+credentials (reads the catalog and the data, writes the results). OAuth mode's installation store
+(bot/installations.py, slack_sdk's S3 stores) is checked by recording every S3 call the stores make.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+import bot.installations
 from bot.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, main
 from bot.iam import runtime_policy, s3_location, setup_policy
 from bot.settings import MissingSettingError, Settings
 from tests.conftest import fake_aws_environment
+from tests.slack_installations import installation
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "111122223333"
@@ -72,6 +75,19 @@ SETUP_NEEDS = {
     "s3:ListBucket": "Athena checks the results location",
     "s3:GetBucketLocation": "Athena locates the results bucket",
 }
+S3_OPERATIONS = {
+    "PutObject": "s3:PutObject",
+    "GetObject": "s3:GetObject",
+    "DeleteObject": "s3:DeleteObject",
+    "ListObjects": "s3:ListBucket",
+    "ListObjectsV2": "s3:ListBucket",
+}
+"""The IAM action S3 authorises each API operation as (Service Authorization Reference, "Actions, resources,
+and condition keys for Amazon S3": https://docs.aws.amazon.com/service-authorization/latest/reference/
+list_amazons3.html)."""
+CLIENT_ID = "1111111111.2222222222"
+SLACK_BUCKET = "example-flowbot-slack"
+T1, E1 = "T0AAA0001", "E0ORG0001"
 
 
 @pytest.fixture(autouse=True)
@@ -284,6 +300,151 @@ def test_s3_locations_are_folders() -> None:
     assert s3_location("s3://b-1") == ("b-1", "")
     with pytest.raises(ValueError):
         s3_location("https://b-1/a")
+
+
+# --- OAuth mode's installation store ---------------------------------------------------------------
+
+
+def oauth(store: str = f"s3://{SLACK_BUCKET}/flowbot/prod", **overrides: Any) -> Settings:
+    """The example plus OAuth mode with its installation store at `store`."""
+    values = {
+        "slack_client_id": CLIENT_ID,
+        "slack_client_secret": "client-secret-for-tests",  # a test value
+        "installation_store": store,
+        "allowed_teams": (T1, E1),
+    }
+    return example(**{**values, **overrides})
+
+
+def slack_statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in policy["Statement"] if s["Sid"].startswith("SlackInstallations")]
+
+
+def test_the_s3_installation_store_gets_its_own_two_statements() -> None:
+    policy = runtime_policy(oauth(), account=ACCOUNT)
+    assert slack_statements(policy) == [
+        {
+            "Sid": "SlackInstallationsReadWrite",
+            "Effect": "Allow",
+            "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            "Resource": [
+                f"arn:aws:s3:::{SLACK_BUCKET}/flowbot/prod/installations/{CLIENT_ID}/*",
+                f"arn:aws:s3:::{SLACK_BUCKET}/flowbot/prod/states/*",
+            ],
+        },
+        {
+            "Sid": "SlackInstallationsList",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{SLACK_BUCKET}"],
+            "Condition": {"StringLike": {"s3:prefix": [f"flowbot/prod/installations/{CLIENT_ID}/*"]}},
+        },
+    ]
+    # Athena never reads the store, and boto3 never asks where a bucket is
+    assert not allows(policy, "s3:GetBucketLocation", f"arn:aws:s3:::{SLACK_BUCKET}")
+    # everything else is as without OAuth mode
+    rest = [s for s in policy["Statement"] if s not in slack_statements(policy)]
+    assert rest == runtime_policy(example(), account=ACCOUNT)["Statement"]
+
+
+def test_the_installation_store_grants_reach_only_its_folders() -> None:
+    policy = runtime_policy(oauth(), account=ACCOUNT)
+    bucket = f"arn:aws:s3:::{SLACK_BUCKET}"
+    objects = f"{bucket}/flowbot/prod/"
+    workspace = f"{objects}installations/{CLIENT_ID}/none-{T1}/"
+    cases = [
+        ("s3:PutObject", workspace + "bot-latest", None, True),
+        ("s3:GetObject", workspace + "installer-U0ADMIN-latest", None, True),
+        ("s3:DeleteObject", workspace + "bot-1700000000.0", None, True),
+        ("s3:PutObject", objects + "states/6f1c2e0a-8d4b-4c3e-9a57-3f1f1c0c0a11", None, True),
+        ("s3:DeleteObject", objects + "states/6f1c2e0a-8d4b-4c3e-9a57-3f1f1c0c0a11", None, True),
+        # another app's installations, the rest of the prefix, another prefix, another bucket
+        ("s3:GetObject", f"{objects}installations/9999999999.1/none-{T1}/bot-latest", None, False),
+        ("s3:PutObject", objects + "other", None, False),
+        ("s3:GetObject", f"arn:aws:s3:::{SLACK_BUCKET}/flowbot/staging/states/x", None, False),
+        ("s3:GetObject", f"arn:aws:s3:::{SLACK_BUCKET}/states/x", None, False),
+        ("s3:PutObject", "arn:aws:s3:::example-flowbot-iocs/flowbot/prod/states/x", None, False),
+        # listing: the installations folder only, never the states or the bucket
+        ("s3:ListBucket", bucket, f"flowbot/prod/installations/{CLIENT_ID}/none-{T1}/bot-", True),
+        ("s3:ListBucket", bucket, "flowbot/prod/states/", False),
+        ("s3:ListBucket", bucket, "flowbot/prod/", False),
+        ("s3:ListBucket", bucket, None, False),
+        ("s3:ListBucket", bucket, "", False),
+    ]
+    wrong = [case for case in cases if allows(policy, case[0], case[1], case[2]) != case[3]]
+    assert wrong == []
+
+
+def test_a_store_at_the_top_of_a_bucket_still_lists_under_its_folder() -> None:
+    """Unlike a whole-bucket Athena location, the store always lists with a Prefix: the condition stays."""
+    policy = runtime_policy(oauth(f"s3://{SLACK_BUCKET}"), account=ACCOUNT)
+    [_, listing] = slack_statements(policy)
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": [f"installations/{CLIENT_ID}/*"]}}
+    assert slack_statements(policy)[0]["Resource"] == [
+        f"arn:aws:s3:::{SLACK_BUCKET}/installations/{CLIENT_ID}/*",
+        f"arn:aws:s3:::{SLACK_BUCKET}/states/*",
+    ]
+    assert not allows(policy, "s3:ListBucket", f"arn:aws:s3:::{SLACK_BUCKET}", None)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        example(),  # one-token mode: no store
+        example(installation_store=f"s3://{SLACK_BUCKET}/x"),  # a store, but no Client ID: never opened
+        oauth("/var/lib/flowbot/slack"),  # a local folder: no AWS access
+    ],
+    ids=["no-oauth", "store-without-client-id", "folder"],
+)
+def test_no_installation_store_grants_unless_oauth_mode_keeps_it_on_s3(settings: Settings) -> None:
+    assert slack_statements(runtime_policy(settings, account=ACCOUNT)) == []
+
+
+def test_every_call_the_stores_make_is_granted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """slack_sdk's stores as bot/installations.py builds them, on moto's S3: every S3 call they make, recorded
+    from botocore, is allowed by the policy, and the calls are the four the policy was written from."""
+    settings = oauth()
+    policy = runtime_policy(settings, account=ACCOUNT)
+    calls: list[tuple[str, str, str | None]] = []  # (IAM action, resource, s3:prefix)
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        bucket = params["Bucket"]
+        if "Key" in params:
+            calls.append((S3_OPERATIONS[model.name], f"arn:aws:s3:::{bucket}/{params['Key']}", None))
+        else:
+            calls.append((S3_OPERATIONS[model.name], f"arn:aws:s3:::{bucket}", params.get("Prefix")))
+
+    made = bot.installations._s3
+
+    def recorded_s3(s: Settings) -> Any:
+        client = made(s)
+        client.meta.events.register("provide-client-params.s3.*", record)
+        return client
+
+    monkeypatch.setattr(bot.installations, "_s3", recorded_s3)
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=SLACK_BUCKET)
+        store = bot.installations.installation_store(settings)
+        store.save(installation(team_id=T1))
+        store.save(installation(team_id=None, enterprise_id=E1))  # an org-wide install
+        assert bot.installations.find_bot(store, team_id=T1, enterprise_id=None).bot_token == f"xoxb-{T1}"
+        org = bot.installations.find_bot(store, team_id="T0CCC0003", enterprise_id=E1)  # via the org
+        assert org.bot_token == f"xoxb-{E1}"
+        assert store.find_installation(enterprise_id=None, team_id=T1, user_id="U0ADMIN") is not None
+        states = bot.installations.state_store(settings)
+        assert states.consume(states.issue()) is True
+        # what Bolt's tokens_revoked and app_uninstalled listeners call
+        store.delete_installation(enterprise_id=None, team_id=T1, user_id="U0ADMIN")
+        store.delete_bot(enterprise_id=None, team_id=T1)
+        store.delete_all(enterprise_id=E1, team_id=None)
+        assert store.find_bot(enterprise_id=None, team_id=T1) is None
+        left = boto3.client("s3", region_name="us-east-1").list_objects_v2(Bucket=SLACK_BUCKET)
+        assert left["KeyCount"] == 0
+    assert {action for action, _, _ in calls} == {
+        "s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:ListBucket"
+    }  # fmt: skip
+    refused = [call for call in calls if not allows(policy, *call)]
+    assert refused == []
 
 
 # --- the documents in the repository -------------------------------------------------------------

@@ -140,6 +140,27 @@ def test_what_flowbot_manifest_prints_passes_both_schemas(
     assert_valid(made)
 
 
+@pytest.mark.parametrize(
+    "where",
+    [
+        ["--url", URLS[0], "--org"],
+        ["--url", URLS[0], "--oauth"],
+        ["--url", URLS[2], "--org", "--oauth"],
+        ["--socket", "--org"],
+    ],
+)
+def test_the_organisation_and_oauth_manifests_pass_both_schemas(
+    where: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OAuth mode (several workspaces, an Enterprise Grid org): org-wide install, the redirect URL."""
+    monkeypatch.delenv("FLOWBOT_SLACK_CLIENT_ID", raising=False)
+    made = _printed(["manifest", *where])
+    assert made["settings"]["org_deploy_enabled"] is ("--org" in where)
+    if "--oauth" in where:
+        assert made["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
+    assert_valid(made)
+
+
 @pytest.mark.parametrize("where", [["--socket"], ["--url", URLS[2]]])
 def test_flowbot_manifest_from_another_file_passes_both_schemas(where: list[str], tmp_path: Path) -> None:
     """--file: a manifest with an options-load URL too, the one request URL bot/manifest.yml lacks."""

@@ -72,6 +72,20 @@ def test_the_status_message_offers_the_buttons_of_its_state() -> None:
         assert _block_problems(view.blocks()) == []
 
 
+def test_each_edit_of_the_status_message_has_buttons_under_a_new_block_id() -> None:
+    base = {"request": request(), "job_id": "a" * 32, "asked_by": "U1"}
+    views = [
+        StatusView(JobState.QUEUED, position=2, **base),  # type: ignore[arg-type]
+        StatusView(JobState.RUNNING, **base),  # type: ignore[arg-type]
+        StatusView(JobState.RUNNING, scanned=10_000_000, **base),  # type: ignore[arg-type]
+        StatusView(JobState.ANSWERED, finding="done", **base),  # type: ignore[arg-type]
+        StatusView(JobState.ANSWERED, finding="done", more_rows=True, **base),  # type: ignore[arg-type]
+    ]
+    ids = [next(b["block_id"] for b in v.blocks() if b["type"] == "actions") for v in views]
+    assert len(set(ids)) == len(ids) and all(i.startswith("flowbot-job-aaaaaaaa-") for i in ids)
+    assert all(len(i) <= 255 for i in ids)  # Block Kit's block_id limit
+
+
 def test_user_text_in_a_status_message_is_escaped() -> None:
     view = StatusView(JobState.FAILED, request(text="count <!channel>"), "b" * 32, "U1", finding="a & b")
     shown = [b for b in view.blocks() if b["type"] != "actions"]  # button values are data, not text

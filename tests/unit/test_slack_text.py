@@ -120,10 +120,11 @@ def test_command_text_leaves_mentions_for_the_callers(typed: str) -> None:
     assert command_text(typed) == typed
 
 
-def test_mentions_reach_the_parser_as_they_did_before() -> None:
+def test_mentions_reach_the_parser_as_slack_markup_and_links_as_shown() -> None:
     typed = "<@U0FLOWBOT> ratio <http://10.0.1.25|10.0.1.25> <@U0OTHER> <#C1|incident>"
-    assert normalise(command_text(typed)) == ["@U0FLOWBOT", "ratio", "10.0.1.25", "@U0OTHER", "incident"]
-    assert normalise(typed) == ["@U0FLOWBOT", "ratio", "10.0.1.25", "@U0OTHER", "incident"]
+    words = ["<@U0FLOWBOT>", "ratio", "10.0.1.25", "<@U0OTHER>", "<#C1|incident>"]
+    assert normalise(command_text(typed)) == words  # a mention echoed back renders as a mention
+    assert normalise("R&amp;D <prod>") == ["R&amp;D", "<prod>"]  # typed brackets are not links
 
 
 def test_a_mismatched_link_is_refused_with_both_addresses() -> None:

@@ -87,10 +87,10 @@ def test_both_at_once_post_exactly_one_message(slack: MockSlack, redis_url: str)
 
 
 def test_a_channel_flowbot_may_not_post_in_is_remembered_as_such(slack: MockSlack, redis_url: str) -> None:
-    slack.without_bot("C0PRIV")
-    listener = board(slack, redis_url, channel="C0PRIV")
+    slack.without_bot("G0PRIV")  # private: chat:write.public does not reach it
+    listener = board(slack, redis_url, channel="G0PRIV")
     assert listener.open(view(JobState.QUEUED)) is None and listener.unpostable()
-    worker = board(slack, redis_url, channel="C0PRIV")
+    worker = board(slack, redis_url, channel="G0PRIV")
     assert worker.ensure(view(JobState.RUNNING)) is None
     assert len(slack.calls("chat.postMessage")) == 1  # the worker did not try again
 

@@ -75,6 +75,22 @@ app.kubernetes.io/component: {{ . }}
 {{- end }}
 {{- end }}
 
+{{/* "true" in OAuth mode (slack.oauth.clientId set: a bot token per installed workspace), else empty. */}}
+{{- define "flowbot.oauth" -}}
+{{- if .Values.slack.oauth.clientId }}true{{ end }}
+{{- end }}
+
+{{/* FLOWBOT_INSTALLATION_STORE in OAuth mode: slack.oauth.installationStore, else /data/slack on the local
+engine's data volume (empty with Athena, which has no shared volume: validateValues refuses it). */}}
+{{- define "flowbot.installationStore" -}}
+{{- default (ternary "/data/slack" "" (eq .Values.engine "local")) .Values.slack.oauth.installationStore }}
+{{- end }}
+
+{{/* The paths of OAuth mode's install pages `flowbot serve` answers (config, else Flowbot's defaults). */}}
+{{- define "flowbot.oauthPaths" -}}
+{{- list (dig "FLOWBOT_SLACK_INSTALL_PATH" "/slack/install" .Values.config) (dig "FLOWBOT_SLACK_REDIRECT_PATH" "/slack/oauth_redirect" .Values.config) | toJson }}
+{{- end }}
+
 {{/* FLOWBOT_QUERY_TIMEOUT_SECONDS as the workers will read it (config, else Flowbot's default). */}}
 {{- define "flowbot.queryTimeoutSeconds" -}}
 {{- $timeout := dig "FLOWBOT_QUERY_TIMEOUT_SECONDS" "600" .Values.config | toString }}
@@ -144,6 +160,8 @@ checksum/secret: {{ include (print .Template.BasePath "/slack-secret.yaml") . | 
 {{/*
 The environment of a Flowbot container: HOME, the Redis URL when it is a secret, and the Slack keys
 this component needs. Call with (dict "ctx" $ "component" "bot"|"worker").
+OAuth mode: the Client Secret instead of the bot token, in the workers too (they find each workspace's
+token in the installation store, and Flowbot checks OAuth mode's settings are complete before it opens it).
 */}}
 {{- define "flowbot.env" -}}
 {{- $ctx := .ctx }}
@@ -157,11 +175,19 @@ this component needs. Call with (dict "ctx" $ "component" "bot"|"worker").
       name: {{ $ctx.Values.redis.external.existingSecret }}
       key: {{ $ctx.Values.redis.external.existingSecretKey }}
 {{- end }}
+{{- if include "flowbot.oauth" $ctx }}
+- name: FLOWBOT_SLACK_CLIENT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ $ctx.Values.slack.keys.clientSecret }}
+{{- else }}
 - name: FLOWBOT_SLACK_BOT_TOKEN
   valueFrom:
     secretKeyRef:
       name: {{ $secret }}
       key: {{ $ctx.Values.slack.keys.botToken }}
+{{- end }}
 {{- if and (eq .component "bot") (eq $ctx.Values.bot.mode "http") }}
 - name: FLOWBOT_SLACK_SIGNING_SECRET
   valueFrom:
@@ -244,8 +270,35 @@ loses the race to write them to another pod finds them written. */}}
 {{- fail "ingress.enabled is true but bot.mode is socket: Socket Mode takes no requests (no Service, no Ingress); set ingress.enabled=false or bot.mode=http" }}
 {{- end }}
 {{- range $key, $_ := $v.config }}
-{{- if has $key (list "FLOWBOT_SLACK_BOT_TOKEN" "FLOWBOT_SLACK_SIGNING_SECRET" "FLOWBOT_SLACK_APP_TOKEN") }}
-{{- fail (printf "config.%s is a Slack secret: it must not be in the ConfigMap; put it in the Secret (slack.existingSecret, or slack.create with slack.botToken/signingSecret/appToken)" $key) }}
+{{- if has $key (list "FLOWBOT_SLACK_BOT_TOKEN" "FLOWBOT_SLACK_SIGNING_SECRET" "FLOWBOT_SLACK_APP_TOKEN" "FLOWBOT_SLACK_CLIENT_SECRET") }}
+{{- fail (printf "config.%s is a Slack secret: it must not be in the ConfigMap; put it in the Secret (slack.existingSecret, or slack.create with slack.botToken/signingSecret/appToken/clientSecret)" $key) }}
+{{- end }}
+{{- if has $key (list "FLOWBOT_SLACK_CLIENT_ID" "FLOWBOT_INSTALLATION_STORE") }}
+{{- fail (printf "config.%s is set by the chart: use slack.oauth.clientId and slack.oauth.installationStore (OAuth mode also mounts the Client Secret)" $key) }}
+{{- end }}
+{{- end }}
+{{- if include "flowbot.oauth" . }}
+{{- $teams := splitList "," (dig "FLOWBOT_ALLOWED_TEAMS" "" $v.config | toString) }}
+{{- $listed := list }}
+{{- range $teams }}
+{{- with trim . }}
+{{- if not (regexMatch "^[TE][A-Z0-9]{2,}$" .) }}
+{{- fail (printf "config.FLOWBOT_ALLOWED_TEAMS: %q is not a Slack workspace (T…) or Enterprise Grid org (E…) ID" .) }}
+{{- end }}
+{{- $listed = append $listed . }}
+{{- end }}
+{{- end }}
+{{- if not $listed }}
+{{- fail "slack.oauth.clientId is set (OAuth mode) but config.FLOWBOT_ALLOWED_TEAMS is empty: any workspace that reaches the install page could install Flowbot and be answered from your flow logs; set it to the workspace (T…) or Enterprise Grid org (E…) IDs Flowbot answers, comma-separated" }}
+{{- end }}
+{{- $installations := include "flowbot.installationStore" . }}
+{{- if not (hasPrefix "s3://" $installations) }}
+{{- if eq $v.engine "athena" }}
+{{- fail (printf "engine athena in OAuth mode needs slack.oauth.installationStore on S3 (s3://bucket/prefix), not %q: the app and every worker read the installations, and Athena's pods share no volume" $installations) }}
+{{- end }}
+{{- if not (hasPrefix "/data/" $installations) }}
+{{- fail (printf "slack.oauth.installationStore %q is a folder outside the data volume: use s3://bucket/prefix or a folder under /data/ (the app and every worker must see the same installations)" $installations) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- if eq $v.engine "athena" }}
@@ -266,10 +319,16 @@ loses the race to write them to another pod finds them written. */}}
 {{- end }}
 {{- end }}
 {{- if $v.slack.create }}
-{{- $needed := list "botToken" (ternary "signingSecret" "appToken" (eq $v.bot.mode "http")) }}
-{{- range $needed }}
-{{- if not (get $v.slack .) }}
-{{- fail (printf "slack.create is true but slack.%s is empty (bot.mode %s needs it)" . $v.bot.mode) }}
+{{- $mode := printf "bot.mode %s" $v.bot.mode }}
+{{- $needed := dict (ternary "signingSecret" "appToken" (eq $v.bot.mode "http")) $mode }}
+{{- if include "flowbot.oauth" . }}
+{{- $_ := set $needed "clientSecret" "OAuth mode" }}
+{{- else }}
+{{- $_ := set $needed "botToken" $mode }}
+{{- end }}
+{{- range $key, $why := $needed }}
+{{- if not (get $v.slack $key) }}
+{{- fail (printf "slack.create is true but slack.%s is empty (%s needs it)" $key $why) }}
 {{- end }}
 {{- end }}
 {{- else if not $v.slack.existingSecret }}
