@@ -268,3 +268,25 @@ def test_an_ioc_comment_is_stored_as_typed_not_as_slack_escaped_it(
     run_worker({**env, "FLOWBOT_IOC_STORE": str(store)})
     (row,) = [p.read_text() for p in (store / "table").glob("*.csv")]
     assert "R&D build box <prod>" in row
+
+
+def test_slacks_rate_limits_by_method_delay_answers_but_never_lose_or_double_one(
+    app_url: str, env: dict[str, str], mock_slack: MockSlack
+) -> None:
+    mock_slack.rate_limits(burst=3)  # chat.postMessage: 1 a second per channel after 3; other methods by tier
+    asked = 6
+    for n in range(asked):
+        assert slash(app_url, f"count {WINDOW}", trigger_id=f"trig-tier-{n}")[0] == 200
+    run_worker(env)
+
+    refused = [c for c in mock_slack.calls() if c.status == 429]
+    assert "chat.postMessage" in {c.method for c in refused}  # the limits were in play
+    statuses = [
+        c for c in accepted(mock_slack, "chat.postMessage", channel="C0INC") if "thread_ts" not in c.params
+    ]
+    assert len(statuses) == asked  # one status message per job, whoever posted it
+    answers = [
+        c for c in accepted(mock_slack, "chat.postMessage", channel="C0INC") if "thread_ts" in c.params
+    ]
+    assert sorted(c.params["thread_ts"] for c in answers) == sorted(c.response["ts"] for c in statuses)
+    assert len(accepted(mock_slack, "files.completeUploadExternal")) == asked
