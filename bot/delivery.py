@@ -188,8 +188,10 @@ def post_answer(
     *,
     thread_ts: str | None = None,
     pacer: ChannelPacer | None = None,
+    keep_csv: Callable[[str], object] | None = None,
 ) -> Delivered:
-    """The summary (in `thread_ts`'s thread when given) and the full CSV in the same thread.
+    """The summary (in `thread_ts`'s thread when given) and the full CSV in the same thread; a CSV
+    Slack would not take is handed to `keep_csv` with the reason (the job keeps it undelivered).
 
     The summary is tried as a table block, then as monospace text, then as its finding alone: whatever
     Slack refuses of the blocks, the answer arrives and the query is never run again for it. Where
@@ -231,11 +233,15 @@ def post_answer(
         )
     except (SlackApiError, OSError) as exc:  # the upload URL's HTTPError is an OSError
         log.warning("CSV upload for job %s failed: %s", target.job_id, exc)
+        kept = ""
+        if keep_csv is not None:
+            keep_csv(f"CSV upload failed: {exc}")
+            kept = f" Flowbot kept it for its operators (job {target.job_id[:8]})."
         client.chat_postMessage(
             channel=posted.channel,
             thread_ts=posted.thread,
-            text=f":warning: The summary above is complete, but the CSV upload failed ({exc}). "
-            f"Flowbot keeps it with job {target.job_id[:8]}; ask again for the file.",
+            text=f":warning: The summary above is complete, but Slack did not take its CSV.{kept} "
+            "Ask again for the file.",
         )
         return Delivered(posted, csv_failed=True)
     return Delivered(posted, csv_direct=direct)

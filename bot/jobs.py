@@ -116,7 +116,15 @@ def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> d
 
             def send() -> None:
                 delivered = post_answer(
-                    client, target, summary, csv_path, thread_ts=board.answer_thread, pacer=pacer
+                    client,
+                    target,
+                    summary,
+                    csv_path,
+                    thread_ts=board.answer_thread,
+                    pacer=pacer,
+                    keep_csv=lambda why: keep_undelivered(
+                        settings.undelivered_dir, target.job_id, summary, csv_path, why
+                    ),
                 )
                 board.show(replace(done, where=delivered.where()), force=True)
                 posted = delivered.summary

@@ -140,3 +140,15 @@ def test_a_response_url_post_slack_refused_is_reported_as_refused(slack: MockSla
     assert response_url.send(fresh, text="after half an hour") is False
     assert response_url.send(None, text="no url") is False
     assert response_url.send("http://127.0.0.1:9/nothing-listens", text="down") is False
+
+
+def test_a_csv_slack_will_not_take_is_kept_and_the_thread_says_so(slack: MockSlack, tmp_path: Path) -> None:
+    slack.fail_next("files.completeUploadExternal", error="invalid_channel")  # refused, not for membership
+    kept: list[str] = []
+    delivered = post_answer(
+        client(slack), target(), summary(), csv_file(tmp_path), thread_ts="1.1", keep_csv=kept.append
+    )
+    assert delivered.csv_failed and delivered.where() == "the CSV could not be uploaded"
+    assert len(kept) == 1 and kept[0].startswith("CSV upload failed:") and "invalid_channel" in kept[0]
+    note = slack.calls("chat.postMessage")[-1]
+    assert note.params["thread_ts"] == "1.1" and "Flowbot kept it for its operators" in note.params["text"]
