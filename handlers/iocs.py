@@ -59,8 +59,9 @@ def register(app: App, settings: Settings, queue: FlowQueue, permissions: Permis
             try:
                 return check(False)
             except NotYetKnown:
-                ack()
-                acked = True
+                if not acked:
+                    ack()
+                    acked = True
             try:
                 return check(True)
             except GroupUnreadable as exc:
