@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -234,3 +235,27 @@ def test_the_other_paths_still_answer(app: WsgiApp) -> None:
     assert request(app, "GET", "/healthz").status == 200
     assert request(app, "GET", "/slack/events").status == 404
     assert request(app, "GET", "/slack/nothing").status == 404
+
+
+def test_an_uninstall_deletes_the_workspaces_token(
+    app: WsgiApp, slack: MockSlackOAuth, settings: Settings
+) -> None:
+    install(app, slack, team_id=T2)
+    store = installation_store(settings)
+    assert store.find_bot(enterprise_id=None, team_id=T2) is not None
+    event = {  # https://docs.slack.dev/reference/events/app_uninstalled
+        "token": "unused",
+        "team_id": T2,
+        "api_app_id": "A0FLOWBOT",
+        "event": {"type": "app_uninstalled"},
+        "type": "event_callback",
+        "event_id": "Ev0UNINSTALL",
+        "event_time": 1700000000,
+    }
+    body = json.dumps(event)
+    headers = signed_headers(SIGNING_SECRET, body, content_type="application/json")
+    assert request(app, "POST", "/slack/events", body=body, headers=headers).status == 200
+    deadline = time.monotonic() + 10
+    while store.find_bot(enterprise_id=None, team_id=T2) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store.find_bot(enterprise_id=None, team_id=T2) is None
