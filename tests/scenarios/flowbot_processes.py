@@ -12,11 +12,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
 from tests.conftest import SAMPLE_END
+from tests.flowlog_oracle import Row, expected_ratio
 from tests.slack_signing import signed_headers, slash_command_body
 
 SECRET = "e2e-signing-secret"  # a test value, not a credential
@@ -107,3 +109,38 @@ def run_worker(env: dict[str, str]) -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def form_submission(
+    form: dict[str, Any], view_id: str, indicators: str, comment: str, user: str
+) -> dict[str, Any]:
+    """The IOC form `form` (as views.open sent it) submitted with `indicators` and `comment`, as Slack
+    sends a view_submission."""
+    return {
+        "type": "view_submission",
+        "team": {"id": "T0001"},
+        "user": {"id": user},
+        "view": {
+            **form,
+            "id": view_id,
+            "hash": "h1",
+            "state": {
+                "values": {
+                    "indicators": {"value": {"type": "plain_text_input", "value": indicators}},
+                    "comment": {"value": {"type": "plain_text_input", "value": comment}},
+                }
+            },
+        },
+    }
+
+
+def window_ratio(oracle_rows: list[Row], ip: str) -> list[tuple[object, ...]]:
+    """The oracle's data ratio of `ip` over the scenarios' window (START to SAMPLE_END)."""
+    return expected_ratio(
+        oracle_rows,
+        ip,
+        int(START.timestamp()),
+        int(SAMPLE_END.timestamp()),
+        f"{START:%Y/%m/%d}",
+        f"{SAMPLE_END:%Y/%m/%d}",
+    )

@@ -16,10 +16,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 
 from bot.catalog import load_catalog
-from tests.conftest import SAMPLE_END
-from tests.flowlog_oracle import RATIO_COLUMNS, Row, expected_ratio
+from tests.flowlog_oracle import RATIO_COLUMNS, Row
 from tests.mock_slack import MockSlack
-from tests.scenarios.flowbot_processes import START, WINDOW, free_port, run_worker, slash
+from tests.scenarios.flowbot_processes import WINDOW, free_port, run_worker, slash, window_ratio
 
 pytestmark = pytest.mark.e2e
 REGION = "us-east-1"
@@ -86,14 +85,7 @@ def queue_athena_result(moto_url: str, rows: list[tuple[object, ...]]) -> None:
 def test_ratio_on_athena_is_answered_with_summary_cost_and_the_result_csv(
     app_url: str, env: dict[str, str], moto_url: str, mock_slack: MockSlack, oracle_rows: list[Row]
 ) -> None:
-    expected = expected_ratio(
-        oracle_rows,
-        "10.0.1.25",
-        int(START.timestamp()),
-        int(SAMPLE_END.timestamp()),
-        f"{START:%Y/%m/%d}",
-        f"{SAMPLE_END:%Y/%m/%d}",
-    )
+    expected = window_ratio(oracle_rows, "10.0.1.25")
     queue_athena_result(moto_url, expected)
     status, _ = slash(app_url, f"ratio 10.0.1.25 {WINDOW}", trigger_id="trig-athena-1")
     assert status == 200

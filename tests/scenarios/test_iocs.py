@@ -10,7 +10,7 @@ import pytest
 
 from tests.flowlog_oracle import HUNT_COLUMNS
 from tests.mock_slack import MockSlack
-from tests.scenarios.flowbot_processes import WINDOW, interaction, run_worker, slash
+from tests.scenarios.flowbot_processes import WINDOW, form_submission, interaction, run_worker, slash
 
 pytestmark = pytest.mark.e2e
 ANNOUNCE = "C0SECOPS"
@@ -113,22 +113,7 @@ def test_the_form_and_the_message_shortcut(
     box = next(b for b in form["blocks"] if b.get("block_id") == "indicators")
     assert box["element"]["initial_value"].splitlines() == ["192.0.2.77", "203.0.113.66"]
 
-    submitted = {
-        "type": "view_submission",
-        "team": {"id": "T0001"},
-        "user": {"id": "U0AAA"},
-        "view": {
-            **form,
-            "id": "V0FORM1",
-            "hash": "h1",
-            "state": {
-                "values": {
-                    "indicators": {"value": {"type": "plain_text_input", "value": "192.0.2[.]77\n10.1.2.3"}},
-                    "comment": {"value": {"type": "plain_text_input", "value": "miner pool"}},
-                }
-            },
-        },
-    }
+    submitted = form_submission(form, "V0FORM1", "192.0.2[.]77\n10.1.2.3", "miner pool", "U0AAA")
     status, body = interaction(app_url, submitted)
     assert status == 200 and json.loads(body)["response_action"] == "errors"
     assert "10.1.2.3" in json.loads(body)["errors"]["indicators"]

@@ -14,10 +14,17 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from tests.conftest import SAMPLE_END
-from tests.flowlog_oracle import RATIO_COLUMNS, Row, expected_ratio
+from tests.flowlog_oracle import RATIO_COLUMNS, Row
 from tests.mock_slack import MockSlack, RecordedCall
-from tests.scenarios.flowbot_processes import START, WINDOW, interaction, run_worker, serve, slash
+from tests.scenarios.flowbot_processes import (
+    WINDOW,
+    form_submission,
+    interaction,
+    run_worker,
+    serve,
+    slash,
+    window_ratio,
+)
 
 pytestmark = pytest.mark.e2e
 ASKER = "U0AAA"
@@ -26,14 +33,7 @@ RESPONSE_URL_LIFETIME_SECONDS = 30 * 60
 
 def expected_csv(oracle_rows: list[Row]) -> list[list[str]]:
     """The ratio CSV for 10.0.1.25 over the scenario window, computed by the oracle, not by Flowbot."""
-    rows = expected_ratio(
-        oracle_rows,
-        "10.0.1.25",
-        int(START.timestamp()),
-        int(SAMPLE_END.timestamp()),
-        f"{START:%Y/%m/%d}",
-        f"{SAMPLE_END:%Y/%m/%d}",
-    )
+    rows = window_ratio(oracle_rows, "10.0.1.25")
     assert rows, "the sample data must hold traffic of 10.0.1.25 in the window"
     return [list(RATIO_COLUMNS), *[["" if v is None else str(v) for v in row] for row in rows]]
 
@@ -180,22 +180,7 @@ def test_a_rate_limited_user_group_never_delays_the_ack_or_the_form(
         assert refreshed[0].status == 429  # tried after the ack, refused, not slept out
 
         form = opened.json_param("view")
-        submitted = {
-            "type": "view_submission",
-            "team": {"id": "T0001"},
-            "user": {"id": "U0LEAD"},
-            "view": {
-                **form,
-                "id": "V0RATE1",
-                "hash": "h1",
-                "state": {
-                    "values": {
-                        "indicators": {"value": {"type": "plain_text_input", "value": "203.0.113.99"}},
-                        "comment": {"value": {"type": "plain_text_input", "value": "beacon"}},
-                    }
-                },
-            },
-        }
+        submitted = form_submission(form, "V0RATE1", "203.0.113.99", "beacon", "U0LEAD")
         assert interaction(app_url, submitted) == (200, "")
         run_worker({**settings})
         answers = [c for c in accepted(mock_slack, "chat.postMessage") if "203.0.113.99" in c.params["text"]]

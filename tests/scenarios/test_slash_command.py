@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from tests.conftest import SAMPLE_END
-from tests.flowlog_oracle import RATIO_COLUMNS, Row, expected_ratio
+from tests.flowlog_oracle import RATIO_COLUMNS, Row
 from tests.mock_slack import MockSlack
-from tests.scenarios.flowbot_processes import SECRET, START, WINDOW, post, run_worker, slash
+from tests.scenarios.flowbot_processes import SECRET, START, WINDOW, post, run_worker, slash, window_ratio
 from tests.slack_signing import signed_headers, slash_command_body
 
 pytestmark = pytest.mark.e2e
@@ -40,14 +39,7 @@ def test_ratio_is_acked_then_answered_with_summary_and_csv(
     assert len(posted) == 1 and posted[0].ok
     message = posted[0].params
     assert message["channel"] == "C0INC" and message["thread_ts"] == queued.response["ts"]
-    expected = expected_ratio(
-        oracle_rows,
-        "10.0.1.25",
-        int(START.timestamp()),
-        int(SAMPLE_END.timestamp()),
-        f"{START:%Y/%m/%d}",
-        f"{SAMPLE_END:%Y/%m/%d}",
-    )
+    expected = window_ratio(oracle_rows, "10.0.1.25")
     assert expected, "the sample data must hold traffic of 10.0.1.25 in the window"
     blocks = json.dumps(posted[0].json_param("blocks"))
     top_src, top_dst = expected[0][0], expected[0][1]
