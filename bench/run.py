@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench import bench_ack, bench_answer, bench_athena, bench_export, bench_scan, datasets
+from bench import bench_ack, bench_answer, bench_athena, bench_deadlines, bench_export, bench_scan, datasets
 from bench.report import Figure, machine, markdown
 from tests.conftest import SAMPLE_END
 
@@ -72,6 +72,7 @@ def main() -> None:
         )
         steps = [
             ("ack", lambda: bench_ack.suite(sample, seconds=2 if args.quick else 10)),
+            ("deadlines", lambda: bench_deadlines.figures(sample, count=3 if args.quick else 10)),
             (
                 "answer",
                 lambda: bench_answer.figures(

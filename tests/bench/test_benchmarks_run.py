@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import bench_ack, bench_answer, bench_athena, bench_export, bench_scan
+from bench import bench_ack, bench_answer, bench_athena, bench_deadlines, bench_export, bench_scan
 from bench.report import Figure, markdown
 from tests.conftest import SAMPLE_END
 
@@ -31,6 +31,14 @@ def test_ack_bench_queues_every_acknowledged_command(sample_root: Path) -> None:
     p99 = figures["Ack at 20 commands/s: p99"]
     assert p99.reference == bench_ack.SLACK_LIMIT_MS and p99.value > 0
     assert "20 jobs enqueued, 0 failed" in figures["Ack at 20 commands/s: p50"].note
+
+
+@pytest.mark.e2e
+def test_deadline_bench_sends_its_commands_through_a_rate_limited_group_check(sample_root: Path) -> None:
+    figures = named(bench_deadlines.figures(sample_root, count=2))
+    worst = figures["Deadlines: ioc add ack, group lookup rate-limited: max"]
+    assert worst.reference == bench_deadlines.SLACK_LIMIT_MS and worst.value > 0
+    assert "2 commands" in worst.note and "429" in worst.note
 
 
 @pytest.mark.e2e
