@@ -111,8 +111,8 @@ def test_each_workspace_gets_its_own_token(settings: Settings) -> None:
     installed(store, token="xoxb-second", team_id=T2)
     assert bot_client(settings, team_id=T1, enterprise_id=None).token == "xoxb-first"
     assert bot_client(settings, team_id=T2, enterprise_id=None, store=store).token == "xoxb-second"
-    installed(store, token="xoxb-first-again", team_id=T1)  # reinstalled: the newest token wins
-    assert bot_client(settings, team_id=T1, enterprise_id=None).token == "xoxb-first-again"
+    installed(store, token="xoxb-renewed", team_id=T1)  # reinstalled: the newest token wins
+    assert bot_client(settings, team_id=T1, enterprise_id=None).token == "xoxb-renewed"
 
 
 def test_the_client_is_flowbots(settings: Settings) -> None:
