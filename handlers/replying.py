@@ -51,10 +51,8 @@ def tell(
                     channel=channel, user=user, thread_ts=thread_ts, text=text, blocks=blocks
                 )
             return "channel"
-        except SlackApiError as exc:
-            log.info(
-                "could not answer %s in %s (%s); trying their DM", user, channel, exc.response.get("error")
-            )
+        except (SlackApiError, OSError) as exc:  # refused, or Slack unreachable after the retries
+            log.info("could not answer %s in %s (%s); trying their DM", user, channel, exc)
     if in_thread_first and response_url.send(
         url, text=text, blocks=blocks, response_type=kind, replace_original=False
     ):
@@ -62,8 +60,8 @@ def tell(
     try:
         client.chat_postMessage(channel=user, text=text, blocks=blocks)
         return "direct"
-    except SlackApiError as exc:
-        log.warning("could not tell %s anything: %s", user, exc.response.get("error"))
+    except (SlackApiError, OSError) as exc:
+        log.warning("could not tell %s anything: %s", user, exc)
         return ""
 
 
