@@ -48,6 +48,11 @@ REQUIRED_SCOPE: dict[str, frozenset[str]] = {
     JSON_TABLE: frozenset({"from_iso", "to_iso"}),  # the playbook's JSON table has no partitions
 }
 LIMIT_PARAM = "limit"
+LITERAL_PARAMS: frozenset[str] = frozenset({LIMIT_PARAM})
+"""Parameters Athena receives written into the SQL as integer literals, not as `?`: Athena takes `?` only
+in a WHERE clause ("Use parameterized queries", Considerations and limitations,
+https://docs.aws.amazon.com/athena/latest/ug/querying-with-prepared-statements.html). Each is a
+validated integer (`FlowRequest.limit`), so writing it in carries no user text into the SQL."""
 ROWS_FIELD = "rows"
 """The one `finding` field that is neither a column nor a parameter: how many rows the answer has."""
 
@@ -134,6 +139,11 @@ class QueryTemplate(BaseModel):
             raise ValueError(f"SQL binds undeclared parameters: {sorted(used - allowed)}")
         if declared - used:
             raise ValueError(f"declared parameters unused by the SQL: {sorted(declared - used)}")
+        outside = sorted({p.name for p in tree.find_all(exp.Placeholder) if not in_where(p)} - LITERAL_PARAMS)
+        if outside:
+            raise ValueError(
+                f"SQL binds {outside} outside a WHERE clause; Athena takes parameters only there"
+            )
         required = REQUIRED_SCOPE[self.table]
         if required - used:
             raise ValueError(f"SQL must bound the window and prune partitions with {sorted(required)}")
@@ -166,6 +176,15 @@ class QueryTemplate(BaseModel):
     def usage(self) -> str:
         """The command as a user types it, e.g. `ratio <ip>`."""
         return " ".join([*self.command, *(f"<{p.name}>" for p in self.params)])
+
+
+def in_where(node: exp.Expression) -> bool:
+    """Whether a node sits inside a WHERE clause (of any SELECT of the query), where Athena takes `?`.
+
+    "Currently, ? parameters can be placed only in the WHERE clause" (Athena, "Use parameterized
+    queries", Considerations and limitations); a join's ON condition is not a WHERE clause, so no `?` there.
+    """
+    return node.find_ancestor(exp.Where) is not None
 
 
 def finding_fields(finding: str) -> frozenset[str]:

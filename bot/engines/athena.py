@@ -1,8 +1,9 @@
 """The Athena engine: the templates, run on Amazon Athena with their values as execution parameters.
 
 Values never enter the SQL text: `to_athena` turns each `:name` into `?` and the request's values
-travel as ExecutionParameters. The job id is the ClientRequestToken, so a retried job finds the
-execution its first attempt started instead of paying for a second scan.
+travel as ExecutionParameters; the one exception is the row limit, a validated integer written as a
+number literal because Athena takes `?` only in WHERE clauses. The job id is the ClientRequestToken,
+so a retried job finds the execution its first attempt started instead of paying for a second scan.
 
 Which library does what, and why:
 - boto3 starts the query: PyAthena's SQL cursors build StartQueryExecution without a
@@ -42,7 +43,7 @@ from pyathena.model import AthenaQueryExecution
 from pyathena.util import parse_output_location
 from sqlglot import exp
 
-from bot.catalog import IOC_TABLE, JSON_TABLE, LOGICAL_TABLE, QueryTemplate
+from bot.catalog import IOC_TABLE, JSON_TABLE, LITERAL_PARAMS, LOGICAL_TABLE, QueryTemplate, in_where
 from bot.engines.base import Column, EngineError, ResultStream, Row, ScanStats
 from bot.request import FlowRequest
 from bot.settings import Settings
@@ -70,6 +71,9 @@ _TOKEN_OK = re.compile(r"[\x21-\x7e]{32,128}")
 def to_athena(sql: str, settings: Settings, bindings: dict[str, object]) -> tuple[str, list[str]]:
     """A template as Athena SQL with `?` placeholders, and its ExecutionParameters in order.
 
+    Athena takes `?` only in WHERE conditions; the validated integers of `LITERAL_PARAMS` (the row limit)
+    are written into the text as number literals instead.
+
     Each occurrence of `:name` becomes one `?` (a name used twice gives two, and its value twice);
     a template's tables (`vpcflow`, or the JSON table `vpc_flow_logs`, and the IOC table `incident_iocs`)
     become the settings' quoted `"database"."table"` (identifiers the settings validated). The order
@@ -81,6 +85,11 @@ def to_athena(sql: str, settings: Settings, bindings: dict[str, object]) -> tupl
     for placeholder in list(tree.find_all(exp.Placeholder)):
         if not placeholder.this:  # an anonymous `?` has no `this` (its .name reads "?")
             raise ValueError("templates use named placeholders (:name), not ?")
+        if placeholder.name in LITERAL_PARAMS:
+            placeholder.replace(integer_literal(placeholder.name, bindings))
+            continue
+        if not in_where(placeholder):
+            raise ValueError(f":{placeholder.name} is outside a WHERE clause, where Athena takes no ?")
         placeholder.replace(exp.Placeholder(this=f"{_MARK}{len(names)}"))
         names.append(placeholder.name)
     real_tables = {
@@ -103,6 +112,16 @@ def to_athena(sql: str, settings: Settings, bindings: dict[str, object]) -> tupl
     if missing:
         raise ValueError(f"no value for {missing}")
     return tree.sql(dialect="trino", pretty=True), [sql_literal(bindings[names[i]]) for i in order]
+
+
+def integer_literal(name: str, bindings: dict[str, object]) -> exp.Literal:
+    """A validated integer written into the SQL (`LIMIT 100`): Athena takes `?` only in WHERE."""
+    if name not in bindings:
+        raise ValueError(f"no value for {[name]}")
+    value = bindings[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TypeError(f":{name} must be a non-negative integer to be written into the SQL, not {value!r}")
+    return exp.Literal.number(value)
 
 
 def sql_literal(value: object) -> str:

@@ -12,7 +12,7 @@ from sqlglot import exp
 from sqlglot.dialects.trino import Trino
 from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
-from bot.catalog import IOC_TABLE, JSON_TABLE, LOGICAL_TABLE, QueryTemplate, load_catalog
+from bot.catalog import IOC_TABLE, JSON_TABLE, LITERAL_PARAMS, LOGICAL_TABLE, QueryTemplate, load_catalog
 from bot.engines.athena import sql_literal, to_athena
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
@@ -75,8 +75,8 @@ def test_every_template_becomes_positional_sql_with_its_values_as_parameters(tem
     placeholders = list(tree.find_all(exp.Placeholder))
     assert placeholders and all(not p.this for p in placeholders)  # only `?`, no `:name` left
     assert len(placeholders) == len(parameters)
-    for value in bindings.values():
-        if value != "":
+    for name, value in bindings.items():
+        if value != "" and name not in LITERAL_PARAMS:
             assert str(value) not in sql, f"{value!r} was written into the SQL"
     assert REAL_TABLE[template.table] in sql
     read = {REAL_TABLE[template.table]} | ({REAL_TABLE[IOC_TABLE]} if template.reads_iocs else set())
@@ -98,9 +98,51 @@ def test_a_name_used_twice_gives_two_placeholders_and_its_value_twice() -> None:
         "'012345678901'",
         str(REQUEST.window.from_ts),
         str(REQUEST.window.to_ts),
-        "4321",
     ]
-    assert sql.rstrip().endswith("LIMIT ?")  # sqlglot writes Trino's LIMIT with a parameter as is
+    assert sql.rstrip().endswith("LIMIT 4321")  # the validated limit as a literal: no ? outside WHERE
+
+
+def _clause_of(placeholder: exp.Expression) -> str:
+    """The clause a `?` sits in, named by walking up the parsed tree (independent of catalog.in_where)."""
+    node: exp.Expression | None = placeholder
+    while node is not None:
+        if isinstance(node, exp.Where):
+            return "WHERE"
+        if isinstance(node.parent, exp.Select | exp.Join) and node.arg_key != "this":
+            return node.arg_key.upper()  # expressions (the SELECT list), on, limit, group, having, order...
+        node = node.parent
+    return "?"
+
+
+@pytest.mark.parametrize("template", list(load_catalog()), ids=lambda t: t.name)
+def test_athena_gets_question_marks_only_in_where_clauses(template: QueryTemplate) -> None:
+    """Athena: "Currently, ? parameters can be placed only in the WHERE clause" (Use parameterized queries)."""
+    sql, parameters = to_athena(template.sql, SETTINGS, REQUEST.bindings())
+    placeholders = list(sqlglot.parse_one(sql, read="trino").find_all(exp.Placeholder))
+    assert len(placeholders) == len(parameters) > 0
+    assert [_clause_of(p) for p in placeholders] == ["WHERE"] * len(placeholders), sql
+    if template.uses_limit:
+        limit = sqlglot.parse_one(sql, read="trino").args["limit"].expression
+        assert isinstance(limit, exp.Literal) and limit.this == str(REQUEST.limit)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        f"SELECT :ip AS a FROM vpcflow WHERE {' AND '.join(f'x = :{n}' for n in ('from_ts', 'to_ts'))}",
+        "SELECT a FROM vpcflow GROUP BY a HAVING count(*) > :from_ts",
+        "SELECT a FROM vpcflow AS v JOIN vpcflow AS w ON v.a = :ip",
+    ],
+)
+def test_to_athena_refuses_a_parameter_outside_where(sql: str) -> None:
+    with pytest.raises(ValueError, match="outside a WHERE clause"):
+        to_athena(sql, SETTINGS, {"ip": "10.0.0.1", "from_ts": 1, "to_ts": 2})
+
+
+@pytest.mark.parametrize("limit", [True, -1, "100", 1.5])
+def test_only_a_non_negative_integer_limit_is_written_into_the_sql(limit: object) -> None:
+    with pytest.raises(TypeError):
+        to_athena("SELECT a FROM vpcflow WHERE a = :ip LIMIT :limit", SETTINGS, {"ip": "x", "limit": limit})
 
 
 def test_parameters_are_sql_literals() -> None:
@@ -139,11 +181,12 @@ def test_a_hunt_reads_the_settings_flow_and_ioc_tables_with_values_only_as_param
         [REAL_TABLE[LOGICAL_TABLE], REAL_TABLE[LOGICAL_TABLE], REAL_TABLE[IOC_TABLE]]
     )  # the flow table once per direction, the IOC table once
     assert "incident_iocs" not in sql and "vpcflow" not in sql
-    for value in ("2026/11/18", "eu-west-3", "012345678901", str(REQUEST.window.from_ts), "4321"):
+    for value in ("2026/11/18", "eu-west-3", "012345678901", str(REQUEST.window.from_ts)):
         assert value not in sql
     scope = [
         "'2026/11/18'", "'2026/11/20'", "'eu-west-3'", "'eu-west-3'", "'012345678901'", "'012345678901'",
         str(REQUEST.window.from_ts), str(REQUEST.window.to_ts),
     ]  # fmt: skip
-    assert parameters == [*scope, *scope, "4321"]  # both arms prune and bound the window, then the limit
+    assert parameters == [*scope, *scope]  # both arms prune and bound the window
+    assert sql.rstrip().endswith("LIMIT 4321")
     assert "TRY(CONTAINS(ioc.network, TRY_CAST(flow.matched_ip AS IPADDRESS)))" in sql
