@@ -4,6 +4,16 @@
 -- submitted; text that is not an address or a range never reaches contains() (nor fails the query), and
 -- TRY() turns contains()'s own refusals (e.g. an IPv4 range with host bits set) into no match.
 -- When several indicators hold an address, `indicator` is the one with the longest prefix, ties by text.
+--
+-- One scan, no cross join with the indicators:
+-- - the window is read once; each record becomes its two directions by a CROSS JOIN with a two-element
+--   UNNEST (Trino shares no scan between the arms of a UNION ALL);
+-- - the join is an equality on a key, then contains() confirms: an address's 16 bytes as Trino stores
+--   them (IPv4 as ::ffff:a.b.c.d), in hex, give three keys: the whole address, its first 16 bits of the
+--   family (IPv4: 28 hex digits, the mapped prefix and two octets; IPv6: 4), and '*'. A single-address
+--   indicator's key is its address, a range of /16 or longer its first 16 bits, a wider one '*'. A range
+--   holds an address only if the two share those keys, so nothing is missed, and each flow meets only the
+--   indicators of its own address, its own /16, and the few wider ranges.
 SELECT account,
        interfaceid,
        source,
@@ -41,64 +51,72 @@ FROM (
                PARTITION BY flow.matched_ip ORDER BY ioc.prefix_length DESC, ioc.indicator
            ) AS chosen
     FROM (
-        SELECT vpc.account,
-               vpc.interfaceid,
-               vpc.sourceaddress || ':' || CAST(vpc.sourceport AS VARCHAR) AS source,
-               vpc.destinationaddress || ':' || CAST(vpc.destinationport AS VARCHAR) AS destination,
-               'INBOUND' AS direction,
-               vpc.sourceaddress AS connecting_ip,
-               vpc.sourceport AS connecting_port,
-               vpc.protocol,
-               vpc.numpackets,
-               vpc.numbytes,
-               vpc.action,
-               vpc.logstatus,
-               CAST(from_unixtime(vpc.starttime) AS TIMESTAMP) AS starttime,
-               CAST(from_unixtime(vpc.endtime) AS TIMESTAMP) AS endtime,
-               date_diff('second', from_unixtime(vpc.starttime), from_unixtime(vpc.endtime)) AS sessiontime,
-               vpc.destinationaddress AS matched_ip
-        FROM vpcflow AS vpc
-        WHERE vpc.date_partition BETWEEN :first_day AND :last_day
-          AND (:region = '' OR vpc.region_partition = :region)
-          AND (:account = '' OR vpc.account_partition = :account)
-          AND vpc.starttime >= :from_ts AND vpc.starttime < :to_ts
-
-        UNION ALL
-
-        SELECT vpc.account,
-               vpc.interfaceid,
-               vpc.sourceaddress || ':' || CAST(vpc.sourceport AS VARCHAR) AS source,
-               vpc.destinationaddress || ':' || CAST(vpc.destinationport AS VARCHAR) AS destination,
-               'OUTBOUND' AS direction,
-               vpc.destinationaddress AS connecting_ip,
-               vpc.destinationport AS connecting_port,
-               vpc.protocol,
-               vpc.numpackets,
-               vpc.numbytes,
-               vpc.action,
-               vpc.logstatus,
-               CAST(from_unixtime(vpc.starttime) AS TIMESTAMP) AS starttime,
-               CAST(from_unixtime(vpc.endtime) AS TIMESTAMP) AS endtime,
-               date_diff('second', from_unixtime(vpc.starttime), from_unixtime(vpc.endtime)) AS sessiontime,
-               vpc.sourceaddress AS matched_ip
-        FROM vpcflow AS vpc
-        WHERE vpc.date_partition BETWEEN :first_day AND :last_day
-          AND (:region = '' OR vpc.region_partition = :region)
-          AND (:account = '' OR vpc.account_partition = :account)
-          AND vpc.starttime >= :from_ts AND vpc.starttime < :to_ts
+        SELECT sides.*,
+               CASE probe.grain
+                   WHEN 'address' THEN sides.matched_hex
+                   WHEN 'block' THEN CASE WHEN substr(sides.matched_hex, 1, 24) = '00000000000000000000FFFF'
+                                          THEN substr(sides.matched_hex, 1, 28)
+                                          ELSE substr(sides.matched_hex, 1, 4) END
+                   ELSE '*' END AS join_key
+        FROM (
+            SELECT vpc.account,
+                   vpc.interfaceid,
+                   vpc.sourceaddress || ':' || CAST(vpc.sourceport AS VARCHAR) AS source,
+                   vpc.destinationaddress || ':' || CAST(vpc.destinationport AS VARCHAR) AS destination,
+                   side.direction,
+                   CASE side.direction WHEN 'INBOUND' THEN vpc.sourceaddress ELSE vpc.destinationaddress END
+                       AS connecting_ip,
+                   CASE side.direction WHEN 'INBOUND' THEN vpc.sourceport ELSE vpc.destinationport END
+                       AS connecting_port,
+                   vpc.protocol,
+                   vpc.numpackets,
+                   vpc.numbytes,
+                   vpc.action,
+                   vpc.logstatus,
+                   CAST(from_unixtime(vpc.starttime) AS TIMESTAMP) AS starttime,
+                   CAST(from_unixtime(vpc.endtime) AS TIMESTAMP) AS endtime,
+                   date_diff('second', from_unixtime(vpc.starttime), from_unixtime(vpc.endtime)) AS sessiontime,
+                   CASE side.direction WHEN 'INBOUND' THEN vpc.destinationaddress ELSE vpc.sourceaddress END
+                       AS matched_ip,
+                   to_hex(CAST(TRY_CAST(
+                       CASE side.direction WHEN 'INBOUND' THEN vpc.destinationaddress ELSE vpc.sourceaddress END
+                       AS IPADDRESS) AS VARBINARY)) AS matched_hex
+            FROM vpcflow AS vpc
+            CROSS JOIN UNNEST(ARRAY['INBOUND', 'OUTBOUND']) AS side (direction)
+            WHERE vpc.date_partition BETWEEN :first_day AND :last_day
+              AND (:region = '' OR vpc.region_partition = :region)
+              AND (:account = '' OR vpc.account_partition = :account)
+              AND vpc.starttime >= :from_ts AND vpc.starttime < :to_ts
+        ) AS sides
+        CROSS JOIN UNNEST(ARRAY['address', 'block', 'any']) AS probe (grain)
     ) AS flow
     JOIN (
-        SELECT threat_ip AS indicator,
-               CASE WHEN strpos(threat_ip, '/') > 0 THEN threat_ip
-                    WHEN strpos(threat_ip, ':') > 0 THEN threat_ip || '/128'
-                    ELSE threat_ip || '/32' END AS network,
-               CASE WHEN strpos(threat_ip, '/') > 0 THEN TRY_CAST(split_part(threat_ip, '/', 2) AS INTEGER)
-                    WHEN strpos(threat_ip, ':') > 0 THEN 128
-                    ELSE 32 END AS prefix_length
-        FROM (SELECT DISTINCT threat_ip FROM incident_iocs) AS submitted
-        WHERE regexp_like(threat_ip, '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$')
+        SELECT indicator,
+               network,
+               prefix_length,
+               CASE WHEN base_hex IS NULL THEN NULL
+                    WHEN substr(base_hex, 1, 24) = '00000000000000000000FFFF' THEN
+                        CASE WHEN prefix_length = 32 THEN base_hex
+                             WHEN prefix_length >= 16 THEN substr(base_hex, 1, 28)
+                             ELSE '*' END
+                    WHEN prefix_length = 128 THEN base_hex
+                    WHEN prefix_length >= 16 THEN substr(base_hex, 1, 4)
+                    ELSE '*' END AS join_key
+        FROM (
+            SELECT threat_ip AS indicator,
+                   CASE WHEN strpos(threat_ip, '/') > 0 THEN threat_ip
+                        WHEN strpos(threat_ip, ':') > 0 THEN threat_ip || '/128'
+                        ELSE threat_ip || '/32' END AS network,
+                   CASE WHEN strpos(threat_ip, '/') > 0 THEN TRY_CAST(split_part(threat_ip, '/', 2) AS INTEGER)
+                        WHEN strpos(threat_ip, ':') > 0 THEN 128
+                        ELSE 32 END AS prefix_length,
+                   to_hex(CAST(TRY_CAST(split_part(threat_ip, '/', 1) AS IPADDRESS) AS VARBINARY)) AS base_hex
+            FROM (SELECT DISTINCT threat_ip FROM incident_iocs) AS submitted
+            WHERE regexp_like(threat_ip, '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$')
+        ) AS parsed
     ) AS ioc
-      ON TRY(contains(ioc.network, TRY_CAST(flow.matched_ip AS IPADDRESS)))
+      ON flow.join_key = ioc.join_key
+     AND TRY(contains(ioc.network, TRY_CAST(flow.matched_ip AS IPADDRESS)))
 ) AS hits
 WHERE indicator = chosen
 ORDER BY starttime, endtime, sessiontime, interfaceid, connecting_ip, direction,

@@ -114,7 +114,7 @@ def to_athena(sql: str, settings: Settings, bindings: dict[str, object]) -> tupl
     return tree.sql(dialect="trino", pretty=True), [sql_literal(bindings[names[i]]) for i in order]
 
 
-def integer_literal(name: str, bindings: dict[str, object]) -> exp.Literal:
+def integer_literal(name: str, bindings: dict[str, object]) -> exp.Expression:
     """A validated integer written into the SQL (`LIMIT 100`): Athena takes `?` only in WHERE."""
     if name not in bindings:
         raise ValueError(f"no value for {[name]}")

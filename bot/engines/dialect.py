@@ -8,7 +8,9 @@ can only do once every column has a type (hence qualify + annotate against the t
   writes ARRAY_CONTAINS, and DuckDB's IP type needs the `inet` extension, which is not bundled): it becomes
   a comparison of integer keys, `flowbot_ip_key(address) >= flowbot_net_low(network) AND
   flowbot_ip_key(address) <= flowbot_net_high(network)`, with the SQL macros of `DUCKDB_MACROS` (see
-  `install_macros`).
+  `install_macros`);
+- `to_hex(CAST(CAST(address AS IPADDRESS) AS VARBINARY))`, the hunt's join key (Trino's 16 bytes of an
+  address in hex), becomes `flowbot_ip_hex(address)`, the same digits from the same parse.
 Timestamps are UTC because the local engine sets the DuckDB session time zone to UTC.
 
 ## Addresses as integer keys
@@ -124,6 +126,12 @@ DUCKDB_MACROS: tuple[str, ...] = (
             ELSE list_transform([flowbot_v6(x.b)], lambda v: CASE WHEN v >= {MAPPED_LOW} AND v < {MAPPED_END}
                 THEN flowbot_v4_range(CAST(v - {MAPPED_LOW} AS BIGINT), x.p)
                 ELSE flowbot_v6_range(v, x.p) END)[1] END)[1] END""",
+    # Trino's `to_hex(CAST(CAST(s AS IPADDRESS) AS VARBINARY))`: the 16 bytes Trino stores (an IPv4 address
+    # as ::ffff:a.b.c.d) as 32 upper-case hex digits; NULL where the cast would fail.
+    f"""CREATE MACRO flowbot_ip_hex(s) AS upper(lpad(hex(CASE
+        WHEN strpos(s, '%') > 0 THEN NULL
+        WHEN strpos(s, ':') = 0 THEN CAST(flowbot_v4(s) + {MAPPED_LOW} AS {_U})
+        ELSE flowbot_v6(s) END), 32, '0'))""",
     """CREATE MACRO flowbot_net_low(n) AS struct_extract(flowbot_net_range(n), 'lo')""",
     """CREATE MACRO flowbot_net_high(n) AS struct_extract(flowbot_net_range(n), 'hi')""",
 )
@@ -149,6 +157,19 @@ def _trino_sum(node: exp.Expression) -> exp.Expression:
 
 def _is_ipaddress(node: exp.Expression) -> bool:
     return isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.IPADDRESS)
+
+
+def _address_hex(node: exp.Expression) -> exp.Expr:
+    """`to_hex(CAST([TRY_]CAST(x AS IPADDRESS) AS VARBINARY))` (an address's 16 bytes in hex, the hunt's
+    join key) → `flowbot_ip_hex(x)`; any other node is kept."""
+    if (
+        isinstance(node, exp.Hex)
+        and isinstance(node.this, exp.Cast)
+        and node.this.to.is_type(exp.DataType.Type.VARBINARY)
+        and _is_ipaddress(node.this.this)
+    ):
+        return exp.func("flowbot_ip_hex", node.this.this.this.copy())
+    return node
 
 
 def _cidr_test(node: exp.Expression) -> tuple[exp.Expression, exp.Expression] | None:
@@ -247,6 +268,7 @@ def to_duckdb(sql: str, schema: Schema) -> str:
     tree = tree.transform(_trino_sum, copy=False)
     _cidr_joins(tree)
     tree = tree.transform(_cidr_contains, copy=False)
+    tree = tree.transform(_address_hex, copy=False)
     if any(_is_ipaddress(node) for node in tree.find_all(exp.Cast)):
         raise ValueError(
             "the local engine runs IPADDRESS only inside contains(network, CAST(x AS IPADDRESS))"

@@ -22,8 +22,9 @@ from bot.catalog import IOC_TABLE, QueryTemplate, load_catalog
 from bot.engines import local_ioc_dir
 from bot.engines.dialect import MAPPED_LOW, install_macros, to_duckdb
 from bot.engines.local import _duckdb_sql, opencsv_fields
+from bot.flowlog_format import ALL_HEADERS, table_columns
 from bot.settings import Settings
-from tests.flowlog_oracle import HUNT_COLUMNS, trino_address, trino_contains
+from tests.flowlog_oracle import HUNT_COLUMNS, chosen_indicator, trino_address, trino_contains
 
 HUNT = load_catalog()["hunt"]
 SCOPE = """date_partition BETWEEN :first_day AND :last_day AND starttime >= :from_ts AND starttime < :to_ts"""
@@ -57,11 +58,18 @@ def test_the_hunt_sql_is_one_select_in_athenas_dialect(dialect: str) -> None:
     assert isinstance(tree, exp.Select)
     assert [s.alias_or_name for s in tree.selects] == list(HUNT_COLUMNS)
     assert {t.name for t in tree.find_all(exp.Table)} == {"vpcflow", IOC_TABLE}
-    # Both arms of the UNION prune on date, region and account, and bound the window.
-    union = next(tree.find_all(exp.Union))
-    for arm in (union.left, union.right):
-        names = [p.name for p in arm.find_all(exp.Placeholder)]
-        assert sorted(set(names)) == ["account", "first_day", "from_ts", "last_day", "region", "to_ts"]
+    # One read of the flow table: it prunes on date, region and account, and bounds the window; the two
+    # directions come from a CROSS JOIN UNNEST, not from a second arm reading the window again.
+    [flow_table] = [t for t in tree.find_all(exp.Table) if t.name == "vpcflow"]
+    scan = flow_table.find_ancestor(exp.Select)
+    assert scan is not None and not list(tree.find_all(exp.Union))
+    names = [p.name for p in scan.args["where"].find_all(exp.Placeholder)]
+    assert sorted(set(names)) == ["account", "first_day", "from_ts", "last_day", "region", "to_ts"]
+    # The indicators are joined by an equality on a key (a hash join), which contains() then confirms.
+    [join] = [j for j in tree.find_all(exp.Join) if j.args.get("on") is not None]
+    on = join.args["on"]
+    assert isinstance(on, exp.And) and isinstance(on.this, exp.EQ)
+    assert {c.name for c in on.this.find_all(exp.Column)} == {"join_key"}
     # The CIDR test: contains(network, TRY_CAST(address AS IPADDRESS)), under TRY, on deduplicated indicators.
     test = next(tree.find_all(exp.ArrayContains))
     assert isinstance(test.parent, exp.Try) and isinstance(test.expression, exp.TryCast)
@@ -77,10 +85,12 @@ def test_locally_the_cidr_test_becomes_a_join_on_precomputed_keys() -> None:
     assert "IPADDRESS" not in sql.upper() and "ARRAY_CONTAINS" not in sql.upper()
     tree = sqlglot.parse_one(sql, read="duckdb")
     join = next(j for j in tree.find_all(exp.Join) if j.args.get("on") is not None)
-    # Plain columns compared: each key computed once a row, each range once an indicator.
+    # Plain columns compared: the equality on the join key, then the range on keys computed once a row
+    # and once an indicator.
     nodes = {type(node) for node in join.args["on"].walk()}
-    assert nodes <= {exp.Paren, exp.And, exp.GTE, exp.LTE, exp.Column, exp.Identifier}
+    assert nodes <= {exp.Paren, exp.And, exp.EQ, exp.GTE, exp.LTE, exp.Column, exp.Identifier}
     assert sql.upper().count("FLOWBOT_IP_KEY(") == 1 and sql.upper().count("FLOWBOT_NET_LOW(") == 1
+    assert sql.upper().count("FLOWBOT_IP_HEX(") == 2  # the flow's address and the indicator's base
     assert set(names) == {"first_day", "last_day", "region", "account", "from_ts", "to_ts", "limit"}
 
 
@@ -257,6 +267,95 @@ def test_ranges_match_the_oracle(con: Any, nets: list[str], texts: list[str]) ->
             continue
         texts += [str(parsed.network_address), str(parsed.broadcast_address)]
     assert _local_contains(con, nets, texts) == _oracle_contains(nets, texts)
+
+
+def oracle_hex(text: str) -> str | None:
+    """`to_hex(CAST(TRY_CAST(text AS IPADDRESS) AS VARBINARY))`: Trino's 16 bytes, IPv4 as ::ffff:a.b.c.d."""
+    address = trino_address(text)
+    if address is None:
+        return None
+    family, value = address
+    return f"{MAPPED_LOW + value if family == 4 else value:032X}"
+
+
+def test_address_hex_matches_the_oracle_on_chosen_spellings(con: Any) -> None:
+    got = dict(con.execute("SELECT s, flowbot_ip_hex(s) FROM unnest(?) AS t(s)", [ADDRESSES]).fetchall())
+    assert {s: got[s] for s in ADDRESSES} == {s: oracle_hex(s) for s in ADDRESSES}
+    assert got["203.0.113.66"] == "00000000000000000000FFFFCB007142"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(address_texts(), min_size=1, max_size=40))
+def test_address_hex_matches_the_oracle(con: Any, texts: list[str]) -> None:
+    got = con.execute("SELECT list_transform(?, lambda s: flowbot_ip_hex(s))", [texts]).fetchone()[0]
+    assert got == [oracle_hex(t) for t in texts]
+
+
+def _hunt_locally(flows: list[tuple[str, str]], indicators: list[str]) -> set[tuple[str, str, str]]:
+    """The whole hunt template, transpiled, on an in-memory table of (source, destination) records."""
+    connection = duckdb.connect()
+    try:
+        connection.execute("SET TimeZone = 'UTC'")
+        install_macros(connection)
+        columns = dict(table_columns(ALL_HEADERS))
+        connection.execute(
+            "CREATE TABLE vpcflow ("
+            + ", ".join(
+                f"{name} {'VARCHAR' if kind == 'varchar' else 'BIGINT'}" for name, kind in columns.items()
+            )
+            + ")"
+        )
+        for source, destination in flows:
+            connection.execute(
+                "INSERT INTO vpcflow (sourceaddress, destinationaddress, sourceport, destinationport, "
+                "starttime, endtime, date_partition) VALUES (?, ?, 1, 2, 100, 160, '2026/11/18')",
+                [source, destination],
+            )
+        connection.execute("CREATE TABLE incident_iocs (threat_ip VARCHAR, threat_comment VARCHAR)")
+        for indicator in indicators:
+            connection.execute("INSERT INTO incident_iocs VALUES (?, 'x')", [indicator])
+        sql, names = _duckdb_sql(HUNT.sql)
+        bindings: dict[str, object] = {
+            "first_day": "2026/11/18", "last_day": "2026/11/18", "region": "", "account": "",
+            "from_ts": 0, "to_ts": 1000, "limit": 100_000,
+        }  # fmt: skip
+        rows = connection.execute(sql, {n: bindings[n] for n in names}).fetchall()
+    finally:
+        connection.close()
+    index = {c: i for i, c in enumerate(HUNT_COLUMNS)}
+    return {(r[index["direction"]], r[index["connecting_ip"]], r[index["indicator"]]) for r in rows}
+
+
+def _hunt_by_oracle(flows: list[tuple[str, str]], indicators: list[str]) -> set[tuple[str, str, str]]:
+    out = set()
+    for source, destination in flows:
+        for direction, matched, peer in (("INBOUND", destination, source), ("OUTBOUND", source, destination)):
+            chosen = chosen_indicator(matched, indicators)
+            if chosen is not None:
+                out.add((direction, peer, chosen))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(address_texts(), address_texts()), min_size=1, max_size=12),
+    st.lists(networks() | address_texts(), min_size=1, max_size=8),
+)
+def test_the_keyed_join_finds_every_match_the_oracle_finds(
+    flows: list[tuple[str, str]], indicators: list[str]
+) -> None:
+    """The join on keys (address, /16 block, '*') loses no pair contains() would accept, whatever the
+    spellings, families and prefix lengths: the hunt's rows equal the oracle's."""
+    # Each range also without host bits (a random IPv4 base nearly always has some, which contains()
+    # refuses), and each range's first and last address as a flow, so matches are common, not rare.
+    for indicator in list(indicators):
+        try:
+            parsed = ipaddress.ip_network(indicator, strict=False)
+        except ValueError:
+            continue
+        indicators.append(str(parsed))
+        flows.append((str(parsed.network_address), str(parsed.broadcast_address)))
+    assert _hunt_locally(flows, indicators) == _hunt_by_oracle(flows, indicators)
 
 
 # --------------------------------------------------------------------------------------------------
