@@ -100,7 +100,11 @@ def _build_parser() -> argparse.ArgumentParser:
     athena.add_argument(
         "action",
         choices=["ddl", "setup", "policy"],
-        help="ddl prints the statements; setup runs them; policy prints the pods' IAM policy (JSON)",
+        help="ddl prints the statements; setup creates the tables in Glue, or shows how they differ from "
+        "the settings; policy prints the pods' IAM policy (JSON)",
+    )
+    athena.add_argument(
+        "--apply", action="store_true", help="setup: update tables that differ from the settings"
     )
     athena.add_argument("--account", help="policy: the AWS account ID (12 digits)")
     athena.add_argument("--partition", help="policy: the AWS partition (default: aws)")
@@ -269,6 +273,8 @@ def _athena(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int
     from bot.ddl import statements
 
     policy_options = (args.account, args.partition, args.region, args.output_location, args.setup)
+    if args.apply and args.action != "setup":
+        raise CommandError("--apply goes with `setup`")
     if args.action != "policy" and any(policy_options):
         raise CommandError("--account, --partition, --region, --output-location and --setup go with `policy`")
     if args.action == "policy":
@@ -295,13 +301,11 @@ def _athena(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int
     if args.action == "ddl":
         print(";\n\n".join(s.sql for s in made) + ";", file=stdout)
         return EXIT_OK
-    from bot.engines.athena import AthenaEngine
+    from bot.glue import setup
 
-    engine = AthenaEngine(settings)
-    for statement in made:
-        engine.execute_statement(statement.sql)
-        print(f"created {statement.creates}", file=stdout)
-    return EXIT_OK
+    report = setup(settings, apply=args.apply)
+    print("\n".join(report.lines), file=stdout)
+    return EXIT_FAILURE if report.drifted else EXIT_OK
 
 
 OAUTH_EVENTS = ("app_uninstalled", "tokens_revoked")

@@ -28,7 +28,8 @@ class Statement:
     sql: str
 
 
-def _require(settings: Settings) -> tuple[str, str, str]:
+def require_flow_logs(settings: Settings) -> str:
+    """The flow-log table's location, `s3://bucket/[prefix/]AWSLogs/`, once the settings it needs are set."""
     missing = [
         name
         for name, value in (
@@ -41,24 +42,24 @@ def _require(settings: Settings) -> tuple[str, str, str]:
     ]
     if missing:
         raise MissingSettingError(f"the Athena tables need {', '.join(missing)}")
-    assert settings.flow_logs_bucket is not None and settings.first_day is not None
     prefix = f"{settings.flow_logs_prefix}/" if settings.flow_logs_prefix else ""
-    base = f"s3://{settings.flow_logs_bucket}/{prefix}AWSLogs/"
-    return base, f"{settings.first_day:%Y/%m/%d}", settings.athena_database
+    return f"s3://{settings.flow_logs_bucket}/{prefix}AWSLogs/"
 
 
-def flow_table(settings: Settings) -> Statement:
-    """The playbook's `vpcflow` table, for the configured format."""
-    base, first_day, database = _require(settings)
-    columns = ",\n".join(
-        f"  `{BY_HEADER[h].column}` {HIVE_TYPES[BY_HEADER[h].athena_type]}"
-        for h in parse_log_format(settings.log_format)
-    )
-    properties = {
+def flow_table_columns(settings: Settings) -> list[tuple[str, str]]:
+    """The flow-log table's columns (name, Athena type), in the configured format's field order."""
+    return [(BY_HEADER[h].column, BY_HEADER[h].athena_type) for h in parse_log_format(settings.log_format)]
+
+
+def flow_table_properties(settings: Settings) -> dict[str, str]:
+    """The flow-log table's TBLPROPERTIES: the header line skipped, partitions projected."""
+    base = require_flow_logs(settings)
+    assert settings.first_day is not None  # require_flow_logs checked it
+    return {
         "skip.header.line.count": "1",
         "projection.enabled": "true",
         "projection.date_partition.type": "date",
-        "projection.date_partition.range": f"{first_day},NOW",
+        "projection.date_partition.range": f"{settings.first_day:%Y/%m/%d},NOW",
         "projection.date_partition.format": "yyyy/MM/dd",
         "projection.date_partition.interval": "1",
         "projection.date_partition.interval.unit": "DAYS",
@@ -69,7 +70,13 @@ def flow_table(settings: Settings) -> Statement:
         "storage.location.template": base
         + "${account_partition}/vpcflowlogs/${region_partition}/${date_partition}",
     }
-    props = ",\n".join(f"  '{k}' = '{v}'" for k, v in properties.items())
+
+
+def flow_table(settings: Settings) -> Statement:
+    """The playbook's `vpcflow` table, for the configured format."""
+    base, database = require_flow_logs(settings), settings.athena_database
+    columns = ",\n".join(f"  `{name}` {HIVE_TYPES[kind]}" for name, kind in flow_table_columns(settings))
+    props = ",\n".join(f"  '{k}' = '{v}'" for k, v in flow_table_properties(settings).items())
     sql = (
         f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{settings.athena_table}` (\n{columns}\n)\n"
         "PARTITIONED BY (\n  `date_partition` string,\n  `region_partition` string,\n"

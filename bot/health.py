@@ -3,8 +3,9 @@
 Liveness is only "the process serves" (`/healthz`); readiness (`/readyz`, `flowbot worker --check`)
 looks at the two things a command needs. Redis is asked on every probe, with a 1 s limit, because a
 probe must answer before the orchestrator gives up on it. The engine is judged from the settings and the
-file system only, never by calling AWS, and the verdict is kept for 30 s: settings do not change
-while a process runs, and a folder that disappears is noticed within the half minute.
+file system, and on Athena from the Glue catalog (do the tables match the settings?); the verdict is kept
+for 30 s: settings do not change while a process runs, a folder that disappears is noticed within the
+half minute, and Glue is asked at most twice a minute.
 
 What a probe reports names the broken part and never holds a secret (it passes the log redactor).
 """
@@ -22,7 +23,7 @@ from redis import Redis
 
 from bot.engines.layout import JSON_FOLDER
 from bot.logs import Redactor
-from bot.settings import Settings
+from bot.settings import MissingSettingError, Settings
 
 OK = "ok"
 REDIS_TIMEOUT_SECONDS = 1.0
@@ -75,7 +76,28 @@ def engine_problem(settings: Settings) -> str | None:
         if not os.access(folder, os.R_OK | os.X_OK):
             return f"cannot read {folder} (permissions)"
         return None
-    return athena_problem(settings)
+    return athena_problem(settings) or catalog_problem(settings)
+
+
+def catalog_problem(settings: Settings) -> str | None:
+    """None when the Glue catalog holds the tables as the settings describe them, else what differs.
+
+    A table made before FLOWBOT_ACCOUNTS, FLOWBOT_REGIONS, FLOWBOT_FIRST_DAY or FLOWBOT_LOG_FORMAT
+    changed answers wrong without an error (bot/glue.py), so it is reported here, where an operator looks.
+    One GetDatabase and a GetTable per table, at most once per ENGINE_CHECK_TTL_SECONDS (see EngineCheck).
+    """
+    import boto3  # only an Athena deployment pays for importing boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from bot.glue import drift
+
+    try:
+        lines = drift(boto3.client("glue", region_name=settings.athena_region), settings)
+    except MissingSettingError:  # no accounts, regions or first day: no table shape to compare with
+        return None
+    except (BotoCoreError, ClientError) as exc:
+        return f"cannot read the Glue catalog: {exc}"
+    return "; ".join(lines) or None
 
 
 def athena_problem(settings: Settings, region: Callable[[], str | None] | None = None) -> str | None:

@@ -313,10 +313,12 @@ def setup_policy(
 ) -> dict[str, Any]:
     """The policy `flowbot athena setup` needs (an administrator runs it once), on its own.
 
-    Setup runs CREATE DATABASE / CREATE EXTERNAL TABLE / CREATE OR REPLACE VIEW through Athena, which
-    creates the Glue objects as the caller and writes each statement's result file. Creating a table
-    reads no data, so no flow-log access is needed. Glue's CreateDatabase on `default` follows the
-    Athena guide (Athena may create that database on first use in a Region).
+    Setup reads, creates and (with `--apply`) updates the database and tables through Glue itself
+    (GetDatabase, CreateDatabase, GetTable, CreateTable, UpdateTable: bot/glue.py), and runs CREATE OR
+    REPLACE VIEW through Athena, which creates the view's Glue object as the caller and writes the
+    statement's result file. Creating a table reads no data, so no flow-log access is needed. Glue's
+    CreateDatabase on `default` follows the Athena guide (Athena may create that database on first use
+    in a Region).
     """
     arns = _Arns(account, partition, _region(settings, region))
     results = _results(settings, output_location)
@@ -330,8 +332,8 @@ def setup_policy(
             "GlueCreateDatabase", ("glue:CreateDatabase", "glue:GetDatabase"), _database_arns(arns, settings)
         ),
         _statement(
-            "GlueCreateTables",
-            ("glue:CreateTable", "glue:GetDatabase", "glue:GetTable"),
+            "GlueCreateOrUpdateTables",
+            ("glue:CreateTable", "glue:GetDatabase", "glue:GetTable", "glue:UpdateTable"),
             _table_arns(arns, settings, tables),
         ),
     ]

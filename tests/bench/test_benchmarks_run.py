@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from bench import bench_ack, bench_answer, bench_athena, bench_deadlines, bench_export, bench_scan
+from bench import (
+    bench_ack,
+    bench_answer,
+    bench_athena,
+    bench_deadlines,
+    bench_export,
+    bench_one_scan,
+    bench_scan,
+    datasets,
+)
 from bench.report import Figure, markdown
 from tests.conftest import SAMPLE_END
 
@@ -66,3 +75,15 @@ def test_athena_bench_counts_calls() -> None:
     # 2,501 rows with the header make 3 pages of 1,000; the first is read inside engine.run for the summary
     # on both paths, so what follows is one GetObject against the 2 remaining pages.
     assert (calls.value, calls.reference) == (1, 2)
+
+
+def test_one_scan_bench_reads_before_and_after_and_gets_the_same_rows(tmp_path: Path) -> None:
+    data = datasets.one_day(tmp_path, records=20_000)
+    figures = named(bench_one_scan.figures(data, before="HEAD", counts=(10, 100)))
+    assert figures["One read per answer: hunt: flow-table reads in the Athena SQL"].value == 1
+    assert (
+        figures["One read per answer: talkers: flow-table reads in the Athena SQL"].reference == 1
+    )  # at HEAD
+    hunt = figures["One read per answer: hunt, 100 indicators, 20,000 records: time"]
+    assert hunt.reference is not None and "rows" in hunt.note
+    assert len(bench_one_scan.indicators(1_000)) == len(set(bench_one_scan.indicators(1_000))) == 1_000

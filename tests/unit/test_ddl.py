@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 import sqlglot
-from moto import mock_aws
 from sqlglot import exp
 
 from bot.cli import main
@@ -122,34 +120,6 @@ def test_missing_settings_are_named(missing: dict[str, object], says: str) -> No
 def test_settings_refuse_what_could_break_the_ddl(field: str, value: str) -> None:
     with pytest.raises(ValueError):
         settings(**{field: value})
-
-
-def test_setup_applies_every_statement_in_order(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "FLOWBOT_FLOW_LOGS_BUCKET": "central-logs",
-        "FLOWBOT_ACCOUNTS": "012345678901",
-        "FLOWBOT_REGIONS": "us-east-1",
-        "FLOWBOT_FIRST_DAY": "2025-11-30",
-        "FLOWBOT_ATHENA_REGION": "us-east-1",
-        "FLOWBOT_ATHENA_OUTPUT_LOCATION": "s3://athena-results/setup/",
-    }.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="athena-results")
-        assert main(["athena", "setup"]) == 0
-        executions = boto3.client("athena", region_name="us-east-1").list_query_executions()[
-            "QueryExecutionIds"
-        ]
-    assert capsys.readouterr().out.splitlines() == [
-        "created database flowbot",
-        "created table flowbot.vpcflow",
-    ]
-    assert len(executions) == 2
 
 
 def test_ddl_prints_statements_and_names_missing_settings(
