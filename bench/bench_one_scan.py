@@ -25,6 +25,7 @@ import argparse
 import ipaddress
 import random
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterable
@@ -131,8 +132,11 @@ def _write_iocs(folder: Path, values: Iterable[str]) -> None:
 def _best(
     engine: LocalEngine, template: QueryTemplate, request: FlowRequest, runs: int
 ) -> tuple[float, int, list[Row]]:
-    """The fastest of `runs` (the bytes read are the same each run)."""
-    results = [run_local(engine, template, request) for _ in range(runs)]
+    """The fastest of `runs` (the bytes read are the same each run); each run's time goes to stderr."""
+    results = []
+    for _ in range(runs):
+        results.append(run_local(engine, template, request))
+        print(f"  {template.name} ({len(results[-1][2]):,} rows): {results[-1][0]:.1f} s", file=sys.stderr)
     return min(results, key=lambda r: r[0])
 
 

@@ -13,7 +13,11 @@
 --   family (IPv4: 28 hex digits, the mapped prefix and two octets; IPv6: 4), and '*'. A single-address
 --   indicator's key is its address, a range of /16 or longer its first 16 bits, a wider one '*'. A range
 --   holds an address only if the two share those keys, so nothing is missed, and each flow meets only the
---   indicators of its own address, its own /16, and the few wider ranges.
+--   indicators of its own address, its own /16, and the few wider ranges. The three keys come from a
+--   CROSS JOIN UNNEST beside the join, so each flow's address is parsed once, not once per key. An IPv6
+--   range starting with 0000 (::/16, ::/80, ...) also takes '*': it may hold IPv4-mapped addresses, which
+--   Trino releases since 2023 compare with IPv4 ones (PR 18997), so the plan holds under either rule and
+--   contains() decides.
 SELECT account,
        interfaceid,
        source,
@@ -51,45 +55,36 @@ FROM (
                PARTITION BY flow.matched_ip ORDER BY ioc.prefix_length DESC, ioc.indicator
            ) AS chosen
     FROM (
-        SELECT sides.*,
-               CASE probe.grain
-                   WHEN 'address' THEN sides.matched_hex
-                   WHEN 'block' THEN CASE WHEN substr(sides.matched_hex, 1, 24) = '00000000000000000000FFFF'
-                                          THEN substr(sides.matched_hex, 1, 28)
-                                          ELSE substr(sides.matched_hex, 1, 4) END
-                   ELSE '*' END AS join_key
-        FROM (
-            SELECT vpc.account,
-                   vpc.interfaceid,
-                   vpc.sourceaddress || ':' || CAST(vpc.sourceport AS VARCHAR) AS source,
-                   vpc.destinationaddress || ':' || CAST(vpc.destinationport AS VARCHAR) AS destination,
-                   side.direction,
-                   CASE side.direction WHEN 'INBOUND' THEN vpc.sourceaddress ELSE vpc.destinationaddress END
-                       AS connecting_ip,
-                   CASE side.direction WHEN 'INBOUND' THEN vpc.sourceport ELSE vpc.destinationport END
-                       AS connecting_port,
-                   vpc.protocol,
-                   vpc.numpackets,
-                   vpc.numbytes,
-                   vpc.action,
-                   vpc.logstatus,
-                   CAST(from_unixtime(vpc.starttime) AS TIMESTAMP) AS starttime,
-                   CAST(from_unixtime(vpc.endtime) AS TIMESTAMP) AS endtime,
-                   date_diff('second', from_unixtime(vpc.starttime), from_unixtime(vpc.endtime)) AS sessiontime,
+        SELECT vpc.account,
+               vpc.interfaceid,
+               vpc.sourceaddress || ':' || CAST(vpc.sourceport AS VARCHAR) AS source,
+               vpc.destinationaddress || ':' || CAST(vpc.destinationport AS VARCHAR) AS destination,
+               side.direction,
+               CASE side.direction WHEN 'INBOUND' THEN vpc.sourceaddress ELSE vpc.destinationaddress END
+                   AS connecting_ip,
+               CASE side.direction WHEN 'INBOUND' THEN vpc.sourceport ELSE vpc.destinationport END
+                   AS connecting_port,
+               vpc.protocol,
+               vpc.numpackets,
+               vpc.numbytes,
+               vpc.action,
+               vpc.logstatus,
+               CAST(from_unixtime(vpc.starttime) AS TIMESTAMP) AS starttime,
+               CAST(from_unixtime(vpc.endtime) AS TIMESTAMP) AS endtime,
+               date_diff('second', from_unixtime(vpc.starttime), from_unixtime(vpc.endtime)) AS sessiontime,
+               CASE side.direction WHEN 'INBOUND' THEN vpc.destinationaddress ELSE vpc.sourceaddress END
+                   AS matched_ip,
+               to_hex(CAST(TRY_CAST(
                    CASE side.direction WHEN 'INBOUND' THEN vpc.destinationaddress ELSE vpc.sourceaddress END
-                       AS matched_ip,
-                   to_hex(CAST(TRY_CAST(
-                       CASE side.direction WHEN 'INBOUND' THEN vpc.destinationaddress ELSE vpc.sourceaddress END
-                       AS IPADDRESS) AS VARBINARY)) AS matched_hex
-            FROM vpcflow AS vpc
-            CROSS JOIN UNNEST(ARRAY['INBOUND', 'OUTBOUND']) AS side (direction)
-            WHERE vpc.date_partition BETWEEN :first_day AND :last_day
-              AND (:region = '' OR vpc.region_partition = :region)
-              AND (:account = '' OR vpc.account_partition = :account)
-              AND vpc.starttime >= :from_ts AND vpc.starttime < :to_ts
-        ) AS sides
-        CROSS JOIN UNNEST(ARRAY['address', 'block', 'any']) AS probe (grain)
+                   AS IPADDRESS) AS VARBINARY)) AS matched_hex
+        FROM vpcflow AS vpc
+        CROSS JOIN UNNEST(ARRAY['INBOUND', 'OUTBOUND']) AS side (direction)
+        WHERE vpc.date_partition BETWEEN :first_day AND :last_day
+          AND (:region = '' OR vpc.region_partition = :region)
+          AND (:account = '' OR vpc.account_partition = :account)
+          AND vpc.starttime >= :from_ts AND vpc.starttime < :to_ts
     ) AS flow
+    CROSS JOIN UNNEST(ARRAY['address', 'block', 'any']) AS probe (grain)
     JOIN (
         SELECT indicator,
                network,
@@ -100,7 +95,7 @@ FROM (
                              WHEN prefix_length >= 16 THEN substr(base_hex, 1, 28)
                              ELSE '*' END
                     WHEN prefix_length = 128 THEN base_hex
-                    WHEN prefix_length >= 16 THEN substr(base_hex, 1, 4)
+                    WHEN prefix_length >= 16 AND substr(base_hex, 1, 4) <> '0000' THEN substr(base_hex, 1, 4)
                     ELSE '*' END AS join_key
         FROM (
             SELECT threat_ip AS indicator,
@@ -115,7 +110,13 @@ FROM (
             WHERE regexp_like(threat_ip, '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$')
         ) AS parsed
     ) AS ioc
-      ON flow.join_key = ioc.join_key
+      ON ioc.join_key = CASE probe.grain
+                            WHEN 'address' THEN flow.matched_hex
+                            WHEN 'block' THEN
+                                CASE WHEN substr(flow.matched_hex, 1, 24) = '00000000000000000000FFFF'
+                                     THEN substr(flow.matched_hex, 1, 28)
+                                     ELSE substr(flow.matched_hex, 1, 4) END
+                            ELSE '*' END
      AND TRY(contains(ioc.network, TRY_CAST(flow.matched_ip AS IPADDRESS)))
 ) AS hits
 WHERE indicator = chosen

@@ -69,7 +69,7 @@ def test_the_hunt_sql_is_one_select_in_athenas_dialect(dialect: str) -> None:
     [join] = [j for j in tree.find_all(exp.Join) if j.args.get("on") is not None]
     on = join.args["on"]
     assert isinstance(on, exp.And) and isinstance(on.this, exp.EQ)
-    assert {c.name for c in on.this.find_all(exp.Column)} == {"join_key"}
+    assert {c.name for c in on.this.find_all(exp.Column)} == {"join_key", "grain", "matched_hex"}
     # The CIDR test: contains(network, TRY_CAST(address AS IPADDRESS)), under TRY, on deduplicated indicators.
     test = next(tree.find_all(exp.ArrayContains))
     assert isinstance(test.parent, exp.Try) and isinstance(test.expression, exp.TryCast)
@@ -85,10 +85,12 @@ def test_locally_the_cidr_test_becomes_a_join_on_precomputed_keys() -> None:
     assert "IPADDRESS" not in sql.upper() and "ARRAY_CONTAINS" not in sql.upper()
     tree = sqlglot.parse_one(sql, read="duckdb")
     join = next(j for j in tree.find_all(exp.Join) if j.args.get("on") is not None)
-    # Plain columns compared: the equality on the join key, then the range on keys computed once a row
-    # and once an indicator.
-    nodes = {type(node) for node in join.args["on"].walk()}
-    assert nodes <= {exp.Paren, exp.And, exp.EQ, exp.GTE, exp.LTE, exp.Column, exp.Identifier}
+    # The equality on the join key (a CASE over the probe's grain), then the range on keys computed once a
+    # flow and once an indicator: plain columns compared.
+    on = join.args["on"]
+    assert isinstance(on, exp.And) and isinstance(on.this, exp.EQ)
+    nodes = {type(node) for node in on.expression.walk()}
+    assert nodes <= {exp.Paren, exp.And, exp.GTE, exp.LTE, exp.Column, exp.Identifier}
     assert sql.upper().count("FLOWBOT_IP_KEY(") == 1 and sql.upper().count("FLOWBOT_NET_LOW(") == 1
     assert sql.upper().count("FLOWBOT_IP_HEX(") == 2  # the flow's address and the indicator's base
     assert set(names) == {"first_day", "last_day", "region", "account", "from_ts", "to_ts", "limit"}
