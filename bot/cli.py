@@ -99,9 +99,10 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     athena.add_argument(
         "action",
-        choices=["ddl", "setup", "policy"],
+        choices=["ddl", "setup", "policy", "check-format"],
         help="ddl prints the statements; setup creates the tables in Glue, or shows how they differ from "
-        "the settings; policy prints the pods' IAM policy (JSON)",
+        "the settings; policy prints the pods' IAM policy (JSON); check-format reads the header line of "
+        "a few flow-log files per account and region and compares it with FLOWBOT_LOG_FORMAT",
     )
     athena.add_argument(
         "--apply", action="store_true", help="setup: update tables that differ from the settings"
@@ -269,45 +270,6 @@ def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
     return EXIT_OK
 
 
-def _athena(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
-    from bot.ddl import statements
-
-    policy_options = (args.account, args.partition, args.region, args.output_location, args.setup)
-    if args.apply and args.action != "setup":
-        raise CommandError("--apply goes with `setup`")
-    if args.action != "policy" and any(policy_options):
-        raise CommandError("--account, --partition, --region, --output-location and --setup go with `policy`")
-    if args.action == "policy":
-        from bot.iam import runtime_policy, setup_policy
-        from bot.settings import ACCOUNT_ID
-
-        if not args.account or not ACCOUNT_ID.fullmatch(args.account):
-            given = args.account or "missing"
-            raise CommandError(f"--account must be a 12-digit AWS account ID, not {given}")
-        build = setup_policy if args.setup else runtime_policy
-        try:
-            policy = build(
-                settings,
-                account=args.account,
-                partition=args.partition or "aws",
-                region=args.region,
-                output_location=args.output_location,
-            )
-        except ValueError as exc:
-            raise CommandError(str(exc)) from None
-        print(json.dumps(policy, indent=2), file=stdout)
-        return EXIT_OK
-    made = statements(settings)
-    if args.action == "ddl":
-        print(";\n\n".join(s.sql for s in made) + ";", file=stdout)
-        return EXIT_OK
-    from bot.glue import setup
-
-    report = setup(settings, apply=args.apply)
-    print("\n".join(report.lines), file=stdout)
-    return EXIT_FAILURE if report.drifted else EXIT_OK
-
-
 OAUTH_EVENTS = ("app_uninstalled", "tokens_revoked")
 """Events Bolt answers itself in OAuth mode, deleting an uninstalled workspace's tokens from the store."""
 
@@ -473,7 +435,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         if args.command == "serve":
             return _serve(args, settings)
         if args.command == "athena":
-            return _athena(args, settings, stdout)
+            from bot.athena_admin import athena_command
+
+            return athena_command(args, settings, stdout)
         if args.command == "manifest":
             return _manifest(args, settings, stdout)
         if args.command == "check":

@@ -132,3 +132,17 @@ def format_columns(format_string: str) -> frozenset[str]:
 
 ALL_HEADERS: tuple[str, ...] = tuple(f.header for f in FIELDS)
 """Every field Flowbot knows; the local engine's view has them all (NULL where a file lacks one)."""
+
+
+def format_difference(headers: tuple[str, ...], configured: tuple[str, ...]) -> str:
+    """How a file's fields differ from the configured format's, in words (empty when they are the same)."""
+    if headers == configured:
+        return ""
+    extra = [h for h in headers if h not in configured]
+    missing = [h for h in configured if h not in headers]
+    parts = []
+    if extra:
+        parts.append(f"has {', '.join(extra)}")
+    if missing:
+        parts.append(f"lacks {', '.join(missing)}")
+    return "; ".join(parts) or "has the same fields in another order"

@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.engines.base import Engine, EngineError
 from bot.engines.layout import JSON_FOLDER
 from bot.engines.local import LocalEngine
+from bot.flowlog_format import parse_log_format
 from bot.settings import Settings
 
 
@@ -19,7 +20,11 @@ def make_engine(settings: Settings) -> Engine:
                 f"no flow logs at {folder} "
                 "(set FLOWBOT_LOCAL_DATA_DIR, or create sample data with `flowbot sample-data DIR [--json]`)"
             )
-        return LocalEngine(settings.local_data_dir, ioc_dir=local_ioc_dir(settings))
+        return LocalEngine(
+            settings.local_data_dir,
+            ioc_dir=local_ioc_dir(settings),
+            log_format=parse_log_format(settings.log_format),
+        )
     from bot.engines.athena import AthenaEngine  # boto3 is imported only where Athena is used
 
     return AthenaEngine(settings)

@@ -2,8 +2,10 @@
 
 It reads a file the way Athena's delimited-text table does: the header line is skipped, string
 columns keep their text (a missing value stays `-`), numeric columns become NULL where the text is
-not a number. Columns are mapped by the header line's field names, so files are read correctly
-whatever order their format puts the fields in.
+not a number. Athena maps fields by position in the table's (the configured) format; here every file's
+header must be that format, and a file written in another one is refused with its name and fields
+(Athena would read it wrong without a word). Given no format (tools, tests), each file is read by its
+own header.
 
 Hunts also read the IOC table, `incident_iocs`: every `<ioc folder>/table/*.csv`, read line by line as
 Athena's OpenCSVSerde reads its rows (see `opencsv_fields`), its first two fields as `threat_ip` and
@@ -34,6 +36,7 @@ from bot.flowlog_format import (
     COLUMN_HEADERS,
     JSON_FIELDS,
     PARTITION_COLUMNS,
+    format_difference,
     table_columns,
 )
 from bot.request import FlowRequest
@@ -111,11 +114,22 @@ class LocalEngine:
 
     name = "local"
 
-    def __init__(self, data_dir: Path, *, ioc_dir: Path | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        ioc_dir: Path | None = None,
+        threads: int | None = None,
+        log_format: tuple[str, ...] | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.ioc_dir = ioc_dir
         """The local IOC store (its `table/` folder holds the IOC table's files); None: no indicators."""
         self.threads = threads
+        self.log_format = log_format
+        """The configured format's fields (FLOWBOT_LOG_FORMAT), as Athena's table reads them, by position:
+        a file written in another format is refused, not read by its own header (Athena would misread it).
+        None (tools, tests): each file is read by its own header."""
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(":memory:")
@@ -159,6 +173,8 @@ class LocalEngine:
                     f"{file.path.name}: unknown flow-log fields {unknown or 'none (empty file)'}"
                 )
             by_header[headers].append(str(file.path))
+        if self.log_format is not None:
+            _refuse_other_formats(by_header, self.log_format)
         relation = None
         for headers, paths in by_header.items():
             part = con.read_csv(  # no sniffing: the header says what each field is
@@ -246,6 +262,22 @@ class LocalEngine:
                 f"{template.name}: local result types {columns} differ from Athena's {expected}"
             )
         return ResultStream(columns, _fetch(con), stats, started)
+
+
+def _refuse_other_formats(by_header: dict[tuple[str, ...], list[str]], configured: tuple[str, ...]) -> None:
+    """Files whose header is not the configured format: Athena's delimited table maps fields by position, so
+    it would read them wrong without an error; the local engine says which files and which fields."""
+    other = {headers: paths for headers, paths in by_header.items() if headers != configured}
+    if not other:
+        return
+    count = sum(len(paths) for paths in other.values())
+    headers, paths = next(iter(other.items()))
+    raise EngineError(
+        f"{count} file(s) in the window were written in another format than FLOWBOT_LOG_FORMAT, e.g. "
+        f"{Path(paths[0]).name}, which {format_difference(headers, configured)}; Athena reads fields by "
+        "position and would misread them. Set FLOWBOT_LOG_FORMAT to their format (its header line: "
+        f"{' '.join(headers)}), or keep each format in its own table"
+    )
 
 
 def ioc_files(ioc_dir: Path | None) -> list[Path]:

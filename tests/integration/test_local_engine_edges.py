@@ -6,7 +6,10 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import pytest
+
 from bot.catalog import load_catalog
+from bot.engines.base import EngineError
 from bot.engines.local import LocalEngine
 from bot.parsing import parse_command
 from bot.request import FlowRequest
@@ -75,3 +78,40 @@ def test_no_progress_bar_on_stdout(tmp_path: Path) -> None:
     (found by the scan benchmark, where it landed in the middle of the printed table)."""
     con = LocalEngine(tmp_path)._connect()
     assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
+
+
+def _count(engine: LocalEngine, day: object) -> list[tuple[object, ...]]:
+    catalog = load_catalog()
+    request = parse_command(f"count --from {day:%Y-%m-%d} --to {SAMPLE_END:%Y-%m-%d}", catalog, Settings(),
+                            SAMPLE_END)  # fmt: skip
+    assert isinstance(request, FlowRequest)
+    return [row for batch in engine.run(catalog["count"], request).batches() for row in batch]
+
+
+def test_a_file_in_another_format_than_the_configured_one_is_refused_by_name_and_fields(
+    tmp_path: Path,
+) -> None:
+    """Athena's table maps fields by position in FLOWBOT_LOG_FORMAT: a file written with its source and
+    destination swapped (or with more fields) would be misread there, so the local engine refuses it."""
+    day = SAMPLE_END.replace(day=SAMPLE_END.day - 1)
+    folder = tmp_path / "AWSLogs/012345678901/vpcflowlogs/us-east-1" / f"{day:%Y/%m/%d}"
+    name = "012345678901_vpcflowlogs_us-east-1_fl-1_{}_{}.log.gz"
+    _write(folder / name.format(f"{day:%Y%m%d}T0010Z", "v2"), HEADER + "\n" + LINES[0] + "\n")
+    v2 = tuple(HEADER.split())
+    configured = LocalEngine(tmp_path, log_format=v2)
+    assert _count(configured, day) == [(1,)]
+
+    swapped = HEADER.replace("srcaddr dstaddr", "dstaddr srcaddr")
+    _write(folder / name.format(f"{day:%Y%m%d}T0020Z", "swapped"), swapped + "\n" + LINES[1] + "\n")
+    with pytest.raises(EngineError) as refused:
+        _count(configured, day)
+    message = str(refused.value)
+    assert "1 file(s)" in message and "T0020Z_swapped.log.gz" in message
+    assert "the same fields in another order" in message and swapped in message
+    assert _count(LocalEngine(tmp_path), day) == [(2,)]  # no format given: each file by its own header
+
+    _write(
+        folder / name.format(f"{day:%Y%m%d}T0020Z", "swapped"), HEADER + " vpc-id\n" + LINES[1] + " vpc-1\n"
+    )
+    with pytest.raises(EngineError, match="which has vpc-id;"):
+        _count(configured, day)
