@@ -263,16 +263,21 @@ def converge(glue: Any, settings: Settings, *, apply: bool) -> SetupReport:
 
 
 def setup(settings: Settings, *, apply: bool) -> SetupReport:
-    """`flowbot athena setup`: the database and tables through Glue (`converge`), then the IOC view through
-    Athena (`CREATE OR REPLACE VIEW` converges by itself)."""
+    """`flowbot athena setup`: Flowbot's workgroup (bot/workgroup.py), the database and tables through Glue
+    (`converge`), then the IOC view through Athena (`CREATE OR REPLACE VIEW` converges by itself)."""
     import boto3
 
     from bot.ddl import ioc_view
     from bot.engines.athena import AthenaEngine
+    from bot.workgroup import converge_workgroup
 
+    athena = boto3.client("athena", region_name=settings.athena_region)
+    workgroup = converge_workgroup(athena, settings)  # first: the view's statement runs in it
     report = converge(boto3.client("glue", region_name=settings.athena_region), settings, apply=apply)
+    report.lines[:0] = workgroup.lines
+    report.drifted += workgroup.drifted
     if settings.ioc_table_location is not None:
         view = ioc_view(settings)
-        AthenaEngine(settings).execute_statement(view.sql)
+        AthenaEngine(settings, athena_client=athena).execute_statement(view.sql)
         report.lines.append(f"created or replaced {view.creates}")
     return report

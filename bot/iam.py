@@ -51,6 +51,7 @@ import re
 from typing import Any, NamedTuple
 
 from bot.settings import ACCOUNT_ID, BUCKET, REGION, MissingSettingError, Settings
+from bot.workgroup import DEFAULT_WORKGROUP
 
 POLICY_VERSION = "2012-10-17"
 PARTITION = re.compile(r"^aws(-[a-z]+)*$")
@@ -63,6 +64,8 @@ ATHENA_RUNTIME_ACTIONS = (
     "athena:StopQueryExecution",
 )
 ATHENA_SETUP_ACTIONS = ("athena:GetQueryExecution", "athena:StartQueryExecution", "athena:StopQueryExecution")
+WORKGROUP_SETUP_ACTIONS = ("athena:CreateWorkGroup", "athena:GetWorkGroup")
+"""Setup creates Flowbot's workgroup when it is missing, and reads an existing one's configuration."""
 """Setup runs each statement to its end and reads no rows (`AthenaEngine.execute_statement`)."""
 RESULTS_ACTIONS = ("s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject")
 """Athena writes results (in parts, for large ones) as the caller; the engine reads the result CSV."""
@@ -313,8 +316,9 @@ def setup_policy(
 ) -> dict[str, Any]:
     """The policy `flowbot athena setup` needs (an administrator runs it once), on its own.
 
-    Setup reads, creates and (with `--apply`) updates the database and tables through Glue itself
-    (GetDatabase, CreateDatabase, GetTable, CreateTable, UpdateTable: bot/glue.py), and runs CREATE OR
+    Setup creates Flowbot's workgroup when it is missing (GetWorkGroup, CreateWorkGroup: bot/workgroup.py;
+    not for `primary`), reads, creates and (with `--apply`) updates the database and tables through Glue
+    itself (GetDatabase, CreateDatabase, GetTable, CreateTable, UpdateTable: bot/glue.py), and runs CREATE OR
     REPLACE VIEW through Athena, which creates the view's Glue object as the caller and writes the
     statement's result file. Creating a table reads no data, so no flow-log access is needed. Glue's
     CreateDatabase on `default` follows the Athena guide (Athena may create that database on first use
@@ -328,6 +332,14 @@ def setup_policy(
     tables = _tables(settings, True, _json_records(settings) is not None, has_iocs)
     statements = [
         _statement("AthenaRunDdl", ATHENA_SETUP_ACTIONS, [arns.workgroup(settings.athena_workgroup)]),
+    ]
+    if settings.athena_workgroup != DEFAULT_WORKGROUP:  # setup creates Flowbot's own (bot/workgroup.py)
+        statements.append(
+            _statement(
+                "AthenaCreateWorkgroup", WORKGROUP_SETUP_ACTIONS, [arns.workgroup(settings.athena_workgroup)]
+            )
+        )
+    statements += [
         _statement(
             "GlueCreateDatabase", ("glue:CreateDatabase", "glue:GetDatabase"), _database_arns(arns, settings)
         ),

@@ -38,6 +38,8 @@ ENV = {
     "FLOWBOT_ATHENA_REGION": REGION,
     "FLOWBOT_ATHENA_DATABASE": "ir",
     "FLOWBOT_ATHENA_OUTPUT_LOCATION": "s3://athena-results/flowbot/",
+    "FLOWBOT_ATHENA_WORKGROUP": "flowbot",
+    "FLOWBOT_ATHENA_BYTES_SCANNED_CUTOFF": "50000000000",
 }
 
 
@@ -66,7 +68,21 @@ def table() -> Any:
 def test_setup_on_an_empty_account_creates_then_finds_everything_in_place(
     aws: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert setup(capsys) == (0, ["created database ir", "created table ir.vpcflow"])
+    assert setup(capsys) == (
+        0,
+        ["created workgroup flowbot", "created database ir", "created table ir.vpcflow"],
+    )
+    workgroup = boto3.client("athena", region_name=REGION).get_work_group(WorkGroup="flowbot")["WorkGroup"]
+    wanted = {
+        "ResultConfiguration": {
+            "OutputLocation": "s3://athena-results/flowbot/",
+            "EncryptionConfiguration": {"EncryptionOption": "SSE_S3"},
+        },
+        "EnforceWorkGroupConfiguration": True,
+        "PublishCloudWatchMetricsEnabled": True,
+        "BytesScannedCutoffPerQuery": 50_000_000_000,
+    }
+    assert {key: workgroup["Configuration"][key] for key in wanted} == wanted  # moto adds its defaults
     made = table()
     storage = made["StorageDescriptor"]
     assert tuple(c["Name"] for c in storage["Columns"]) == V2
@@ -79,7 +95,10 @@ def test_setup_on_an_empty_account_creates_then_finds_everything_in_place(
     assert [k["Name"] for k in made["PartitionKeys"]] == [
         "date_partition", "region_partition", "account_partition"
     ]  # fmt: skip
-    assert setup(capsys) == (0, ["table ir.vpcflow matches the settings"])
+    assert setup(capsys) == (
+        0,
+        ["workgroup flowbot matches the settings", "table ir.vpcflow matches the settings"],
+    )
     assert catalog_problem(Settings()) is None
 
 
@@ -104,7 +123,10 @@ def test_after_the_settings_change_check_reports_drift_setup_shows_it_and_apply_
 
     code, lines = setup(capsys)
     assert code == 1  # drift left in place is a failure to script against
-    assert lines[0] == "table ir.vpcflow differs from the settings:"
+    assert lines[:2] == [
+        "workgroup flowbot matches the settings",
+        "table ir.vpcflow differs from the settings:",
+    ]
     assert "  columns to add: vpcid, tcpflags" in lines
     assert (
         "  projection.account_partition.values: '012345678901'; wanted '012345678901,111122223333'" in lines
@@ -113,12 +135,15 @@ def test_after_the_settings_change_check_reports_drift_setup_shows_it_and_apply_
     assert table()["Parameters"]["projection.account_partition.values"] == "012345678901"
 
     code, lines = setup(capsys, "--apply")
-    assert code == 0 and lines[0] == "updated table ir.vpcflow:"
+    assert code == 0 and lines[1] == "updated table ir.vpcflow:"
     storage = table()["StorageDescriptor"]
     assert tuple(c["Name"] for c in storage["Columns"]) == (*V2, "vpcid", "tcpflags")
     assert table()["Parameters"]["projection.account_partition.values"] == "012345678901,111122223333"
     assert catalog_problem(Settings()) is None
-    assert setup(capsys) == (0, ["table ir.vpcflow matches the settings"])
+    assert setup(capsys) == (
+        0,
+        ["workgroup flowbot matches the settings", "table ir.vpcflow matches the settings"],
+    )
     assert main(["check"]) == 0
 
 
@@ -136,6 +161,7 @@ def test_the_ioc_table_and_view_are_set_up_too(
     code, lines = setup(capsys)
     assert code == 0
     assert lines == [
+        "created workgroup flowbot",
         "created database ir",
         "created table ir.vpcflow",
         "created table ir.incident_iocs",
@@ -145,6 +171,39 @@ def test_the_ioc_table_and_view_are_set_up_too(
         "Table"
     ]
     assert iocs["StorageDescriptor"]["Location"] == "s3://analysis/iocs/table/"
+
+
+def test_an_existing_workgroup_that_enforces_less_is_reported_not_changed(
+    aws: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    athena = boto3.client("athena", region_name=REGION)
+    athena.create_work_group(
+        Name="flowbot",
+        Configuration={
+            "ResultConfiguration": {"OutputLocation": "s3://elsewhere/"},
+            "EnforceWorkGroupConfiguration": False,
+        },
+    )
+    code, lines = setup(capsys)
+    assert code == 1
+    assert lines[:5] == [
+        "workgroup flowbot falls short of the settings:",
+        "  it does not enforce its configuration (queries may send results elsewhere)",
+        "  it writes results to s3://elsewhere/, not to FLOWBOT_ATHENA_OUTPUT_LOCATION s3://athena-results/flowbot/",
+        "  it does not encrypt results",
+        "  it has a per-query scan limit of none, above FLOWBOT_ATHENA_BYTES_SCANNED_CUTOFF 50,000,000,000",
+    ]
+    kept = athena.get_work_group(WorkGroup="flowbot")["WorkGroup"]["Configuration"]
+    assert kept["ResultConfiguration"] == {"OutputLocation": "s3://elsewhere/"}
+    assert kept["EnforceWorkGroupConfiguration"] is False
+
+
+def test_the_primary_workgroup_is_left_alone(
+    aws: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws.setenv("FLOWBOT_ATHENA_WORKGROUP", "primary")
+    code, lines = setup(capsys)
+    assert code == 0 and lines[0].startswith("workgroup primary is not Flowbot's")
 
 
 def shape(*columns: tuple[str, str]) -> TableShape:

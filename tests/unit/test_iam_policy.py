@@ -60,6 +60,8 @@ RUNTIME_NEEDS = {
     "s3:DeleteObject": "S3ObjectStore.delete",
 }
 SETUP_NEEDS = {
+    "athena:GetWorkGroup": "workgroup._live",
+    "athena:CreateWorkGroup": "workgroup.converge_workgroup: a missing workgroup",
     "athena:StartQueryExecution": "AthenaEngine.execute_statement",
     "athena:GetQueryExecution": "AthenaEngine._wait",
     "athena:StopQueryExecution": "AthenaEngine._wait at the deadline",
