@@ -41,7 +41,7 @@ from pydantic import ValidationError
 from sqlglot import TokenType, exp
 
 import query_templates
-from bot.catalog import LIMIT_PARAM, SCOPE_PARAMS, TABLE_OF_KIND, QueryTemplate, load_catalog
+from bot.catalog import LIMIT_PARAM, LITERAL_PARAMS, SCOPE_PARAMS, TABLE_OF_KIND, QueryTemplate, load_catalog
 from bot.commands import ChannelRequest, parse_in_channel
 from bot.context import ChannelContext, ContextRequest, ContextScope
 from bot.engines.athena import AthenaEngine, sql_literal, to_athena
@@ -461,7 +461,8 @@ def benign_start(name: str) -> dict[str, Any]:
 def parameter_order(name: str) -> tuple[str, ...]:
     """The placeholder each ExecutionParameter stands for, in order (each bound to its own name)."""
     template = CATALOG[name]
-    _, literals = to_athena(template.sql, settings_for(template), {n: n for n in template.placeholders})
+    names = {n: 1 if n in LITERAL_PARAMS else n for n in template.placeholders}  # the limit: an integer
+    _, literals = to_athena(template.sql, settings_for(template), names)
     return tuple(str(read_literal(literal)) for literal in literals)
 
 
@@ -475,12 +476,21 @@ def read_literal(literal: str) -> str | int:
 
 
 def check_sent(sent: dict[str, Any], template: QueryTemplate, request: FlowRequest) -> None:
-    """The benign SQL text, byte for byte; the request's values only as parameters, each a literal."""
-    assert sent["QueryString"] == benign_start(template.name)["QueryString"]
+    """The benign SQL text, byte for byte, but for the row limit, a validated integer written as a number
+    (Athena takes `?` only in WHERE); the request's other values only as parameters, each a literal."""
+    benign = benign_start(template.name)["QueryString"]
+    if template.uses_limit:
+        assert isinstance(request.limit, int) and not isinstance(request.limit, bool)
+        tail = f"\nLIMIT {benign_request(template).limit}"
+        assert benign.endswith(tail)
+        benign = benign.removesuffix(tail) + f"\nLIMIT {request.limit}"
+    assert sent["QueryString"] == benign
     bindings = request.bindings()
     expected = [bindings[name] for name in parameter_order(template.name)]
     assert [read_literal(p) for p in sent["ExecutionParameters"]] == expected
-    for value in bindings.values():  # no value of the request is in the text (beyond its own literal)
+    for name, value in bindings.items():  # no value of the request is in the text (beyond its own literal)
+        if name in LITERAL_PARAMS:
+            continue
         if (isinstance(value, str) and len(value) >= 4) or (isinstance(value, int) and value >= 100_000):
             assert str(value) not in sent["QueryString"]
     if " " in request.text:  # the echo, once it holds a value, is in neither (a bare command word may be)
