@@ -5,7 +5,8 @@ with another format (another account's, or a format changed since) is read wrong
 file's first line is its header (the field names in the file's order), so one look per account and region
 tells: the oldest object (ListObjectsV2 is in key order, and keys start with the day) and the newest day's
 first object, each read only as far as its first line (a ranged GetObject of the first 64 KiB, gunzipped
-as a stream). Bounded: two listings of one key and two small reads per account and region.
+as a stream). Bounded: at most 1 + RECENT_DAYS listings of one key and two small reads per account and
+region.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ RECENT_DAYS = 3
 
 @dataclass(frozen=True)
 class Sample:
-    """One object looked at: where, its header's fields (None when unreadable), and the verdict."""
+    """One object looked at (or the prefix, when nothing could be read there), and the verdict."""
 
     account: str
     region: str
