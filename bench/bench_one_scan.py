@@ -51,12 +51,9 @@ BEFORE = "2fdfbcf"
 """The last commit whose `talkers` and `hunt` read the window in two UNION ALL arms."""
 INDICATOR_COUNTS = (10, 1_000, 10_000)
 PEERS_HIT = ("198.51.100.7", "203.0.113.9", "192.0.2.77", "52.216.20.35", "54.239.28.85")
-"""Addresses of the dataset's internet peers (bench/datasets.py `external`): each is in thousands of flows."""
+"""Addresses of the dataset's internet peers (`datasets.EXTERNAL_PREFIXES`): each is in thousands of flows."""
 WIDE = "172.16.0.0/12"
-_PEER_BLOCKS = [
-    ipaddress.ip_network(f"{prefix}.0/24")
-    for prefix in ("198.51.100", "203.0.113", "192.0.2", "52.216.20", "54.239.28")
-]
+_PEER_BLOCKS = [ipaddress.ip_network(f"{prefix}.0/24") for prefix in datasets.EXTERNAL_PREFIXES]
 
 
 def indicators(count: int, seed: int = 7) -> list[str]:

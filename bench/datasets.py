@@ -58,6 +58,8 @@ SEED = 11
 DELIVERY = 600
 """One file per flow log per 10 minutes, as AWS delivers them."""
 ENIS = 64
+EXTERNAL_PREFIXES = ("198.51.100", "203.0.113", "192.0.2", "52.216.20", "54.239.28")
+"""The /24 blocks of the internet peers (documentation ranges and AWS-like addresses), hosts .1 to .254."""
 FLOW_LOGS: tuple[tuple[str, str], ...] = (
     ("012345678901", "us-east-1"),
     ("012345678901", "eu-west-1"),
@@ -90,7 +92,7 @@ def _rows_sql(day: date, records: int, seed: int) -> str:
     enis = _sql_list([
         "eni-" + _hex(f"eni/{a}/{r}/{n}", 17) for a, r in FLOW_LOGS for n in range(ENIS)
     ])  # fmt: skip
-    external = _sql_list(["198.51.100", "203.0.113", "192.0.2", "52.216.20", "54.239.28"])
+    external = _sql_list(list(EXTERNAL_PREFIXES))
     values = (
         "'2'", "account", "eni_id",
         "CASE WHEN flip THEN dst ELSE src END", "CASE WHEN flip THEN src ELSE dst END",

@@ -14,10 +14,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.catalog import IOC_COLUMNS
 from bot.flowlog_format import BY_HEADER, JSON_FIELDS, parse_log_format
 from bot.settings import MissingSettingError, Settings
 
 HIVE_TYPES = {"integer": "int", "bigint": "bigint", "smallint": "smallint", "varchar": "string"}
+JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"
+JSON_SERDE_PROPERTIES = {"ignore.malformed.json": "true"}
+IOC_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
+IOC_SERDE_PROPERTIES = {"separatorChar": ",", "quoteChar": '"', "escapeChar": "\\"}
+"""SerDes and their properties, shared by the printed DDL and the Glue tables of setup (bot/glue.py)."""
+
+
+def _serde_properties(properties: dict[str, str]) -> str:
+    """`WITH SERDEPROPERTIES (...)`, a backslash doubled inside the quotes as Hive reads it."""
+    escaped = {key: value.replace("\\", "\\\\") for key, value in properties.items()}
+    pairs = ", ".join(f"'{key}' = '{value}'" for key, value in escaped.items())
+    return f"WITH SERDEPROPERTIES ({pairs})"
 
 
 @dataclass(frozen=True)
@@ -95,8 +108,7 @@ def json_table(settings: Settings) -> Statement:
     sql = (
         f"CREATE EXTERNAL TABLE IF NOT EXISTS `{settings.athena_database}`.`{settings.athena_json_table}` (\n"
         f"{columns}\n)\n"
-        "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'\n"
-        "WITH SERDEPROPERTIES ('ignore.malformed.json' = 'true')\n"
+        f"ROW FORMAT SERDE '{JSON_SERDE}'\n{_serde_properties(JSON_SERDE_PROPERTIES)}\n"
         f"LOCATION '{settings.athena_json_location}'"
     )
     return Statement(f"table {settings.athena_database}.{settings.athena_json_table}", sql)
@@ -106,11 +118,11 @@ def ioc_table(settings: Settings) -> Statement:
     """The playbook's IOC table: CSV files of (threat_ip, threat_comment)."""
     if settings.ioc_table_location is None:
         raise MissingSettingError("the IOC table on Athena needs FLOWBOT_IOC_STORE=s3://bucket/prefix")
+    columns = ",\n".join(f"  `{name}` {HIVE_TYPES[kind]}" for name, kind in IOC_COLUMNS)
     sql = (
         f"CREATE EXTERNAL TABLE IF NOT EXISTS `{settings.athena_database}`.`{settings.athena_ioc_table}` (\n"
-        "  `threat_ip` string,\n  `threat_comment` string\n)\n"
-        "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'\n"
-        "WITH SERDEPROPERTIES ('separatorChar' = ',', 'quoteChar' = '\"', 'escapeChar' = '\\\\')\n"
+        f"{columns}\n)\n"
+        f"ROW FORMAT SERDE '{IOC_SERDE}'\n{_serde_properties(IOC_SERDE_PROPERTIES)}\n"
         f"STORED AS TEXTFILE\nLOCATION '{settings.ioc_table_location}'"
     )
     return Statement(f"table {settings.athena_database}.{settings.athena_ioc_table}", sql)

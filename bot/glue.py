@@ -21,15 +21,24 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bot.ddl import HIVE_TYPES, flow_table_columns, flow_table_properties, require_flow_logs
+from bot.catalog import IOC_COLUMNS
+from bot.ddl import (
+    HIVE_TYPES,
+    IOC_SERDE,
+    IOC_SERDE_PROPERTIES,
+    JSON_SERDE,
+    JSON_SERDE_PROPERTIES,
+    flow_table_columns,
+    flow_table_properties,
+    require_flow_logs,
+)
 from bot.flowlog_format import JSON_FIELDS
 from bot.settings import Settings
 
 TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
 TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 LAZY_SIMPLE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
-OPEN_CSV = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
-OPENX_JSON = "org.openx.data.jsonserde.JsonSerDe"
+"""What Athena's `ROW FORMAT DELIMITED FIELDS TERMINATED BY ' '` stands for."""
 PARTITION_KEYS = (
     ("date_partition", "string"),
     ("region_partition", "string"),
@@ -87,18 +96,18 @@ def wanted_tables(settings: Settings) -> list[TableShape]:
                 settings.athena_json_table,
                 tuple((name, HIVE_TYPES[kind]) for name, kind in JSON_FIELDS),
                 settings.athena_json_location,
-                OPENX_JSON,
-                {"ignore.malformed.json": "true"},
+                JSON_SERDE,
+                JSON_SERDE_PROPERTIES,
             )
         )
     if settings.ioc_table_location is not None:
         tables.append(
             TableShape(
                 settings.athena_ioc_table,
-                (("threat_ip", "string"), ("threat_comment", "string")),
+                tuple((name, HIVE_TYPES[kind]) for name, kind in IOC_COLUMNS),
                 settings.ioc_table_location,
-                OPEN_CSV,
-                {"separatorChar": ",", "quoteChar": '"', "escapeChar": "\\"},
+                IOC_SERDE,
+                IOC_SERDE_PROPERTIES,
             )
         )
     return tables
@@ -140,7 +149,7 @@ def differences(wanted: TableShape, live: TableShape) -> list[str]:
         common_wanted = [n for n in wanted_names if n in live_names]
         if common_live != common_wanted:
             out.append(
-                f"column order: the table has {', '.join(common_live)}; the log format has "
+                f"column order: the table has {', '.join(common_live)}; the settings have "
                 f"{', '.join(common_wanted)} (Athena reads fields by position)"
             )
         live_types, wanted_types = dict(live.columns), dict(wanted.columns)

@@ -214,7 +214,7 @@ def test_differences_name_order_type_and_membership() -> None:
     wanted = shape(("a", "int"), ("b", "string"), ("c", "bigint"))
     assert differences(wanted, wanted) == []
     assert differences(wanted, shape(("b", "string"), ("a", "int"), ("c", "bigint"))) == [
-        "column order: the table has b, a, c; the log format has a, b, c (Athena reads fields by position)"
+        "column order: the table has b, a, c; the settings have a, b, c (Athena reads fields by position)"
     ]
     assert differences(wanted, shape(("a", "int"), ("b", "string"), ("c", "int"), ("d", "int"))) == [
         "columns to drop: d",
