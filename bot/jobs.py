@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -23,8 +24,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.answer import answer
+from bot.budget import ChannelBudget
 from bot.cancel import cancelled_by, is_cancelled
 from bot.catalog import load_catalog
+from bot.confirmations import PendingConfirmations
 from bot.delivery import (
     ReplyTarget,
     deliver_once,
@@ -41,7 +44,9 @@ from bot.iocs.objects import object_store_for
 from bot.iocs.store import IocStore
 from bot.pacing import MAX_WAIT_SECONDS, ChannelPacer
 from bot.pages import ResultPages
+from bot.preflight import Cleared, NeedsConfirmation, OverBudget, preflight
 from bot.recent import RecentQueries, RecentQuery, Status
+from bot.rendering.cost import estimate_phrase, scan_phrase
 from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest
 from bot.settings import Settings
@@ -60,10 +65,15 @@ def _running_job(target: ReplyTarget) -> Job | None:
     return None if is_answered(job.connection, target) else job
 
 
-def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> dict[str, Any]:
-    """Run the query: status message to "running", the answer in its thread, the status to the finding."""
+def run_flow_job(
+    request_data: dict[str, Any], target_data: dict[str, Any], confirmed_by: str | None = None
+) -> dict[str, Any]:
+    """Run the query: status message to "running", the pre-flight check, the answer in its thread, the
+    status to the finding. `confirmed_by` is who clicked *Run it* when the estimate asked first."""
     settings = Settings()
     request = FlowRequest.model_validate(request_data)
+    if settings.engine == "athena" and settings.athena_result_reuse_minutes:
+        request = request.model_copy(update={"window": request.window.snapped()})
     target = ReplyTarget.model_validate(target_data)
     job = _running_job(target)
     if job is None:
@@ -76,7 +86,13 @@ def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> d
         return {"status": "not installed"}
     pacer = ChannelPacer(redis, settings.channel_post_interval_seconds)
     board = status_board(client, redis, target, settings)
-    view = partial(StatusView, request=request, job_id=target.job_id, asked_by=target.user_id)
+    view = partial(
+        StatusView,
+        request=request,
+        job_id=target.job_id,
+        asked_by=target.user_id,
+        confirmed_by=confirmed_by,
+    )
     if is_cancelled(redis, target.job_id):
         cancelled = view(state=JobState.CANCELLED, cancelled_by=cancelled_by(redis, target.job_id))
         deliver_once(redis, target, lambda: finish(client, board, target, cancelled))
@@ -87,14 +103,31 @@ def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> d
         board.ensure(view(state=JobState.RUNNING))
     except SlackApiError as exc:  # the answer can still be posted on its own
         log.warning("no status message for job %s: %s", target.job_id, exc.response.get("error"))
+    budget = ChannelBudget(redis, settings.channel_daily_bytes)
+    cleared: Cleared | None = None
     try:
         engine = make_engine(settings)
+        catalog = load_catalog()
+        verdict = preflight(
+            engine,
+            catalog[request.query],
+            request,
+            settings=settings,
+            budget=budget,
+            team_id=target.team_id,
+            channel_id=target.channel_id,
+            job_id=target.job_id,
+            confirmed=confirmed_by is not None,
+        )
+        if not isinstance(verdict, Cleared):
+            return _stop_before_running(client, redis, board, target, settings, request, verdict, view)
+        cleared = verdict
         with tempfile.TemporaryDirectory(prefix="flowbot-") as tmp:
             csv_path = Path(tmp) / "result.csv"
             with csv_path.open("w", newline="", encoding="utf-8") as out:
                 result = answer(
                     request,
-                    catalog=load_catalog(),
+                    catalog=catalog,
                     engine=engine,
                     summary_rows=settings.summary_rows,
                     kept_rows=settings.kept_rows,
@@ -104,6 +137,7 @@ def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> d
                     on_progress=lambda scanned: board.show(view(state=JobState.RUNNING, scanned=scanned)),
                 )
             summary = result.summary
+            _settle(budget, cleared, summary.stats.bytes_scanned)
             more = ResultPages(redis, settings.summary_rows).keep(
                 target.job_id, summary.grid(), summary.shown
             )
@@ -142,17 +176,65 @@ def run_flow_job(request_data: dict[str, Any], target_data: dict[str, Any]) -> d
                 return {"status": "undelivered", "rows": summary.stats.rows, "kept": str(kept)}
     except EngineError as exc:
         reason = str(exc)
+        if exc.stats is not None:
+            _settle(budget, cleared, exc.stats.bytes_scanned)
+        spent = scan_phrase(exc.stats) if exc.stats is not None else ""
         state = JobState.CANCELLED if is_cancelled(redis, target.job_id) else JobState.FAILED
         failed = (
-            view(state=state, finding=reason)
+            view(state=state, finding=reason, spent=spent)
             if state is JobState.FAILED
-            else view(state=state, cancelled_by=cancelled_by(redis, target.job_id))
+            else view(state=state, cancelled_by=cancelled_by(redis, target.job_id), spent=spent)
         )
         deliver_once(redis, target, lambda: finish(client, board, target, failed))
         remember(redis, settings, target, request.text, state.value, reason)
         return {"status": state.value, "reason": reason}
     stats = summary.stats
     return {"status": "answered", "rows": stats.rows, "bytes_scanned": stats.bytes_scanned}
+
+
+def _stop_before_running(
+    client: WebClient,
+    redis: Redis,
+    board: StatusBoard,
+    target: ReplyTarget,
+    settings: Settings,
+    request: FlowRequest,
+    verdict: NeedsConfirmation | OverBudget,
+    view: Callable[..., StatusView],
+) -> dict[str, Any]:
+    """The pre-flight check stopped the query: refuse it over the budget (its one final answer), or park
+    it and ask *Run it?* on its status message (the answer comes after a click, bot/confirmations.py)."""
+    price = settings.athena_price_per_tb if settings.engine == "athena" else None
+    if isinstance(verdict, OverBudget):
+        refused = view(state=JobState.FAILED, finding=verdict.reason())
+        deliver_once(redis, target, lambda: finish(client, board, target, refused))
+        remember(redis, settings, target, request.text, "failed", verdict.reason())
+        return {"status": "over budget", "estimate_bytes": verdict.estimate.bytes}
+    question = view(state=JobState.CONFIRM, estimate=estimate_phrase(verdict.estimate, price))
+    if board.ts is None:  # no status message to carry the buttons: say so instead of waiting silently
+        reason = (
+            f"it would scan {estimate_phrase(verdict.estimate, price)}, over FLOWBOT_CONFIRM_BYTES, and "
+            "Flowbot cannot post the *Run it* button here; narrow the window"
+        )
+        failed = view(state=JobState.FAILED, finding=reason)
+        deliver_once(redis, target, lambda: finish(client, board, target, failed))
+        remember(redis, settings, target, request.text, "failed", reason)
+        return {"status": "not confirmable", "estimate_bytes": verdict.estimate.bytes}
+    parked = (request.model_dump(mode="json"), target.model_dump(mode="json"))
+    PendingConfirmations(redis).park(target.job_id, *parked)
+    board.show(question, force=True)
+    remember(redis, settings, target, request.text, "awaiting confirmation")
+    return {"status": "awaiting confirmation", "estimate_bytes": verdict.estimate.bytes}
+
+
+def _settle(budget: ChannelBudget, cleared: Cleared | None, scanned: int) -> None:
+    """Book what the query really scanned in place of its estimate; never fails the job for it."""
+    if cleared is None or cleared.reservation is None:
+        return
+    try:
+        budget.settle(cleared.reservation, scanned)
+    except RedisError:
+        log.warning("could not settle %s's scan in the channel budget", cleared.reservation.job_id)
 
 
 def remember(

@@ -7,11 +7,14 @@ so a retried delivery of the same command finds the key and makes no second job.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from typing import Any
 
 from redis import Redis
 from rq import Callback, Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
 
 from bot.cancel import CancelOutcome, remember, request_cancel
 from bot.delivery import ReplyTarget
@@ -23,6 +26,7 @@ from bot.settings import Settings
 
 REQUEST_KEY = "flowbot:request:{job_id}"
 IOC_JOB_TIMEOUT_SECONDS = 120
+PARKING_WAIT_SECONDS = 3.0
 
 
 def job_id_for(team_id: str, request_id: str) -> str:
@@ -72,22 +76,56 @@ class FlowQueue:
         if not self.redis.set(key, "1", nx=True, ex=self.settings.dedupe_ttl_seconds):
             return False
         try:
-            self.queue.enqueue(
-                job,
-                *args,
-                job_id=target.job_id,
-                job_timeout=timeout,
-                result_ttl=86400,
-                failure_ttl=7 * 86400,
-                on_failure=Callback(report_failure),
-                retry=Retry(max=retries) if retries else None,
-                description=f"/flow {what}",
-            )
+            self._enqueue(target.job_id, job, args, timeout, what, retries)
         except Exception:
             self.redis.delete(key)
             raise
         remember(self.redis, target.job_id, self.settings.dedupe_ttl_seconds)
         return True
+
+    def _enqueue(
+        self,
+        job_id: str,
+        job: Callable[..., Any],
+        args: tuple[Any, ...],
+        timeout: int,
+        what: str,
+        retries: int = 0,
+    ) -> None:
+        self.queue.enqueue(
+            job,
+            *args,
+            job_id=job_id,
+            job_timeout=timeout,
+            result_ttl=86400,
+            failure_ttl=7 * 86400,
+            on_failure=Callback(report_failure),
+            retry=Retry(max=retries) if retries else None,
+            description=f"/flow {what}",
+        )
+
+    def submit_confirmed(self, request_data: dict[str, Any], target_data: dict[str, Any], by: str) -> None:
+        """Run a parked query (bot/confirmations.py) that `by` confirmed, under its own job id.
+
+        The id stays the job's: its status message, `/flow cancel`, its one final answer and its
+        failure report all find it as before. The finished RQ job that parked it is deleted first,
+        as RQ keeps one job per id. Only the one click that took the parked job calls this.
+        """
+        job_id = str(target_data["job_id"])
+        try:
+            parked = Job.fetch(job_id, connection=self.redis)
+            deadline = time.monotonic() + PARKING_WAIT_SECONDS
+            while parked.get_status(refresh=True) == JobStatus.STARTED and time.monotonic() < deadline:
+                time.sleep(0.05)  # the parking job shows its buttons just before it ends: let it end
+            parked.delete()
+        except NoSuchJobError:
+            pass
+        args = (request_data, target_data, by)
+        text = str(request_data.get("text", ""))
+        self._enqueue(
+            job_id, run_flow_job, args, self.settings.query_timeout_seconds, text, self.settings.job_retries
+        )
+        remember(self.redis, job_id, self.settings.dedupe_ttl_seconds)
 
     def position(self, job_id: str) -> int | None:
         """How many jobs are ahead of this one; None once a worker has taken it."""

@@ -38,8 +38,15 @@ USER_KEY = "flowbot:recent:user:{team_id}:{user_id}"
 MAX_TEXT = 500
 """Longer query text or findings are cut: the Home shows a line of each, and Redis need not hold more."""
 
-Status = Literal["queued", "running", "answered", "failed", "cancelled"]
-STATUS_STEP: dict[str, int] = {"queued": 0, "running": 1, "answered": 2, "failed": 2, "cancelled": 2}
+Status = Literal["queued", "running", "awaiting confirmation", "answered", "failed", "cancelled"]
+STATUS_STEP: dict[str, int] = {
+    "queued": 0,
+    "running": 1,
+    "awaiting confirmation": 1,
+    "answered": 2,
+    "failed": 2,
+    "cancelled": 2,
+}
 """Statuses only move forward: a `queued` that arrives after `answered` (another process) is ignored."""
 
 

@@ -15,6 +15,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 DAY_FORMAT = "%Y/%m/%d"
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 """How the JSON table's start_time/end_time text is written, so that text order is time order."""
+DELIVERY_GRAIN_MINUTES = 5
+"""VPC Flow Logs publishes to S3 every 5 minutes (its delivery grain)."""
 DELIVERY_MARGIN = timedelta(days=1)
 """Flow-log files are foldered by delivery time, so a record can sit in the next day's folder."""
 
@@ -82,6 +84,13 @@ class Window(BaseModel):
         """Every partition day to open, in order."""
         count = (self.last_day - self.first_day).days + 1
         return [self.first_day + timedelta(days=i) for i in range(count)]
+
+    def snapped(self, minutes: int = DELIVERY_GRAIN_MINUTES) -> Window:
+        """The window widened to whole `minutes` (start down, end up), so that questions asked a few
+        minutes apart over "the last hour" become the same query, and Athena can reuse its result."""
+        grain = minutes * 60
+        start, end = self.from_ts // grain * grain, -(-self.to_ts // grain) * grain
+        return Window(start=datetime.fromtimestamp(start, UTC), end=datetime.fromtimestamp(end, UTC))
 
     def describe(self) -> str:
         """Short UTC form for a phone: `2026-11-24 14:00 → 2026-11-25 14:00 UTC`."""

@@ -85,6 +85,29 @@ class Settings(BaseSettings):
     athena_poll_seconds: float = Field(
         0.5, gt=0, le=30, description="First wait between status polls (doubles up to 5 s)."
     )
+    athena_result_reuse_minutes: int | None = Field(
+        None,
+        ge=1,
+        le=10080,  # ResultReuseByAgeConfiguration.MaxAgeInMinutes: 0 to 10080 (Athena API Reference)
+        description="Reuse Athena's stored result of an identical query up to this many minutes old "
+        "(windows are then snapped to 5 minutes so repeated questions match); unset: never reuse.",
+    )
+    confirm_bytes: int | None = Field(
+        1 << 40,
+        ge=1,
+        description="A query estimated to scan more than this many bytes waits for a *Run it* click "
+        "(default 1 TiB); unset: never asks.",
+    )
+    channel_daily_bytes: int | None = Field(
+        None, ge=1, description="Bytes one channel's queries may scan per UTC day; unset: no budget."
+    )
+    estimate_max_lists: int = Field(
+        200,
+        ge=1,
+        le=10_000,
+        description="Most S3 list calls one pre-flight estimate makes; past it, the estimate is "
+        "extrapolated from the folders it listed.",
+    )
 
     ioc_store: str = Field(
         "~/.local/share/flowbot/iocs",

@@ -22,6 +22,10 @@ IOC_FORM = "flowbot_ioc_form"
 
 # Block actions: buttons and menus on Flowbot's own messages (not declared in the manifest).
 CANCEL_ACTION = "flowbot_cancel"
+CONFIRM_RUN_ACTION = "flowbot_confirm_run"
+"""*Run it* on a query whose estimate passed FLOWBOT_CONFIRM_BYTES."""
+CONFIRM_DROP_ACTION = "flowbot_confirm_drop"
+"""*Don't run* on the same question."""
 RERUN_WIDER_ACTION = "flowbot_rerun_wider"
 NEXT_ROWS_ACTION = "flowbot_next_rows"
 LOOKUP_ACTION = "flowbot_lookup"

@@ -1,4 +1,5 @@
-"""The buttons on a job's status message: *Cancel*, *Rerun with a wider window*, *Show next rows*.
+"""The buttons on a job's status message: *Cancel*, *Rerun with a wider window*, *Show next rows*, and
+*Run it* / *Don't run* on a query whose estimated scan asked first.
 
 Every button is acknowledged at once; its work (a cancel, a new job, a page of rows posted in
 the thread) follows, and what only the presser needs to know goes to them alone.
@@ -11,19 +12,29 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.catalog import Catalog
-from bot.delivery import blocks_refused
+from bot.confirmations import PendingConfirmations
+from bot.delivery import ReplyTarget, blocks_refused, claim_final
+from bot.jobs import remember, status_board
 from bot.pages import ResultPages
 from bot.parsing import CommandError, recheck
+from bot.rendering.status import JobState, StatusView
 from bot.rendering.table import Grid, monospace, table_block
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
-from bot.slack_ids import CANCEL_ACTION, NEXT_ROWS_ACTION, RERUN_WIDER_ACTION
-from handlers.asking import Asker
+from bot.slack_ids import (
+    CANCEL_ACTION,
+    CONFIRM_DROP_ACTION,
+    CONFIRM_RUN_ACTION,
+    NEXT_ROWS_ACTION,
+    RERUN_WIDER_ACTION,
+)
+from handlers.asking import QUEUE_DOWN, Asker
 from handlers.cancelling import cancel_job
 from handlers.replying import tell_presser
 
@@ -50,6 +61,10 @@ def wider(request: FlowRequest, settings: Settings) -> FlowRequest | None:
 
 
 _WINDOW_OPTIONS = frozenset({"--last", "--from", "--to"})
+_NOT_WAITING = (
+    "That question is settled: someone already answered it, or it waited more than an hour. "
+    "Ask again to get a fresh estimate."
+)
 
 
 def _iso(moment: datetime) -> str:
@@ -59,6 +74,7 @@ def _iso(moment: datetime) -> str:
 def register(app: App, settings: Settings, catalog: Catalog, asker: Asker) -> None:
     """Attach the status message's button listeners."""
     pages = ResultPages(asker.queue.redis, settings.summary_rows)
+    parked = PendingConfirmations(asker.queue.redis)
 
     @app.action(CANCEL_ACTION)
     def handle_cancel_button(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -66,6 +82,60 @@ def register(app: App, settings: Settings, catalog: Catalog, asker: Asker) -> No
         ack()
         reply = cancel_job(asker.queue, settings, client, body["actions"][0]["value"], body["user"]["id"])
         tell_presser(client, body, reply.text, public=reply.public)
+
+    @app.action(CONFIRM_RUN_ACTION)
+    def handle_confirm_run(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """*Run it*: the first click takes the parked query and queues it; later clicks are told."""
+        ack()
+        user = body["user"]["id"]
+        job_id = body["actions"][0]["value"]
+        try:
+            taken = parked.take(job_id)
+            if taken is None:
+                tell_presser(client, body, _NOT_WAITING)
+                return
+            request_data, target_data = taken
+            try:
+                asker.queue.submit_confirmed(request_data, target_data, user)
+            except Exception:
+                parked.park(job_id, request_data, target_data)  # not queued: the question stays open
+                raise
+        except RedisError:
+            log.exception("could not queue confirmed job %s", job_id)
+            tell_presser(client, body, QUEUE_DOWN)
+            return
+        request, target = FlowRequest.model_validate(request_data), ReplyTarget.model_validate(target_data)
+        board = status_board(client, asker.queue.redis, target, settings, in_listener=True)
+        if board.attach(wait_seconds=0) is not None:
+            queued = StatusView(JobState.QUEUED, request, target.job_id, target.user_id, confirmed_by=user)
+            board.show(queued, force=True)
+        remember(asker.queue.redis, settings, target, request.text, "queued")
+
+    @app.action(CONFIRM_DROP_ACTION)
+    def handle_confirm_drop(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """*Don't run*: the parked query ends as cancelled, which is its one final answer."""
+        ack()
+        user = body["user"]["id"]
+        job_id = body["actions"][0]["value"]
+        try:
+            taken = parked.take(job_id)
+            if taken is not None:
+                claim_final(asker.queue.redis, job_id)
+        except RedisError:
+            log.exception("could not drop parked job %s", job_id)
+            tell_presser(client, body, QUEUE_DOWN)
+            return
+        if taken is None:
+            tell_presser(client, body, _NOT_WAITING)
+            return
+        request, target = FlowRequest.model_validate(taken[0]), ReplyTarget.model_validate(taken[1])
+        board = status_board(client, asker.queue.redis, target, settings, in_listener=True)
+        if board.attach(wait_seconds=0) is not None:
+            board.show(
+                StatusView(JobState.CANCELLED, request, target.job_id, target.user_id, cancelled_by=user),
+                force=True,
+            )
+        remember(asker.queue.redis, settings, target, request.text, "cancelled")
 
     @app.action(RERUN_WIDER_ACTION)
     def handle_rerun_wider(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

@@ -44,7 +44,8 @@ from pyathena.util import parse_output_location
 from sqlglot import exp
 
 from bot.catalog import IOC_TABLE, JSON_TABLE, LITERAL_PARAMS, LOGICAL_TABLE, QueryTemplate, in_where
-from bot.engines.base import Column, EngineError, ResultStream, Row, ScanStats
+from bot.engines.base import Column, EngineError, Estimate, ResultStream, Row, ScanStats, scan_cost
+from bot.engines.estimate import estimate_s3
 from bot.request import FlowRequest
 from bot.settings import Settings
 
@@ -57,11 +58,6 @@ START_ATTEMPTS = 5
 FIRST_RETRY_SECONDS = 1.0
 THROTTLED = frozenset({"TooManyRequestsException", "ThrottlingException"})
 CSV_CHUNK_BYTES = 1 << 16
-BYTES_PER_MB = 1 << 20
-BYTES_PER_TB = 1 << 40
-"""AWS bills in binary units (a GB is 2^30 bytes on its bills), so a TB here is 2^40 bytes."""
-MIN_BILLED_BYTES = 10 * BYTES_PER_MB
-"""Athena bills at least 10 MB a query, rounded up to whole megabytes."""
 BUSY = "Athena is busy (too many queries running); try again in a minute"
 _MARK = "flowbot_p"
 _MARK_RE = re.compile(rf":{_MARK}(\d+)\b")
@@ -135,10 +131,16 @@ def sql_literal(value: object) -> str:
     raise TypeError(f"cannot pass {type(value).__name__} as an Athena parameter")
 
 
-def scan_cost(bytes_scanned: int, price_per_tb: float) -> float:
-    """What Athena bills for one query: whole MB, at least 10 MB, at the price per TB."""
-    billed = max(-(-bytes_scanned // BYTES_PER_MB) * BYTES_PER_MB, MIN_BILLED_BYTES)
-    return billed / BYTES_PER_TB * price_per_tb
+def with_fingerprint(sql: str, parameters: list[str]) -> str:
+    """The SQL with a digest of its parameters in a leading comment, when results may be reused.
+
+    Athena reuses a result when "the query string is an exact match" (Athena User Guide, "Reuse query
+    results"); it does not say whether ExecutionParameters take part. The digest makes two queries
+    with different values differ in their text, so a reused result is always one for the same values.
+    Only hex digits enter the text.
+    """
+    digest = hashlib.sha256("\x1f".join(parameters).encode()).hexdigest()
+    return f"-- flowbot parameters sha256:{digest}\n{sql}"
 
 
 def request_token(token: str) -> str:
@@ -236,11 +238,26 @@ class AthenaEngine:
         started = time.perf_counter()
         deadline = self._clock() + self.budget_seconds
         sql, parameters = to_athena(template.sql, self.settings, request.bindings())
-        query_id = self._start(sql, parameters, token, deadline, self.settings.athena_database)
+        reuse = self.settings.athena_result_reuse_minutes
+        if reuse is not None:
+            sql = with_fingerprint(sql, parameters)
+        query_id = self._start(sql, parameters, token, deadline, self.settings.athena_database, reuse)
         if on_start is not None:
             on_start(query_id)
         execution = self._wait(query_id, deadline, should_cancel, on_progress)
         return self._result(template, execution, started)
+
+    def estimate(self, template: QueryTemplate, request: FlowRequest) -> Estimate | None:
+        """What the query would read: the sizes of the objects under the partitions it opens.
+
+        The flow-log table's partitions are projected, so the folders a window opens are known without
+        asking Glue: `<location>/<account>/vpcflowlogs/<region>/<yyyy/MM/dd>/` for the request's (or
+        every configured) account and region and each day of the window within the projection's range.
+        None for the JSON table (no partitions: it reads its whole location).
+        """
+        if template.table != LOGICAL_TABLE or not self.settings.flow_logs_bucket:
+            return None
+        return estimate_s3(self._s3, self.settings, request)
 
     def execute_statement(self, sql: str) -> None:
         """Run one of Flowbot's own DDL statements (`flowbot athena setup`) and wait for it to end.
@@ -262,10 +279,20 @@ class AthenaEngine:
             raise _aws_error("could not stop the Athena query", exc) from exc
 
     def _start(
-        self, sql: str, parameters: list[str], token: str | None, deadline: float, database: str | None
+        self,
+        sql: str,
+        parameters: list[str],
+        token: str | None,
+        deadline: float,
+        database: str | None,
+        reuse_minutes: int | None = None,
     ) -> str:
         """StartQueryExecution, retried with backoff while Athena has too many queries running."""
         call: dict[str, Any] = {"QueryString": sql, "WorkGroup": self.settings.athena_workgroup}
+        if reuse_minutes is not None:  # Athena API Reference: ResultReuseConfiguration (engine v3)
+            call["ResultReuseConfiguration"] = {
+                "ResultReuseByAgeConfiguration": {"Enabled": True, "MaxAgeInMinutes": reuse_minutes}
+            }
         if database is not None:
             call["QueryExecutionContext"] = {"Database": database}
         if parameters:  # the API refuses an empty list
@@ -299,14 +326,16 @@ class AthenaEngine:
         """Poll with backoff until the query ends; stop it at the deadline, past the cutoff, or on request."""
         delay = self.settings.athena_poll_seconds
         cutoff = self.settings.athena_bytes_scanned_cutoff
+        scanned = 0
         while True:
             if should_cancel is not None and should_cancel():
-                self._stop_quietly(query_id)
-                raise EngineError("the query was cancelled")
+                raise EngineError("the query was cancelled", self._stop_and_count(query_id, scanned))
             remaining = deadline - self._clock()
             if remaining <= 0:
-                self._stop_quietly(query_id)
-                raise EngineError(f"the query ran longer than {self.budget_seconds:g} s; narrow the window")
+                raise EngineError(
+                    f"the query ran longer than {self.budget_seconds:g} s; narrow the window",
+                    self._stop_and_count(query_id, scanned),
+                )
             self._sleep(min(delay, remaining))
             delay = min(delay * 2, MAX_POLL_SECONDS)
             execution = self._execution(query_id)
@@ -316,18 +345,21 @@ class AthenaEngine:
                 return execution
             if execution.state == AthenaQueryExecution.STATE_FAILED:
                 raise EngineError(
-                    f"Athena could not run the query: {_first_line(execution.state_change_reason)}"
+                    f"Athena could not run the query: {_first_line(execution.state_change_reason)}",
+                    self._spent(execution.data_scanned_in_bytes or scanned),
                 )
             if execution.state == AthenaQueryExecution.STATE_CANCELLED:
-                raise EngineError("the query was cancelled")
+                raise EngineError(
+                    "the query was cancelled", self._spent(execution.data_scanned_in_bytes or scanned)
+                )
             scanned = execution.data_scanned_in_bytes or 0
             if on_progress is not None:
                 on_progress(scanned)
             if cutoff is not None and scanned > cutoff:
-                self._stop_quietly(query_id)
                 raise EngineError(
                     f"the query was stopped after scanning more than {cutoff:,} bytes "
-                    "(FLOWBOT_ATHENA_BYTES_SCANNED_CUTOFF); narrow the window"
+                    "(FLOWBOT_ATHENA_BYTES_SCANNED_CUTOFF); narrow the window",
+                    self._stop_and_count(query_id, scanned),
                 )
 
     def _execution(self, query_id: str) -> AthenaQueryExecution | None:
@@ -341,12 +373,28 @@ class AthenaEngine:
         except BotoCoreError as exc:
             raise _aws_error("could not read the Athena query's status", exc) from exc
 
-    def _stop_quietly(self, query_id: str) -> None:
-        """Best effort: the error the responder sees is why we stopped, not whether stopping worked."""
+    def _stop_and_count(self, query_id: str, scanned: int) -> ScanStats:
+        """Stop the query, then read what it scanned in all (Athena bills a stopped query for that).
+
+        Best effort: the error the responder sees is why we stopped, not whether stopping worked; when
+        the last status cannot be read, the last poll's figure stands.
+        """
         try:
             self._athena.stop_query_execution(QueryExecutionId=query_id)
-        except (ClientError, BotoCoreError):
-            pass
+            final = self._execution(query_id)
+        except (ClientError, BotoCoreError, EngineError):
+            final = None
+        if final is not None and final.data_scanned_in_bytes is not None:
+            scanned = max(scanned, final.data_scanned_in_bytes)
+        return self._spent(scanned)
+
+    def _spent(self, scanned: int) -> ScanStats:
+        """A failed or stopped query's bill: bytes scanned and their cost."""
+        return ScanStats(
+            files_scanned=None,
+            bytes_scanned=scanned,
+            cost_usd=scan_cost(scanned, self.settings.athena_price_per_tb),
+        )
 
     def _result(
         self, template: QueryTemplate, execution: AthenaQueryExecution, started: float
@@ -364,6 +412,7 @@ class AthenaEngine:
                 f"{template.name}: Athena returned columns {columns}, the template expects {expected}"
             )
         scanned = execution.data_scanned_in_bytes or 0
+        reused = bool(execution.reused_previous_result)
         stats = ScanStats(
             rows=0,  # counted as rows are read (or by the CSV copy)
             files_scanned=None,  # Athena does not say how many files it read
@@ -371,7 +420,8 @@ class AthenaEngine:
             elapsed_ms=execution.engine_execution_time_in_millis
             or execution.total_execution_time_in_millis
             or 0,
-            cost_usd=scan_cost(scanned, self.settings.athena_price_per_tb),
+            cost_usd=0.0 if reused else scan_cost(scanned, self.settings.athena_price_per_tb),
+            reused=reused,
         )
         location = execution.output_location
 

@@ -15,10 +15,29 @@ from bot.catalog import QueryTemplate
 from bot.request import FlowRequest
 
 Row = tuple[Any, ...]
+BYTES_PER_MB = 1 << 20
+BYTES_PER_TB = 1 << 40
+"""AWS bills in binary units (a GB is 2^30 bytes on its bills), so a TB here is 2^40 bytes."""
+MIN_BILLED_BYTES = 10 * BYTES_PER_MB
+"""Athena bills at least 10 MB a query, rounded up to whole megabytes."""
+
+
+def scan_cost(bytes_scanned: int, price_per_tb: float) -> float:
+    """What Athena bills for one query: whole MB, at least 10 MB, at the price per TB."""
+    billed = max(-(-bytes_scanned // BYTES_PER_MB) * BYTES_PER_MB, MIN_BILLED_BYTES)
+    return billed / BYTES_PER_TB * price_per_tb
 
 
 class EngineError(RuntimeError):
-    """The engine could not answer; the message is safe to show a responder."""
+    """The engine could not answer; the message is safe to show a responder.
+
+    `stats` is what the query scanned before it failed or was stopped, when the engine knows (Athena
+    bills a failed or cancelled query for what it read), so even a failure says what it cost.
+    """
+
+    def __init__(self, message: str, stats: ScanStats | None = None) -> None:
+        super().__init__(message)
+        self.stats = stats
 
 
 @dataclass(frozen=True)
@@ -39,6 +58,26 @@ class ScanStats:
     elapsed_ms: int = 0
     cost_usd: float | None = None
     """What the scan cost at the configured price (Athena bills bytes scanned; local is free)."""
+    reused: bool = False
+    """Athena answered with the stored result of an identical earlier query (result reuse)."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a query would read, known before it runs: the sizes of the objects its partitions hold.
+
+    Text flow logs are read whole, so for them this is the bytes Athena bills, give or take what
+    arrives meanwhile. `complete` is False when listing stopped at its bound: the figure is then a
+    floor ("at least").
+    """
+
+    bytes: int
+    objects: int
+    prefixes: int
+    """How many partition folders (account, region, day) the window and the projection open."""
+    listed: int | None = None
+    """How many of them were listed, when fewer than all (the figure is then extrapolated)."""
+    complete: bool = True
 
 
 @dataclass
@@ -84,4 +123,8 @@ class Engine(Protocol):
         `on_progress` hears the bytes scanned so far after each poll. An engine whose queries finish in
         seconds (local) may ignore all four.
         """
+        ...
+
+    def estimate(self, template: QueryTemplate, request: FlowRequest) -> Estimate | None:
+        """What the query would read, before it runs (the pre-flight check); None when unknown."""
         ...

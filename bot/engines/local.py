@@ -27,8 +27,9 @@ import sqlglot
 from sqlglot import exp
 
 from bot.catalog import IOC_COLUMNS, IOC_TABLE, JSON_TABLE, LOGICAL_TABLE, QueryTemplate
-from bot.engines.base import Column, EngineError, ResultStream, Row, ScanStats
+from bot.engines.base import Column, EngineError, Estimate, ResultStream, Row, ScanStats
 from bot.engines.dialect import install_macros, to_duckdb
+from bot.engines.estimate import estimate_local
 from bot.engines.layout import FlowLogFile, json_files, select_files
 from bot.flowlog_format import (
     ALL_HEADERS,
@@ -212,6 +213,13 @@ class LocalEngine:
             empty = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in columns.items())
             relation = con.sql(f"SELECT {empty} WHERE false")  # fixed text, no input
         relation.create_view(JSON_TABLE)
+
+    def estimate(self, template: QueryTemplate, request: FlowRequest) -> Estimate | None:
+        """What the query would read: the sizes of the window's files (None for the JSON table, which
+        has no partitions and is read whole)."""
+        if template.table == JSON_TABLE:
+            return None
+        return estimate_local(self.data_dir, request)
 
     def run(
         self,

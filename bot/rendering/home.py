@@ -27,6 +27,7 @@ MAX_EXAMPLES = 4
 STATUS_EMOJI = {
     "queued": ":hourglass_flowing_sand:",
     "running": ":arrows_counterclockwise:",
+    "awaiting confirmation": ":money_with_wings:",
     "answered": ":white_check_mark:",
     "failed": ":x:",
     "cancelled": ":no_entry_sign:",

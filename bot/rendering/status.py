@@ -1,6 +1,7 @@
 """A job's status message: one message per job, edited as the job moves, with the buttons that fit.
 
-Queued and running jobs offer *Cancel*; a finished one offers *Rerun with a wider window* and, when
+Queued and running jobs offer *Cancel*; one whose pre-flight estimate is over FLOWBOT_CONFIRM_BYTES
+asks *Run it* / *Don't run*; a finished one offers *Rerun with a wider window* and, when
 the answer has more rows than its summary shows, *Show next rows*. The finished message leads with
 the answer's one-sentence finding, so the channel reads as a list of findings; the details and the
 CSV are in the message's thread.
@@ -15,7 +16,13 @@ from typing import Any
 
 from bot.rendering.cells import human_bytes
 from bot.request import FlowRequest
-from bot.slack_ids import CANCEL_ACTION, NEXT_ROWS_ACTION, RERUN_WIDER_ACTION
+from bot.slack_ids import (
+    CANCEL_ACTION,
+    CONFIRM_DROP_ACTION,
+    CONFIRM_RUN_ACTION,
+    NEXT_ROWS_ACTION,
+    RERUN_WIDER_ACTION,
+)
 
 MAX_BUTTON_VALUE = 2000
 
@@ -25,6 +32,7 @@ class JobState(Enum):
 
     QUEUED = "queued"
     RUNNING = "running"
+    CONFIRM = "awaiting confirmation"
     ANSWERED = "answered"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -33,6 +41,7 @@ class JobState(Enum):
 _EMOJI = {
     JobState.QUEUED: ":hourglass_flowing_sand:",
     JobState.RUNNING: ":mag:",
+    JobState.CONFIRM: ":money_with_wings:",
     JobState.ANSWERED: ":white_check_mark:",
     JobState.FAILED: ":warning:",
     JobState.CANCELLED: ":no_entry_sign:",
@@ -55,6 +64,12 @@ class StatusView:
     """The answer's one sentence (answered), or why it failed / who cancelled it."""
     cancelled_by: str | None = None
     """The Slack user who cancelled it (cancelled only)."""
+    estimate: str = ""
+    """What the query would scan (awaiting confirmation), e.g. "about 2.3 TB in 4,210 files (~$11.50)"."""
+    spent: str = ""
+    """What a failed or cancelled query scanned before it stopped, and its cost (Athena bills it)."""
+    confirmed_by: str | None = None
+    """Who clicked *Run it* (queued or running after a confirmation)."""
     more_rows: bool = False
     in_thread: bool = True
     """Whether the answer is in this message's thread (False when it is in the request's thread)."""
@@ -74,18 +89,24 @@ class StatusView:
                 if self.position == 0
                 else f" ({self.position} ahead in the queue)"
             )
-            return f"{_EMOJI[state]} {asked} is queued{ahead}"
+            return f"{_EMOJI[state]} {asked} is queued{ahead}{self._confirmed()}"
         if state is JobState.RUNNING:
             so_far = f" · scanned {human_bytes(self.scanned)} so far" if self.scanned else ""
-            return f"{_EMOJI[state]} {asked} is running{so_far}"
+            return f"{_EMOJI[state]} {asked} is running{so_far}{self._confirmed()}"
+        if state is JobState.CONFIRM:
+            return f"{_EMOJI[state]} {asked} would scan {_escape(self.estimate)}. Run it?"
         if state is JobState.ANSWERED:
             where = " · details and CSV in the thread" if self.in_thread else ""
             where = f" · {_escape(self.where)}" if self.where else where
             return f"{_EMOJI[state]} *{_escape(self.finding or '')}*{where}"
+        spent = f" · {_escape(self.spent)}" if self.spent else ""
         if state is JobState.FAILED:
-            return f"{_EMOJI[state]} {asked} could not be answered: {_escape(self.finding or '')}"
+            return f"{_EMOJI[state]} {asked} could not be answered: {_escape(self.finding or '')}{spent}"
         by = f" by <@{self.cancelled_by}>" if self.cancelled_by else ""
-        return f"{_EMOJI[state]} {asked} was cancelled{by}"
+        return f"{_EMOJI[state]} {asked} was cancelled{by}{spent}"
+
+    def _confirmed(self) -> str:
+        return f" · run by <@{self.confirmed_by}> after the cost check" if self.confirmed_by else ""
 
     def context(self) -> str:
         """Who asked, the job id to quote, the window and channel context it used."""
@@ -129,6 +150,10 @@ class StatusView:
     def buttons(self) -> list[dict[str, Any]]:
         """Cancel while the job may still run; next rows and rerun wider once it is answered (a failure is
         most often a window too wide already: its reason says what to change)."""
+        if self.state is JobState.CONFIRM:
+            run = _button(CONFIRM_RUN_ACTION, "Run it", self.job_id)
+            run["style"] = "primary"
+            return [run, _button(CONFIRM_DROP_ACTION, "Don't run", self.job_id)]
         if self.state in {JobState.QUEUED, JobState.RUNNING}:
             return [
                 {

@@ -13,6 +13,7 @@ from typing import Any
 from bot.catalog import QueryTemplate
 from bot.engines.base import Column, Row, ScanStats
 from bot.rendering.cells import cell, human_bytes
+from bot.rendering.cost import scan_phrase
 from bot.rendering.digest import DigestLine
 from bot.rendering.finding import finding_sentence
 from bot.rendering.table import Grid, monospace, table_block
@@ -58,11 +59,7 @@ class Summary:
             rows += f" (first {shown} shown, all in the CSV)"
         if self.template.uses_limit and st.rows >= req.limit:
             rows += f", stopped at --limit {req.limit:,}"
-        scanned = "scanned " + human_bytes(st.bytes_scanned)
-        if st.files_scanned is not None:
-            scanned += f" in {st.files_scanned:,} file{'s' if st.files_scanned != 1 else ''}"
-        if st.cost_usd is not None:
-            scanned += " (< $0.01)" if st.cost_usd < 0.01 else f" (${st.cost_usd:,.2f})"
+        scanned = scan_phrase(st)
         context = f"channel context: {req.context}" if req.context else ""
         parts = [
             req.window.describe(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -33,8 +34,11 @@ from bot.engines.athena import (
     CsvNeutraliser,
     request_token,
     scan_cost,
+    to_athena,
+    with_fingerprint,
 )
 from bot.engines.base import Column, EngineError
+from bot.rendering.cost import scan_phrase
 from bot.rendering.csv_out import safe_cell
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
@@ -631,3 +635,103 @@ def test_neutralised_csv_reads_back_as_safe_cell_would_write_it(
     parsed = list(csv.reader(io.StringIO("".join(out), newline="")))
     assert parsed == [[safe_cell(v) for v in row] for row in rows]
     assert neutraliser.records == len(rows)
+
+
+def _reused(execution_response: dict[str, Any]) -> dict[str, Any]:
+    """GetQueryExecution's answer for a query Athena answered from a stored result (2022-11-07 API)."""
+    execution_response["QueryExecution"]["Statistics"]["ResultReuseInformation"] = {
+        "ReusedPreviousResult": True
+    }
+    return execution_response
+
+
+def test_result_reuse_is_asked_for_and_a_reused_answer_says_it_scanned_nothing(clock: FakeClock) -> None:
+    client, stub = stubbed_athena()
+    reuse = {"ResultReuseByAgeConfiguration": {"Enabled": True, "MaxAgeInMinutes": 60}}
+    stub.add_response(
+        "start_query_execution", {"QueryExecutionId": QID}, start_call(ResultReuseConfiguration=reuse)
+    )
+    stub.add_response("get_query_execution", _reused(execution("SUCCEEDED")), {"QueryExecutionId": QID})
+    stub.add_response(
+        "get_query_results", page([HEADER, ratio_row(IP, "10.0.0.2", 1)], RATIO_TYPES), results_call()
+    )
+    with stub:
+        result = engine_with(client, clock, athena_result_reuse_minutes=60).run(
+            load_catalog()["ratio"], ratio_request(), token=TOKEN
+        )
+        list(result.batches())
+    stub.assert_no_pending_responses()
+    assert result.stats.reused and result.stats.cost_usd == 0.0
+    assert scan_phrase(result.stats) == "reused Athena's stored result of the same query (nothing scanned)"
+
+
+def test_with_reuse_on_the_query_text_differs_whenever_a_value_differs() -> None:
+    """Athena reuses on an exact match of the query string; the parameters' digest keeps two questions
+    with different values apart whatever Athena does with ExecutionParameters."""
+    settings = make_settings(athena_result_reuse_minutes=5)
+    texts = []
+    for ip in (IP, "10.0.1.26", IP):
+        request = ratio_request().model_copy(update={"params": {"ip": ip}})
+        sql, parameters = to_athena(load_catalog()["ratio"].sql, settings, request.bindings())
+        texts.append(with_fingerprint(sql, parameters))
+    assert texts[0] == texts[2] and texts[0] != texts[1]
+    first_lines = [t.splitlines()[0] for t in texts]
+    assert all(re.fullmatch(r"-- flowbot parameters sha256:[0-9a-f]{64}", line) for line in first_lines)
+
+
+def test_without_reuse_no_reuse_configuration_is_sent(clock: FakeClock) -> None:
+    client, stub = stubbed_athena()
+    stub.add_response("start_query_execution", {"QueryExecutionId": QID}, start_call())  # exact keys
+    stub.add_response("get_query_execution", execution("SUCCEEDED"), {"QueryExecutionId": QID})
+    stub.add_response("get_query_results", page([HEADER], RATIO_TYPES), results_call())
+    with stub:
+        result = engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), token=TOKEN)
+        list(result.batches())
+    stub.assert_no_pending_responses()
+    assert not result.stats.reused
+
+
+def test_a_failed_query_carries_what_it_scanned_and_cost(clock: FakeClock) -> None:
+    client, stub = stubbed_athena()
+    stub.add_response("start_query_execution", {"QueryExecutionId": QID}, start_call())
+    failed = execution("FAILED", reason="Query exhausted resources at this scale factor", scanned=3 * TiB)
+    stub.add_response("get_query_execution", failed, {"QueryExecutionId": QID})
+    with stub, pytest.raises(EngineError) as failure:
+        engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), token=TOKEN)
+    spent = failure.value.stats
+    assert spent is not None and spent.bytes_scanned == 3 * TiB and spent.cost_usd == pytest.approx(15.0)
+    assert scan_phrase(spent) == "scanned 3.3 TB ($15.00)"  # bytes shown in SI units, billed per 2^40
+
+
+def test_a_cancelled_query_reads_its_final_bill_after_stopping(clock: FakeClock) -> None:
+    client, stub = stubbed_athena()
+    stub.add_response("start_query_execution", {"QueryExecutionId": QID}, start_call())
+    stub.add_response(
+        "get_query_execution", execution("RUNNING", scanned=100 * MiB), {"QueryExecutionId": QID}
+    )
+    stub.add_response("stop_query_execution", {}, {"QueryExecutionId": QID})
+    stub.add_response(
+        "get_query_execution", execution("CANCELLED", scanned=150 * MiB), {"QueryExecutionId": QID}
+    )
+    asked = iter([False, True])
+    with stub, pytest.raises(EngineError, match=r"^the query was cancelled$") as failure:
+        engine_with(client, clock).run(
+            load_catalog()["ratio"], ratio_request(), token=TOKEN, should_cancel=lambda: next(asked)
+        )
+    stub.assert_no_pending_responses()
+    assert failure.value.stats is not None and failure.value.stats.bytes_scanned == 150 * MiB
+
+
+def test_a_stopped_query_keeps_the_last_polled_bill_when_its_status_cannot_be_read(clock: FakeClock) -> None:
+    client, stub = stubbed_athena()
+    stub.add_response("start_query_execution", {"QueryExecutionId": QID}, start_call())
+    stub.add_response(
+        "get_query_execution", execution("RUNNING", scanned=60_000_000), {"QueryExecutionId": QID}
+    )
+    stub.add_response("stop_query_execution", {}, {"QueryExecutionId": QID})
+    stub.add_client_error("get_query_execution", "InternalServerException", "oops", 500)
+    with stub, pytest.raises(EngineError, match="more than 50,000,000 bytes") as failure:
+        engine_with(client, clock, athena_bytes_scanned_cutoff=50_000_000).run(
+            load_catalog()["ratio"], ratio_request(), token=TOKEN
+        )
+    assert failure.value.stats is not None and failure.value.stats.bytes_scanned == 60_000_000
