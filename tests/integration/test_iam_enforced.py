@@ -385,3 +385,28 @@ def test_the_store_grants_are_checked_on_the_key(aws: Aws) -> None:
             installation_store(other_app).save(installation(team_id=T1))
         assert refusal(failure.value) == ("PutObject", "AccessDenied: Access Denied")
         installation_store(OAUTH).save(installation(team_id=T1))  # its own folder: allowed
+
+
+def test_the_preflight_estimate_lists_the_flow_logs_under_the_runtime_policy(aws: Aws) -> None:
+    """The estimate's ListObjectsV2 calls are s3:ListBucket on the flow-log bucket (statement
+    FlowLogsList); without that statement the estimate fails with one line, never a traceback."""
+    scoped = SETTINGS.model_copy(
+        update={
+            "accounts": ("111111111111",),
+            "regions": (REGION,),
+            "first_day": datetime(2026, 11, 1).date(),
+        }
+    )
+    key = f"AWSLogs/111111111111/vpcflowlogs/{REGION}/2026/11/19/111111111111_vpcflowlogs_{REGION}_a.log.gz"
+    boto3.client("s3", region_name=REGION).put_object(Bucket="flowbot-flow-logs", Key=key, Body=b"x" * 1234)
+    granted = runtime_policy(scoped, account=DEFAULT_ACCOUNT_ID)
+    aws.become(moto_view(granted))
+    with enable_iam_authentication():
+        estimate = AthenaEngine(scoped).estimate(RATIO, request())
+    assert estimate is not None and (estimate.bytes, estimate.objects) == (1234, 1)
+    aws.become(moto_view(without(granted, "FlowLogsList")))
+    with (
+        enable_iam_authentication(),
+        pytest.raises(EngineError, match=r"^could not list s3://flowbot-flow-logs/"),
+    ):
+        AthenaEngine(scoped).estimate(RATIO, request())

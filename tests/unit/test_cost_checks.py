@@ -129,7 +129,13 @@ def test_past_its_bound_the_estimate_extrapolates_from_the_folders_it_listed(s3:
             for day in days:
                 put(s3, f"{folder(account, region, day)}a.log.gz", 100)
     wide = request(datetime(2026, 11, 1, tzinfo=UTC), 24 * 9)  # 10 days with the margin: 40 folders
+    calls: list[str] = []
+    s3.meta.events.register(
+        "before-call.s3.ListObjectsV2", lambda **kw: calls.append(kw["params"]["query_string"]["prefix"])
+    )
     got = estimate_s3(s3, settings(estimate_max_lists=10), wide, TODAY)
+    assert len(calls) == 10  # the bound: one call for each folder listed
+    assert {c.split("/")[2] for c in calls} == set(ACCOUNTS)  # spread over the accounts, not the first one
     assert got.prefixes == 40 and got.listed == 10 and not got.complete
     assert got.bytes == 4000 and got.objects == 40  # every folder alike: the extrapolation is exact
     assert "extrapolated from 10 of 40 folders" in estimate_phrase(got, 5.0)
