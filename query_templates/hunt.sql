@@ -3,21 +3,26 @@
 -- A single address is its /32 (IPv4) or /128 (IPv6). Each indicator counts once however often it was
 -- submitted; text that is not an address or a range never reaches contains() (nor fails the query), and
 -- TRY() turns contains()'s own refusals (e.g. an IPv4 range with host bits set) into no match.
--- When several indicators hold an address, `indicator` is the one with the longest prefix, ties by text.
+-- contains() is Trino's since Release 427 (PR 18997): every address is its 16 bytes (IPv4 as
+-- ::ffff:a.b.c.d), a range written with a dotted quad fixes 96 + prefix of those 128 bits, any other
+-- range (even ::ffff:10.0.0.0/104) prefix bits, so an IPv6 range such as ::/0 or ::ffff:0:0/96 holds IPv4
+-- addresses too. When several indicators hold an address, `indicator` is the narrowest (most of the 128
+-- bits fixed: 10.0.0.0/8 before ::ffff:0:0/96), ties by text.
 --
 -- One scan, no cross join with the indicators:
 -- - the window is read once; each record becomes its two directions by a CROSS JOIN with a two-element
 --   UNNEST (Trino shares no scan between the arms of a UNION ALL);
 -- - the join is an equality on a key, then contains() confirms: an address's 16 bytes as Trino stores
---   them (IPv4 as ::ffff:a.b.c.d), in hex, give three keys: the whole address, its first 16 bits of the
---   family (IPv4: 28 hex digits, the mapped prefix and two octets; IPv6: 4), and '*'. A single-address
---   indicator's key is its address, a range of /16 or longer its first 16 bits, a wider one '*'. A range
---   holds an address only if the two share those keys, so nothing is missed, and each flow meets only the
---   indicators of its own address, its own /16, and the few wider ranges. The three keys come from a
---   CROSS JOIN UNNEST beside the join, so each flow's address is parsed once, not once per key. An IPv6
---   range starting with 0000 (::/16, ::/80, ...) also takes '*': it may hold IPv4-mapped addresses, which
---   Trino releases since 2023 compare with IPv4 ones (PR 18997), so the plan holds under either rule and
---   contains() decides.
+--   them, in hex, give three keys: the whole address, its block (in the mapped block, i.e. IPv4: 28 hex
+--   digits, the mapped prefix and two octets; otherwise its first 4), and '*'. An indicator that fixes
+--   all 128 bits (a single address) is keyed by its address; one fixing at least the first 112 bits
+--   inside the mapped block (an IPv4 /16 or longer, or ::ffff:a.b.0.0/112 and longer) by those 28
+--   digits; one fixing at least 16 bits that do not start 0000 (IPv6 /16 or longer outside ::/16) by its
+--   first 4; any other (wider, or starting 0000: ::/0, ::ffff:0:0/96, ::ffff:10.0.0.0/104, ...) by '*'.
+--   Every address a range holds shares the range's key among its own three, so nothing is missed, and
+--   each flow meets only the indicators of its own address, its own block, and the few wide ranges. The
+--   three keys come from a CROSS JOIN UNNEST beside the join, so each flow's address is parsed once, not
+--   once per key.
 SELECT account,
        interfaceid,
        source,
@@ -52,7 +57,7 @@ FROM (
            flow.endtime,
            flow.sessiontime,
            first_value(ioc.indicator) OVER (
-               PARTITION BY flow.matched_ip ORDER BY ioc.prefix_length DESC, ioc.indicator
+               PARTITION BY flow.matched_ip ORDER BY ioc.prefix_bits DESC, ioc.indicator
            ) AS chosen
     FROM (
         SELECT vpc.account,
@@ -88,23 +93,21 @@ FROM (
     JOIN (
         SELECT indicator,
                network,
-               prefix_length,
+               prefix_bits,
                CASE WHEN base_hex IS NULL THEN NULL
-                    WHEN substr(base_hex, 1, 24) = '00000000000000000000FFFF' THEN
-                        CASE WHEN prefix_length = 32 THEN base_hex
-                             WHEN prefix_length >= 16 THEN substr(base_hex, 1, 28)
-                             ELSE '*' END
-                    WHEN prefix_length = 128 THEN base_hex
-                    WHEN prefix_length >= 16 AND substr(base_hex, 1, 4) <> '0000' THEN substr(base_hex, 1, 4)
+                    WHEN prefix_bits = 128 THEN base_hex
+                    WHEN prefix_bits >= 112 AND substr(base_hex, 1, 24) = '00000000000000000000FFFF'
+                        THEN substr(base_hex, 1, 28)
+                    WHEN prefix_bits >= 16 AND substr(base_hex, 1, 4) <> '0000' THEN substr(base_hex, 1, 4)
                     ELSE '*' END AS join_key
         FROM (
             SELECT threat_ip AS indicator,
                    CASE WHEN strpos(threat_ip, '/') > 0 THEN threat_ip
                         WHEN strpos(threat_ip, ':') > 0 THEN threat_ip || '/128'
                         ELSE threat_ip || '/32' END AS network,
-                   CASE WHEN strpos(threat_ip, '/') > 0 THEN TRY_CAST(split_part(threat_ip, '/', 2) AS INTEGER)
-                        WHEN strpos(threat_ip, ':') > 0 THEN 128
-                        ELSE 32 END AS prefix_length,
+                   CASE WHEN strpos(threat_ip, '/') = 0 THEN 128
+                        WHEN strpos(threat_ip, ':') > 0 THEN TRY_CAST(split_part(threat_ip, '/', 2) AS INTEGER)
+                        ELSE TRY_CAST(split_part(threat_ip, '/', 2) AS INTEGER) + 96 END AS prefix_bits,
                    to_hex(CAST(TRY_CAST(split_part(threat_ip, '/', 1) AS IPADDRESS) AS VARBINARY)) AS base_hex
             FROM (SELECT DISTINCT threat_ip FROM incident_iocs) AS submitted
             WHERE regexp_like(threat_ip, '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$')

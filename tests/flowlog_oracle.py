@@ -658,14 +658,21 @@ HUNT_COLUMNS = (
 """`hunt`'s columns: the playbook view's, with the matching indicator after connecting_port."""
 _INDICATOR_TEXT = re.compile(r"[0-9A-Fa-f:.]+(/[0-9]{1,3})?")
 """What the hunt lets reach contains(): address characters, then maybe `/` and up to three digits."""
+_MAPPED = 0xFFFF << 32
+"""`::ffff:0.0.0.0`: Trino stores an IPv4 address a.b.c.d as the IPv6 address `::ffff:a.b.c.d`."""
+_IPV4_CIDR_BASE = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}", re.ASCII)
+"""Trino's IPV4_PATTERN: a base written so makes the range IPv4 (Java's `\\d` is ASCII digits only)."""
+_JAVA_INT = re.compile(r"[+-]?[0-9]+")
+"""What Java's Integer.parseInt reads (the ASCII part of it; the value must also fit in 32 bits)."""
 
 
-def trino_address(text: str | None) -> tuple[int, int] | None:
-    """`TRY_CAST(text AS IPADDRESS)` as `contains` then sees it: (4, value) or (6, value), or None.
+def trino_address(text: str | None) -> int | None:
+    """`TRY_CAST(text AS IPADDRESS)` as `contains` sees it: its 16 bytes as one number, or None.
 
-    Trino keeps 16 bytes and Java turns an IPv4-mapped address (`::ffff:a.b.c.d`) back into IPv4, so such
-    an address is IPv4 here too. Accepted spellings are Python's (the same strict forms as Guava's, which
-    Trino uses: no leading zeros in a dotted quad); a zone (`%eth0`) is refused, as the hunt does locally.
+    Trino stores every address in 16 bytes, an IPv4 address as `::ffff:a.b.c.d`, so `1.2.3.4` and
+    `::ffff:1.2.3.4` are the same value. Accepted spellings are Python's (the same strict forms as Guava's,
+    which Trino uses: no leading zeros in a dotted quad); a zone (`%eth0`) is refused, as the hunt does
+    locally.
     """
     if text is None or "%" in text:
         return None
@@ -673,43 +680,55 @@ def trino_address(text: str | None) -> tuple[int, int] | None:
         address = ipaddress.ip_address(text)
     except ValueError:
         return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return 4, int(address.ipv4_mapped)
-    return address.version, int(address)
+    return _MAPPED + int(address) if address.version == 4 else int(address)
 
 
-def trino_contains(network: str, address: tuple[int, int]) -> bool | None:
-    """Trino's `contains(network, address)`, None where Trino raises (what TRY turns into NULL).
+def trino_contains(network: str, address: int) -> bool | None:
+    """Trino's `contains(network, address)` since Release 427 (PR trinodb/trino#18997), None where it
+    raises (what TRY turns into NULL), the address as `trino_address` gives it.
 
-    The network is `base/prefix`; the base is read like an address (IPv4-mapped means IPv4); an IPv4 base
-    must have no host bits, a prefix must not exceed the family's width; families that differ never match.
+    The network is `base/prefix`, both read as Trino does: the base like an address (16 bytes), the
+    prefix like Java's Integer.parseInt (a sign allowed), negative refused. A base written as a dotted quad
+    makes an IPv4 range: prefix at most 32, no host bits, and its prefix counts after the 96 bits of
+    `::ffff:`. Any other base is IPv6 (even `::ffff:1.2.3.4`): prefix at most 128, host bits ignored.
+    A prefix of 0 holds everything; otherwise the first `prefix` of the 128 bits must agree.
+    (Where Trino fails the whole query, a prefix that is no 32-bit number, this says None too.)
     """
     base_text, slash, prefix_text = network.partition("/")
-    if not slash or not prefix_text.isdigit() or not prefix_text.isascii():
-        return None
+    if not slash:
+        return None  # "Invalid CIDR"
     base = trino_address(base_text)
     if base is None:
-        return None
+        return None  # "Invalid network IP address"
+    if not _JAVA_INT.fullmatch(prefix_text) or not INT32[0] <= int(prefix_text) <= INT32[1]:
+        return None  # NumberFormatException
     prefix = int(prefix_text)
-    width = 32 if base[0] == 4 else 128
-    if prefix > width or (base[0] == 4 and base[1] & ((1 << (width - prefix)) - 1)):
-        return None
-    if base[0] != address[0]:
-        return False
-    return base[1] >> (width - prefix) == address[1] >> (width - prefix)
+    if prefix < 0:
+        return None  # "Invalid prefix length"
+    if _IPV4_CIDR_BASE.fullmatch(base_text):
+        if prefix > 32 or (base - _MAPPED) % (1 << (32 - prefix)):
+            return None  # "Invalid CIDR"
+        prefix += 96
+    elif prefix > 128:
+        return None  # "Invalid CIDR"
+    if prefix == 0:
+        return True
+    return base >> (128 - prefix) == address >> (128 - prefix)
 
 
 def hunt_network(indicator: str) -> tuple[str, int]:
-    """The hunt's network text for an indicator and its prefix length (a bare address is /32 or /128)."""
-    if "/" in indicator:
-        return indicator, int(indicator.split("/", 2)[1])
-    width = 128 if ":" in indicator else 32
-    return f"{indicator}/{width}", width
+    """The hunt's network text for an indicator and how many of the 128 bits it fixes (a bare address is
+    /32 or /128; an IPv4 range's prefix counts after the 96 bits of `::ffff:`, as contains counts it)."""
+    if "/" not in indicator:
+        return (f"{indicator}/128", 128) if ":" in indicator else (f"{indicator}/32", 128)
+    base, prefix = indicator.split("/", 1)
+    return indicator, int(prefix) + (0 if ":" in base else 96)
 
 
 def chosen_indicator(address: str | None, indicators: Iterable[str]) -> str | None:
-    """The indicator a hunt reports for an address: of those whose range holds it, the longest prefix,
-    ties by text (indicators counted once each; text that is not an address or a range is ignored)."""
+    """The indicator a hunt reports for an address: of those whose range holds it, the narrowest (most
+    bits fixed), ties by text (indicators counted once each; text that is not an address or a range is
+    ignored)."""
     parsed = trino_address(address)
     if parsed is None:
         return None
@@ -717,9 +736,9 @@ def chosen_indicator(address: str | None, indicators: Iterable[str]) -> str | No
     for indicator in set(indicators):
         if not _INDICATOR_TEXT.fullmatch(indicator):
             continue
-        network, prefix = hunt_network(indicator)
+        network, bits = hunt_network(indicator)
         if trino_contains(network, parsed):
-            matches.append((-prefix, indicator))
+            matches.append((-bits, indicator))
     return min(matches)[1] if matches else None
 
 

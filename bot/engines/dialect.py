@@ -22,21 +22,25 @@ network's side (`_cidr_joins`), so each flow's key is computed once and each ind
 the join compares plain columns (a range join: IEJoin, or a merge join on one bound): N + M key
 computations for N flows and M indicators, never N x M. Elsewhere the test is rewritten in place.
 
-They follow Trino's `contains` (io.trino.operator.scalar.IpAddressFunctions) and IPADDRESS cast
-(Guava's `InetAddresses.forString`):
-- Trino stores every address in 16 bytes, an IPv4 address as `::ffff:a.b.c.d`, and `contains` compares
-  families as Java sees them: an IPv4-mapped address (even written `::ffff:1.2.3.4`) is IPv4. A range of
-  one family never holds an address of the other, even `::/0`.
-- An IPv4 range whose address has host bits set (`10.1.2.3/16`) is refused ("Invalid CIDR"); an IPv6 one
-  is masked. A prefix longer than the family's width is refused. Refused, or not an address, reads NULL
-  here (no match), as `TRY(contains(...))` does on Athena.
+They follow Trino's `contains` (io.trino.operator.scalar.IpAddressFunctions) as changed in Release 427
+(PR trinodb/trino#18997, "Handle IPv4 mapped addresses in IP contains function"), the code Athena engine
+version 3 runs, and Trino's IPADDRESS cast (Guava's `InetAddresses.forString`):
+- Every address is its 16 bytes as one 128-bit number, an IPv4 address as `::ffff:a.b.c.d`; so
+  `1.2.3.4`, `::ffff:1.2.3.4` and `::ffff:102:304` are one address. That number is the key.
+- A range is IPv4 only when the text before its `/` is a dotted quad: then its prefix is at most 32, it
+  must have no host bits (`10.1.2.3/16` is refused, "Invalid CIDR"), and it holds the addresses whose
+  first 96 + prefix bits are its own (the mapped block's: IPv4 addresses only, `0.0.0.0/0` holds no IPv6
+  address). Any other range is IPv6, even one written `::ffff:1.2.3.0/120`: its prefix is 0 to 128, host
+  bits are ignored, and it holds the addresses whose first `prefix` bits are its own, whatever their
+  family (`::/0` holds every address, `::ffff:0:0/96` every IPv4 address). A range's low and high keys are
+  the first and last numbers it holds.
+- The prefix is read as Java's `Integer.parseInt` reads it (an optional sign, ASCII digits; `-0` is 0); a
+  negative one is refused. Refused, or not an address, reads NULL here (no match), as
+  `TRY(contains(...))` does on Athena. (Where Trino fails the whole query instead, a prefix that is no
+  32-bit number or text with a second `/`, NULL is the nearest answer a row can give.)
 - Text is an address only in the strict forms Guava and Python's `ipaddress` accept alike: dotted quads
   without leading zeros, IPv6 with at most one `::` and an optional trailing dotted quad. A zone (`%eth0`)
   reads NULL here (flow logs never carry one).
-Keys: IPv4 addresses take 0 .. 2^32-1; IPv6 addresses (IPv4-mapped ones excluded) take 2^32 .. 2^128-1,
-their 128-bit value moved up by 2^32 below the mapped block and kept as is above it, so that the order is
-kept and no IPv6 range (not even `::/0`) reaches an IPv4 key. A range's low and high keys are the first and
-last keys of its family inside it.
 """
 
 from __future__ import annotations
@@ -50,8 +54,7 @@ from sqlglot.optimizer.qualify import qualify
 Schema = dict[str, object]
 
 MAPPED_LOW = 0xFFFF_0000_0000
-"""`::ffff:0.0.0.0`, the first IPv4-mapped IPv6 address; the block is 2^32 addresses long."""
-MAPPED_END = MAPPED_LOW + 2**32
+"""`::ffff:0.0.0.0`, the first IPv4-mapped IPv6 address: an IPv4 address's key is its value plus this."""
 _V4_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _V4 = rf"{_V4_OCTET}(\.{_V4_OCTET}){{3}}"
 _H = "[0-9A-Fa-f]{1,4}"
@@ -94,44 +97,33 @@ DUCKDB_MACROS: tuple[str, ...] = (
                    ELSE flowbot_hex_groups(string_split(split_part(h, '::', 2), ':')) END) END END""",
     """CREATE MACRO flowbot_v6(s) AS
         list_transform([flowbot_v6_hex(s)], lambda h: flowbot_v6_number(h))[1]""",
-    # An address's key: IPv4 (dotted, or IPv4-mapped IPv6) 0 .. 2^32-1, other IPv6 above (module docstring).
-    f"""CREATE MACRO flowbot_v6_key(v) AS CASE WHEN v < {MAPPED_LOW} THEN v + {2**32}
-        WHEN v < {MAPPED_END} THEN v - {MAPPED_LOW} ELSE v END""",
+    # An address's key: the 16 bytes Trino stores as one number (an IPv4 address as ::ffff:a.b.c.d).
     f"""CREATE MACRO flowbot_ip_key(s) AS CASE
         WHEN strpos(s, '%') > 0 THEN NULL
-        WHEN strpos(s, ':') = 0 THEN CAST(flowbot_v4(s) AS {_U})
-        ELSE list_transform([flowbot_v6(s)], lambda v: flowbot_v6_key(v))[1] END""",
-    # A range's first and last keys as {{lo, hi}}. IPv4: the prefix at most 32, no host bits.
-    f"""CREATE MACRO flowbot_v4_range(a, p) AS
-        list_transform([CAST(1 AS BIGINT) << greatest(least(32 - p, 32), 0)], lambda size:
-            CASE WHEN p <= 32 AND a % size = 0
-            THEN {{'lo': CAST(a AS {_U}), 'hi': CAST(a + size - 1 AS {_U})}} END)[1]""",
-    # IPv6: the prefix at most 128, host bits masked; the mapped block (no IPv6 key) is left out.
-    f"""CREATE MACRO flowbot_v6_range(v, p) AS
-        list_transform([CAST(greatest(least(128 - p, 127), 0) AS {_U})], lambda shift: CASE
-        WHEN v IS NULL THEN NULL
-        WHEN p = 0 THEN {{'lo': CAST({2**32} AS {_U}), 'hi': CAST('{2**128 - 1}' AS {_U})}}
-        WHEN p <= 128 THEN list_transform([(v >> shift) << shift], lambda first:
-            list_transform([first + ((CAST(1 AS {_U}) << shift) - 1)], lambda last: {{
-                'lo': CASE WHEN first >= {MAPPED_LOW} AND first < {MAPPED_END}
-                           THEN CAST({MAPPED_END} AS {_U}) ELSE flowbot_v6_key(first) END,
-                'hi': CASE WHEN last >= {MAPPED_LOW} AND last < {MAPPED_END}
-                           THEN CAST({MAPPED_END - 1} AS {_U}) ELSE flowbot_v6_key(last) END}}
-            )[1])[1] END)[1]""",
-    # `address/prefix` (exactly one `/`, decimal digits after it): its base is IPv4 when dotted or
-    # IPv4-mapped (as Java reads it), IPv6 otherwise.
-    f"""CREATE MACRO flowbot_net_range(n) AS CASE WHEN regexp_full_match(n, '[^/%]+/[0-9]{{1,9}}') THEN
-        list_transform([{{'b': split_part(n, '/', 1), 'p': CAST(split_part(n, '/', 2) AS INTEGER)}}],
-            lambda x: CASE WHEN strpos(x.b, ':') = 0 THEN flowbot_v4_range(flowbot_v4(x.b), x.p)
-            ELSE list_transform([flowbot_v6(x.b)], lambda v: CASE WHEN v >= {MAPPED_LOW} AND v < {MAPPED_END}
-                THEN flowbot_v4_range(CAST(v - {MAPPED_LOW} AS BIGINT), x.p)
-                ELSE flowbot_v6_range(v, x.p) END)[1] END)[1] END""",
+        WHEN strpos(s, ':') = 0 THEN CAST(flowbot_v4(s) + {MAPPED_LOW} AS {_U})
+        ELSE flowbot_v6(s) END""",
+    # The numbers whose first `bits` bits are v's, as {{lo, hi}} (bits 0: every number, as Trino's
+    # `prefixLength == 0` answers true at once).
+    f"""CREATE MACRO flowbot_bits_range(v, bits) AS CASE
+        WHEN v IS NULL OR bits IS NULL THEN NULL
+        WHEN bits = 0 THEN {{'lo': CAST(0 AS {_U}), 'hi': CAST('{2**128 - 1}' AS {_U})}}
+        ELSE list_transform([CAST(128 - greatest(least(bits, 128), 1) AS {_U})], lambda shift:
+            list_transform([(v >> shift) << shift], lambda first:
+                {{'lo': first, 'hi': first + ((CAST(1 AS {_U}) << shift) - 1)}})[1])[1] END""",
+    # `base/prefix` (exactly one `/`, the prefix an optionally signed decimal), as Trino's contains reads
+    # it: a dotted-quad base is an IPv4 range (prefix at most 32, no host bits, its bits counted after the
+    # 96 of the mapped block); any other base an IPv6 range (prefix at most 128, host bits ignored).
+    f"""CREATE MACRO flowbot_net_range(n) AS CASE WHEN regexp_full_match(n, '[^/%]+/[+-]?[0-9]+') THEN
+        list_transform([{{'b': split_part(n, '/', 1), 'p': TRY_CAST(split_part(n, '/', 2) AS INTEGER)}}],
+            lambda x: CASE
+            WHEN x.p IS NULL OR x.p < 0 THEN NULL
+            WHEN strpos(x.b, ':') = 0 THEN list_transform([flowbot_v4(x.b)], lambda a:
+                CASE WHEN x.p <= 32 AND a % (CAST(1 AS BIGINT) << greatest(32 - x.p, 0)) = 0
+                THEN flowbot_bits_range(CAST(a + {MAPPED_LOW} AS {_U}), x.p + 96) END)[1]
+            WHEN x.p <= 128 THEN flowbot_bits_range(flowbot_v6(x.b), x.p) END)[1] END""",
     # Trino's `to_hex(CAST(CAST(s AS IPADDRESS) AS VARBINARY))`: the 16 bytes Trino stores (an IPv4 address
     # as ::ffff:a.b.c.d) as 32 upper-case hex digits; NULL where the cast would fail.
-    f"""CREATE MACRO flowbot_ip_hex(s) AS upper(lpad(hex(CASE
-        WHEN strpos(s, '%') > 0 THEN NULL
-        WHEN strpos(s, ':') = 0 THEN CAST(flowbot_v4(s) + {MAPPED_LOW} AS {_U})
-        ELSE flowbot_v6(s) END), 32, '0'))""",
+    """CREATE MACRO flowbot_ip_hex(s) AS upper(lpad(hex(flowbot_ip_key(s)), 32, '0'))""",
     """CREATE MACRO flowbot_net_low(n) AS struct_extract(flowbot_net_range(n), 'lo')""",
     """CREATE MACRO flowbot_net_high(n) AS struct_extract(flowbot_net_range(n), 'hi')""",
 )

@@ -146,10 +146,11 @@ def test_the_planted_incidents(
         ["2600:1f18:4a3:6900::/56"],  # the main VPC's IPv6 range
         ["2600:1f18:4a3:6901::11", "2001:db8:85a3::8a2e:370:7334"],  # single IPv6 addresses: /128
         ["2001:db8::/32", "2001:db8:c0de:1::/64", EXFIL_PEER],  # nested IPv6 ranges, and IPv4 beside them
-        ["::/0"],  # every IPv6 address and no IPv4 one
+        ["::/0"],  # every address, IPv4 ones too (Trino since Release 427: IPv4 is ::ffff:a.b.c.d)
         ["0.0.0.0/0"],  # every IPv4 address and no IPv6 one; `-` addresses (NODATA rows) never match
+        ["::ffff:0:0/96"],  # the IPv4-mapped block, written as IPv6: every IPv4 address, no IPv6 one
     ],
-    ids=["v6 range", "v6 addresses", "v6 nested", "all v6", "all v4"],
+    ids=["v6 range", "v6 addresses", "v6 nested", "all addresses", "all v4", "mapped block"],
 )
 def test_ipv6_and_the_widest_ranges(
     sample_root: Path, tmp_path: Path, oracle_rows: list[Row], indicators: list[str]
@@ -157,11 +158,11 @@ def test_ipv6_and_the_widest_ranges(
     rows = hunt(sample_root, tmp_path, oracle_rows, indicators, request(*WINDOWS["the middle day"]))
     assert rows
     families = {":" in by_name(r)["connecting_ip"] for r in rows if by_name(r)["indicator"] != EXFIL_PEER}
-    if indicators == ["0.0.0.0/0"]:
+    if indicators in (["0.0.0.0/0"], ["::ffff:0:0/96"]):
         assert families == {False}
         assert any(r.logstatus == "NODATA" for r in oracle_rows), "the sample data has NODATA rows"
     elif indicators == ["::/0"]:
-        assert families == {True}
+        assert families == {True, False}
     else:
         assert True in families
 
@@ -262,7 +263,8 @@ def test_text_that_is_no_indicator_never_matches_nor_fails(
         "10.0.1.25/16",  # host bits set: Trino's contains refuses an IPv4 range written so
         "10.0.1.0/33",
         "2600:1f18::/129",
-        "::ffff:10.0.1.25",  # an IPv4-mapped address is IPv4 to Trino: /128 is too long for it
+        "::ffff:10.0.1.25/129",  # an IPv6 range (not a dotted quad): at most /128
+        "::ffff:10.0.1.0/-0",  # a prefix the hunt does not pass to contains()
         " 192.0.2.77",
         "192.0.2.077",
     ]
@@ -274,11 +276,22 @@ def test_text_that_is_no_indicator_never_matches_nor_fails(
 def test_mapped_spellings_match_as_trino_reads_them(
     sample_root: Path, tmp_path: Path, oracle_rows: list[Row]
 ) -> None:
-    """`::ffff:192.0.2.0/24` is an IPv4 /24 to Trino (Java reads an IPv4-mapped address as IPv4)."""
+    """Trino since Release 427 (PR 18997): an IPv4 address is its IPv4-mapped IPv6 address, and a range
+    written as IPv6 is an IPv6 range even over that block, its prefix counting all 128 bits. So
+    `::ffff:192.0.2.0/120` is 192.0.2.0/24, `0:0:0:0:0:ffff:c000:24d` (a bare address: /128) is 192.0.2.77,
+    and `::ffff:192.0.2.0/24` fixes only the first 24 of the 128 bits: it holds every IPv4 address."""
     req = request(*WINDOWS["the middle day"])
-    indicators = ["::ffff:192.0.2.0/24", "0:0:0:0:0:ffff:c000:24d/32"]  # the second is 192.0.2.77/32
-    rows = hunt(sample_root, tmp_path, oracle_rows, indicators, req)
+    indicators = ["::ffff:192.0.2.0/120", "0:0:0:0:0:ffff:c000:24d"]
+    rows = hunt(sample_root, tmp_path / "narrow", oracle_rows, indicators, req)
     assert {by_name(r)["indicator"] for r in rows} == set(indicators)
+    matched = {
+        (r["source"] if r["direction"] == "OUTBOUND" else r["destination"]).rsplit(":", 1)[0]: r["indicator"]
+        for r in map(by_name, rows)
+    }
+    assert matched[MINING_POOL] == indicators[1]  # the /128 before the /120 that also holds it
+    wide = hunt(sample_root, tmp_path / "wide", oracle_rows, ["::ffff:192.0.2.0/24"], req)
+    assert {":" in by_name(r)["connecting_ip"] for r in wide} == {False}
+    assert len(wide) == len(hunt(sample_root, tmp_path / "all v4", oracle_rows, ["0.0.0.0/0"], req))
 
 
 def test_the_iocs_are_read_as_athenas_opencsv_serde_reads_them(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import ipaddress
+import re
 from pathlib import Path
 from typing import Any
 
@@ -160,14 +161,9 @@ def con() -> Any:
 
 
 def oracle_key(text: str) -> int | None:
-    """The key the macros must give: IPv4 (or IPv4-mapped) its 32-bit value, other IPv6 moved above."""
-    address = trino_address(text)
-    if address is None:
-        return None
-    family, value = address
-    if family == 4:
-        return value
-    return value + 2**32 if value < MAPPED_LOW else value
+    """The key the macros must give: the address's 16 bytes as Trino stores them (IPv4 as ::ffff:a.b.c.d),
+    as one number."""
+    return trino_address(text)
 
 
 ADDRESSES = [
@@ -184,7 +180,10 @@ NETWORKS = [
     "::/96", "::/80", "::ffff:0:0/96", "::ffff:1.2.3.0/24", "::ffff:1.2.3.4/32", "::ffff:1.2.3.4/128",
     "2600:1f18::/32", "2600:1f18::1/128", "2600:1f18::1/64", "::1/128", "1::/16", "::fffe:ffff:ffff/128",
     "::1:0:0:0/80", "1.2.3.0/+24", "1.2.3.0/", "1.2.3.0/024", "x/1", "1.2.3.0/24/1", "::/129", "0.0.0.0/32",
-    "255.255.255.255/32", "::2:0:0/95", "::ffff:0:0/95",
+    "255.255.255.255/32", "::2:0:0/95", "::ffff:0:0/95", "::/1", "::/16", "::ffff:a00:0/104",
+    "::ffff:10.0.0.0/104", "0:0:0:0:0:ffff:aabb:ccdd/96", "::ffff:1.2.3.0/120", "::ffff:1.2.3.4/120",
+    "::ffff:0.0.0.0/0", "0.0.0.0/-0", "::/-0", "1.2.3.4/-0", "1.2.3.0/-24", "1.2.3.0/99999999999",
+    "1.2.3.0/+024", "::/+1",
 ]  # fmt: skip
 
 
@@ -246,16 +245,61 @@ def _oracle_contains(networks: list[str], addresses: list[str]) -> set[tuple[str
 
 
 def test_ranges_match_the_oracle_on_chosen_networks(con: Any) -> None:
-    addresses = [*ADDRESSES, "1.2.3.255", "1.2.4.0", "::ffff:0.0.0.0", "::ffff:ffff:ffff", "::fffe:0:0"]
+    addresses = [
+        *ADDRESSES, "1.2.3.255", "1.2.4.0", "::ffff:0.0.0.0", "::ffff:ffff:ffff", "::fffe:0:0", "10.0.0.0",
+        "10.255.255.255", "11.0.0.0", "170.187.204.221", "::ffff:10.1.2.3",
+    ]  # fmt: skip
     assert _local_contains(con, NETWORKS, addresses) == _oracle_contains(NETWORKS, addresses)
 
 
 @st.composite
+def mapped_networks(draw: st.DrawFn) -> str:
+    """IPv6 ranges over the IPv4-mapped block: based on an IPv4-mapped address written as IPv6 (a dotted
+    tail or hex groups), which Trino reads as an IPv6 range (its prefix counts from the first of the 128
+    bits), and the wide ranges that hold the whole block or miss it just so."""
+    kind = draw(st.sampled_from(["dotted tail", "hex", "wide"]))
+    if kind == "wide":
+        return draw(
+            st.sampled_from(
+                ["::/0", "::/1", "::/16", "::/80", "::/95", "::/96", "::ffff:0:0/95", "::ffff:0:0/96",
+                 "0:0:0:0:0:ffff::/96", "::ffff:0.0.0.0/0", "::fffe:0:0/96", "::1:0:0/96"]
+            )
+        )  # fmt: skip
+    v4 = ipaddress.IPv4Address(draw(st.integers(0, 2**32 - 1)))
+    mapped = ipaddress.IPv6Address(MAPPED_LOW + int(v4))
+    if kind == "dotted tail":
+        base = draw(st.sampled_from([f"::ffff:{v4}", f"0:0:0:0:0:ffff:{v4}", f"::FFFF:{v4}"]))
+    else:
+        base = draw(st.sampled_from([str(mapped), mapped.exploded, f"::ffff:{_hextets(int(mapped))[6]}:0"]))
+    return f"{base}/{draw(st.integers(0, 130))}"
+
+
+@st.composite
 def networks(draw: st.DrawFn) -> str:
-    """Ranges around an address: any prefix (some too long), host bits set or not, IPv4 or IPv6 spellings."""
+    """Ranges around an address: any prefix (some too long), host bits set or not, IPv4 or IPv6 spellings,
+    and IPv6 ranges over the IPv4-mapped block."""
+    if draw(st.integers(0, 3)) == 0:
+        return draw(mapped_networks())
     base = draw(address_texts())
     prefix = draw(st.integers(0, 130))
     return f"{base}/{prefix}"
+
+
+def _range_ends(network: str) -> list[str]:
+    """A range's first and last addresses (host bits dropped), each also in its other spelling when it is
+    IPv4 (`::ffff:a.b.c.d`) or IPv4-mapped (`a.b.c.d`): what a range holds, whatever the family."""
+    try:
+        parsed = ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        return []
+    out = []
+    for address in (parsed.network_address, parsed.broadcast_address):
+        out.append(str(address))
+        if isinstance(address, ipaddress.IPv4Address):
+            out.append(f"::ffff:{address}")
+        elif address.ipv4_mapped is not None:
+            out.append(str(address.ipv4_mapped))
+    return out
 
 
 @settings(max_examples=200, deadline=None)
@@ -263,21 +307,14 @@ def networks(draw: st.DrawFn) -> str:
 def test_ranges_match_the_oracle(con: Any, nets: list[str], texts: list[str]) -> None:
     # Addresses inside the ranges too, not only random ones: each range's first and last address.
     for network in nets:
-        try:
-            parsed = ipaddress.ip_network(network, strict=False)
-        except ValueError:
-            continue
-        texts += [str(parsed.network_address), str(parsed.broadcast_address)]
+        texts += _range_ends(network)
     assert _local_contains(con, nets, texts) == _oracle_contains(nets, texts)
 
 
 def oracle_hex(text: str) -> str | None:
     """`to_hex(CAST(TRY_CAST(text AS IPADDRESS) AS VARBINARY))`: Trino's 16 bytes, IPv4 as ::ffff:a.b.c.d."""
     address = trino_address(text)
-    if address is None:
-        return None
-    family, value = address
-    return f"{MAPPED_LOW + value if family == 4 else value:032X}"
+    return None if address is None else f"{address:032X}"
 
 
 def test_address_hex_matches_the_oracle_on_chosen_spellings(con: Any) -> None:
@@ -346,18 +383,146 @@ def _hunt_by_oracle(flows: list[tuple[str, str]], indicators: list[str]) -> set[
 def test_the_keyed_join_finds_every_match_the_oracle_finds(
     flows: list[tuple[str, str]], indicators: list[str]
 ) -> None:
-    """The join on keys (address, /16 block, '*') loses no pair contains() would accept, whatever the
-    spellings, families and prefix lengths: the hunt's rows equal the oracle's."""
+    """The join on keys (address, block, '*') loses no pair contains() would accept, whatever the
+    spellings, families and prefix lengths (IPv6 ranges holding IPv4 addresses among them): the hunt's
+    rows equal the oracle's."""
     # Each range also without host bits (a random IPv4 base nearly always has some, which contains()
-    # refuses), and each range's first and last address as a flow, so matches are common, not rare.
+    # refuses), and each range's first and last address as flows, in both spellings where an address is
+    # IPv4, so matches are common, not rare.
     for indicator in list(indicators):
         try:
             parsed = ipaddress.ip_network(indicator, strict=False)
         except ValueError:
             continue
         indicators.append(str(parsed))
-        flows.append((str(parsed.network_address), str(parsed.broadcast_address)))
+        ends = _range_ends(indicator)
+        flows += list(zip(ends, reversed(ends), strict=True))
     assert _hunt_locally(flows, indicators) == _hunt_by_oracle(flows, indicators)
+
+
+# --------------------------------------------------------------------------------------------------
+# Trino's own cases: the local emulation, the hunt's keyed join and the oracle all give Trino's answers
+
+# (network, address, contains()): True/False as Trino answers, None where Trino raises (TRY: NULL).
+TRINO_IPV4_MAPPED_CASES = [
+    # trinodb/trino TestIpAddressFunctions.testIPv4MappedAddresses, Release 427 (added by PR 18997),
+    # every assertion of it, in its order:
+    ("0:0:0:0:0:ffff:aabb:ccdd/96", "170.187.204.221", True),
+    ("0:0:0:0:0:ffff::/96", "170.187.204.221", True),
+    ("::aabb:ccdd/96", "170.187.204.221", False),
+    ("1:2:3:4:5:6:aabb:ccdd/96", "170.187.204.221", False),
+    ("170.0.0.0/8", "0:0:0:0:0:ffff:aa01:0203", True),
+    ("170.187.0.0/16", "0:0:0:0:0:ffff:aabb:0203", True),
+    ("170.187.204.0/24", "0:0:0:0:0:ffff:aabb:cc03", True),
+    ("170.187.204.0/24", "0:0:0:0:0:0:aabb:cc03", False),
+    ("127.0.0.1/32", "127.0.0.0", False),
+    ("127.0.0.1/32", "127.0.0.1", True),
+    ("127.0.0.1/32", "127.0.0.2", False),
+    ("::ffff:7f00:0001/128", "127.0.0.0", False),
+    ("::ffff:7f00:0001/128", "127.0.0.1", True),
+    ("::ffff:7f00:0001/128", "127.0.0.2", False),
+    ("127.0.0.1/32", "::ffff:7f00:0000", False),
+    ("127.0.0.1/32", "::ffff:7f00:0001", True),
+    ("127.0.0.1/32", "::ffff:7f00:0002", False),
+]
+TRINO_CONTAINS_CASES = [
+    # trinodb/trino TestIpAddressFunctions.testIpAddressContains, Release 427 (as PR 18997 left it): a
+    # selection, the mixed-family and refused ones among them.
+    ("0.0.0.0/0", "0.0.0.0", True),
+    ("0.0.0.0/0", "255.255.255.255", True),
+    ("0.0.0.255/32", "255.0.0.0", False),
+    ("::ffff:0000:0000/0", "::ffff:0000:0000", True),
+    ("::ffff:0000:0000/0", "::ffff:ffff:ffff", True),
+    ("64:ff9b::10.0.0.0/64", "64:ff9a:f:f:f:f:f:f", False),
+    ("64:ff9b::10.0.0.0/64", "64:ff9b:0:0:f:f:f:f", True),
+    ("2001:0DB8:0000:CD30:0000:0000:0000:0000/60", "2001:0DB8::CD30:0:0:0:0", True),
+    ("::/0", "2001::", True),
+    ("::1/128", "::", False),
+    ("2001:abcd:ef01:2345:6789:abcd:ef01:234/60", "2001:abcd:ef01:2340::", True),
+    ("127.0.0.1/32", "64:ff9a:f:f:f:f:f:f", False),  # "conflicting IP address versions"
+    ("2001:abcd:ef01:2345:6789:abcd:ef01:234/60", "127.0.0.0", False),
+    ("0.0.0.0/-1", "0.0.0.0", None),  # "Invalid prefix length"
+    ("64:ff9b::10.0.0.0/-1", "64:ff9b::10.0.0.0", None),
+    ("0.0.0.1/0", "0.0.0.0", None),  # "Invalid CIDR": host bits
+    ("255.1.1.1/8", "0.0.0.0", None),
+    ("255.255.255.1/24", "0.0.0.0", None),
+    ("10.0.0.1/33", "0.0.0.0", None),  # "Invalid CIDR": too long
+    ("64:ff9b::10.0.0.0/129", "0.0.0.0", None),
+    ("2620:109:c006:104::/250", "2620:109:c006:104::", None),
+    ("x.x.x.x", "0.0.0.0", None),  # "Invalid CIDR": no `/`
+    ("x.x.x.x/1", "0.0.0.0", None),  # "Invalid network IP address"
+    ("2001:0DB8:0:CD3/60", "2001:0DB8::CD30:0:0:0:0", None),
+]
+DERIVED_CONTAINS_CASES = [
+    # Not asserted in Trino's tests: read from IpAddressFunctions.contains as PR 18997 left it (a base
+    # that is a dotted quad is IPv4: prefix + 96, host bits refused; any other is IPv6; prefix 0 is true).
+    ("::/0", "1.2.3.4", True),  # an error ("IP address version should be the same") before the PR
+    ("::/1", "1.2.3.4", True),
+    ("0.0.0.0/0", "::1", False),  # an error before the PR
+    ("::ffff:0:0/96", "1.2.3.4", True),
+    ("::ffff:0:0/96", "::1.2.3.4", False),
+    ("::/96", "1.2.3.4", False),
+    ("::ffff:7f00:0001/32", "127.0.0.0", True),  # the old test file's `false`: an IPv6 /32 now
+    ("::ffff:10.0.0.0/104", "10.20.30.40", True),  # a dotted tail does not make the range IPv4
+    ("::ffff:10.0.0.0/104", "11.0.0.0", False),
+    ("::ffff:10.1.2.3/104", "10.9.9.9", True),  # an IPv6 range: host bits ignored
+    ("::ffff:1.2.3.4/32", "9.9.9.9", True),
+    ("::ffff:1.2.3.4/128", "1.2.3.4", True),
+    ("::ffff:1.2.3.4/129", "1.2.3.4", None),
+    ("10.0.0.1/8", "10.0.0.1", None),  # host bits in an IPv4 range
+    ("10.0.0.0/8", "::ffff:10.1.2.3", True),
+    ("0.0.0.0/-0", "0.0.0.0", True),  # Integer.parseInt: -0 is 0, so 0.0.0.0/0
+    ("1.2.3.0/+24", "1.2.3.9", True),
+]
+ALL_CONTAINS_CASES = TRINO_IPV4_MAPPED_CASES + TRINO_CONTAINS_CASES + DERIVED_CONTAINS_CASES
+
+
+def test_the_local_emulation_gives_trinos_answers(con: Any) -> None:
+    """`TRY(contains(network, CAST(address AS IPADDRESS)))` transpiled and run by DuckDB, and the oracle,
+    answer each case as Trino does (NULL where Trino raises)."""
+    sql = to_duckdb(
+        "SELECT n, a, TRY(contains(n, CAST(a AS IPADDRESS))) AS hit FROM t",
+        {"t": {"n": "varchar", "a": "varchar"}},
+    )
+    cases = [(n, a) for n, a, _ in ALL_CONTAINS_CASES]
+    got = con.execute(
+        sql.replace('FROM "t" AS "t"', 'FROM (SELECT unnest(?, recursive := true)) AS "t"'),
+        [[{"n": n, "a": a} for n, a in cases]],
+    ).fetchall()
+    assert [(n, a) for n, a, _ in got] == cases
+    assert [hit for _, _, hit in got] == [expected for _, _, expected in ALL_CONTAINS_CASES]
+
+
+@pytest.mark.parametrize(("network", "address", "expected"), ALL_CONTAINS_CASES, ids=str)
+def test_the_oracle_gives_trinos_answers(network: str, address: str, expected: bool | None) -> None:
+    parsed = trino_address(address)
+    assert parsed is not None
+    assert trino_contains(network, parsed) is expected
+
+
+def test_the_hunts_keyed_join_gives_trinos_answers() -> None:
+    """Each case as a hunt (its network the one indicator, its address a flow's source): a row exactly
+    where contains() is true, for the indicators the hunt lets reach contains() (`/` and up to three
+    digits: not `0.0.0.0/-0`). The wide and IPv4-mapped IPv6 ranges must reach IPv4 flows past the keys."""
+    for network, address, expected in ALL_CONTAINS_CASES:
+        reaches = re.fullmatch(r"[0-9A-Fa-f:.]+(/[0-9]{1,3})?", network) is not None
+        found = _hunt_locally([(address, "-")], [network])
+        assert found == ({("OUTBOUND", "-", network)} if expected and reaches else set()), (network, address)
+
+
+def test_the_narrowest_indicator_is_named_across_families() -> None:
+    """An IPv4 /8 fixes 104 of the 128 bits, `::ffff:0:0/96` 96: the /8 is named, wherever written."""
+    indicators = ["::/0", "::ffff:0:0/96", "10.0.0.0/8", "::ffff:10.0.0.0/112", "0:0:0:0:0:ffff:a00:1"]
+    flows = [("10.0.0.1", "10.0.9.9"), ("10.9.9.9", "1.2.3.4"), ("::ffff:10.0.0.1", "2600:1f18::1")]
+    expected = {
+        ("OUTBOUND", "10.0.9.9", "0:0:0:0:0:ffff:a00:1"),
+        ("INBOUND", "10.0.0.1", "::ffff:10.0.0.0/112"),
+        ("OUTBOUND", "1.2.3.4", "10.0.0.0/8"),
+        ("INBOUND", "10.9.9.9", "::ffff:0:0/96"),
+        ("OUTBOUND", "2600:1f18::1", "0:0:0:0:0:ffff:a00:1"),
+        ("INBOUND", "::ffff:10.0.0.1", "::/0"),
+    }
+    assert _hunt_locally(flows, indicators) == _hunt_by_oracle(flows, indicators) == expected
 
 
 # --------------------------------------------------------------------------------------------------
