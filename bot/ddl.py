@@ -86,7 +86,8 @@ def flow_table_properties(settings: Settings) -> dict[str, str]:
 
 
 def flow_table(settings: Settings) -> Statement:
-    """The playbook's `vpcflow` table, for the configured format."""
+    """The playbook's `vpcflow` table, for the configured format (numpackets, starttime and endtime as
+    bigint, as AWS's reference DDL has them: see bot/flowlog_format.py)."""
     base, database = require_flow_logs(settings), settings.athena_database
     columns = ",\n".join(f"  `{name}` {HIVE_TYPES[kind]}" for name, kind in flow_table_columns(settings))
     props = ",\n".join(f"  '{k}' = '{v}'" for k, v in flow_table_properties(settings).items())

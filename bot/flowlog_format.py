@@ -1,4 +1,5 @@
-"""The flow-log table as the playbook's DDL declares it, and how a file's header maps onto it.
+"""The flow-log table as the playbook's DDL declares it (but for three columns widened to bigint, see FIELDS),
+and how a file's header maps onto it.
 
 One place holds the field list so that the local engine, the DDL (later) and the tests agree on
 names and on Athena types. Header names are what VPC Flow Logs writes on a file's first line
@@ -20,7 +21,12 @@ class FlowField:
     athena_type: str
 
 
-# Order and types follow the playbook's `vpcflow` DDL.
+# Order and types follow the playbook's `vpcflow` DDL, except packets, start and end: these three are
+# `bigint`, as in AWS's reference DDL for flow logs in Athena (Amazon Athena User Guide, "Create a table for
+# Amazon VPC flow logs and query it",
+# https://docs.aws.amazon.com/athena/latest/ug/vpc-flow-logs-create-table-statement.html: `packets bigint`,
+# `start bigint`, `end bigint`), not the playbook's `int`, which overflows (Athena reads NULL) for a record of
+# more than 2^31-1 packets and for epoch seconds from 2038-01-19 03:14:08 UTC on.
 FIELDS: tuple[FlowField, ...] = (
     FlowField("version", "version", "integer"),
     FlowField("account-id", "account", "varchar"),
@@ -30,10 +36,10 @@ FIELDS: tuple[FlowField, ...] = (
     FlowField("srcport", "sourceport", "integer"),
     FlowField("dstport", "destinationport", "integer"),
     FlowField("protocol", "protocol", "integer"),
-    FlowField("packets", "numpackets", "integer"),
+    FlowField("packets", "numpackets", "bigint"),
     FlowField("bytes", "numbytes", "bigint"),
-    FlowField("start", "starttime", "integer"),
-    FlowField("end", "endtime", "integer"),
+    FlowField("start", "starttime", "bigint"),
+    FlowField("end", "endtime", "bigint"),
     FlowField("action", "action", "varchar"),
     FlowField("log-status", "logstatus", "varchar"),
     FlowField("vpc-id", "vpcid", "varchar"),

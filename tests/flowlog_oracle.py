@@ -90,10 +90,10 @@ FIELD_COLUMNS: dict[str, tuple[str, str]] = {
     "srcport": ("sourceport", _INT),
     "dstport": ("destinationport", _INT),
     "protocol": ("protocol", _INT),
-    "packets": ("numpackets", _INT),
+    "packets": ("numpackets", _BIGINT),
     "bytes": ("numbytes", _BIGINT),
-    "start": ("starttime", _INT),
-    "end": ("endtime", _INT),
+    "start": ("starttime", _BIGINT),
+    "end": ("endtime", _BIGINT),
     "action": ("action", _STR),
     "log-status": ("logstatus", _STR),
     "vpc-id": ("vpcid", _STR),
@@ -113,7 +113,9 @@ FIELD_COLUMNS: dict[str, tuple[str, str]] = {
     "traffic-path": ("trafficpath", _INT),
 }
 """Header name → (column, kind), written out here rather than taken from `bot/`, so that the oracle stays an
-independent reading of the AWS field list and the playbook's DDL (tcp-flags is a smallint there)."""
+independent reading of the AWS field list and the playbook's DDL (tcp-flags is a smallint there), except
+packets, start and end: bigint, as in AWS's reference DDL for flow logs in Athena, where the playbook's int
+would read a record of more than 2^31-1 packets, or a time from 2038-01-19 03:14:08 UTC on, as NULL."""
 
 
 def parse_int(text: str | None, bounds: tuple[int, int] = INT32) -> int | None:

@@ -3,8 +3,11 @@ The engine must read them as Athena's delimited-text table does (the oracle enco
 
 from __future__ import annotations
 
+import csv
 import gzip
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +18,17 @@ from bot.parsing import parse_command
 from bot.request import FlowRequest
 from bot.settings import Settings
 from tests.conftest import SAMPLE_END
-from tests.flowlog_oracle import expected_count, expected_ratio, expected_timeline, load_rows, scoped
+from tests.flowlog_oracle import (
+    expected_count,
+    expected_hunt,
+    expected_pairs,
+    expected_ratio,
+    expected_records,
+    expected_timeline,
+    load_rows,
+    scope_of,
+    scoped,
+)
 
 HEADER = (
     "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end "
@@ -71,6 +84,81 @@ def test_awkward_files_read_as_athena_reads_them(tmp_path: Path) -> None:
     want = [tuple(getattr(r, n) for n in names) for r in expected_timeline(rows, "10.0.1.25", *bounds)]
     assert got == want
     assert {row[-1] for row in got} == {"OK", None}  # CRLF lines end in "OK", not "OK\r"
+
+
+BIG_PACKETS = 3_000_000_000
+"""More packets than an `int` holds (2^31-1)."""
+AFTER_2038 = 2_200_000_000
+"""2039-09-18 23:06:40 UTC in epoch seconds: past 2038-01-19 03:14:07, the last second an `int` holds."""
+
+
+def test_packets_and_times_past_an_int_read_as_bigint(tmp_path: Path) -> None:
+    """numpackets, starttime and endtime are bigint, as in AWS's reference DDL: the playbook's `int` would
+    read these records' packets, start and end as NULL (and the window would drop them)."""
+    start = datetime.fromtimestamp(AFTER_2038, UTC)
+    folder = tmp_path / "AWSLogs/012345678901/vpcflowlogs/us-east-1" / f"{start:%Y/%m/%d}"
+    lines = [
+        f"2 012345678901 eni-1 10.0.1.25 203.0.113.66 40000 443 6 {BIG_PACKETS} 9000000000000 "
+        f"{AFTER_2038} {AFTER_2038 + 60} ACCEPT OK",
+        f"2 012345678901 eni-1 10.0.1.25 203.0.113.66 40001 443 6 {BIG_PACKETS + 1} 4500000000000 "
+        f"{AFTER_2038 + 5} {AFTER_2038 + 65} ACCEPT OK",
+    ]
+    _write(
+        folder / f"012345678901_vpcflowlogs_us-east-1_fl-1_{start:%Y%m%dT%H%M}Z_big.log.gz",
+        HEADER + "\n" + "\n".join(lines) + "\n",
+    )
+    store = tmp_path / "iocs"
+    (store / "table").mkdir(parents=True)
+    with (store / "table" / "sub-0000.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, quoting=csv.QUOTE_ALL).writerow(
+            ["203.0.113.66", "c2", "U0123ABCD", "2039-09-18T22:00:00Z", "C0456EFGH", "slack", "s-0"]
+        )
+    rows = load_rows(tmp_path)
+    assert [(r.numpackets, r.starttime, r.endtime) for r in rows] == [
+        (BIG_PACKETS, AFTER_2038, AFTER_2038 + 60),
+        (BIG_PACKETS + 1, AFTER_2038 + 5, AFTER_2038 + 65),
+    ]
+    catalog = load_catalog()
+    engine = LocalEngine(tmp_path, ioc_dir=store)
+    hour = timedelta(hours=1)
+    window = f"--from {start - hour:%Y-%m-%dT%H:%M:%S}Z --to {start + hour:%Y-%m-%dT%H:%M:%S}Z"
+
+    def answer(text: str) -> tuple[dict[str, str], list[tuple[object, ...]], dict[str, Any]]:
+        request = parse_command(f"{text} {window}", catalog, Settings(), start + timedelta(days=1))
+        assert isinstance(request, FlowRequest)
+        template = catalog[request.query]
+        result = engine.run(template, request)
+        assert [(c.name, c.type) for c in result.columns] == [(c.name, c.type) for c in template.columns]
+        return (
+            dict((c.name, c.type) for c in result.columns),
+            [r for b in result.batches() for r in b],
+            scope_of(request),
+        )
+
+    types, got, scope = answer("from 10.0.1.25")
+    assert (types["numpackets"], types["starttime"], types["endtime"]) == ("bigint", "bigint", "bigint")
+    assert got == expected_records(rows, "traffic_from", "10.0.1.25", **scope)
+    assert [row[0] for row in got] == ["2039/09/18 23:06:40", "2039/09/18 23:06:45"]
+    assert [(row[8], row[10], row[11]) for row in got] == [
+        (BIG_PACKETS, AFTER_2038, AFTER_2038 + 60),
+        (BIG_PACKETS + 1, AFTER_2038 + 5, AFTER_2038 + 65),
+    ]
+
+    types, got, scope = answer("pairs")
+    assert types["total_packets"] == "bigint"
+    assert (
+        got
+        == expected_pairs(rows, **scope)
+        == [("10.0.1.25", "203.0.113.66", 2, 2 * BIG_PACKETS + 1, 13_500_000_000_000)]
+    )
+
+    types, got, scope = answer("hunt")
+    assert [types[n] for n in ("numpackets", "starttime", "sessiontime")] == ["bigint", "timestamp", "bigint"]
+    assert got == expected_hunt(rows, ["203.0.113.66"], **scope)
+    assert [(row[9], row[13], row[15]) for row in got] == [
+        (BIG_PACKETS, datetime(2039, 9, 18, 23, 6, 40), 60),
+        (BIG_PACKETS + 1, datetime(2039, 9, 18, 23, 6, 45), 60),
+    ]
 
 
 def test_no_progress_bar_on_stdout(tmp_path: Path) -> None:

@@ -314,7 +314,7 @@ def engine_with(stub_client: Any, clock: FakeClock, **settings: Any) -> AthenaEn
 
 def test_results_page_through_next_token_and_values_take_their_types(clock: FakeClock) -> None:
     columns = [
-        ("packets", "integer"),
+        ("packets", "bigint"),  # numpackets: bigint, as in AWS's reference DDL
         ("ratio", "double"),
         ("accepted", "boolean"),
         ("started", "timestamp"),
@@ -322,6 +322,7 @@ def test_results_page_through_next_token_and_values_take_their_types(clock: Fake
         ("port", "smallint"),
         ("sourceaddress", "varchar"),
         ("numbytes", "bigint"),
+        ("protocol", "integer"),
     ]
     template = QueryTemplate(
         name="typed",
@@ -335,13 +336,23 @@ def test_results_page_through_next_token_and_values_take_their_types(clock: Fake
         summary_columns=("packets",),
         sql="SELECT numpackets AS packets, CAST(numbytes AS double) AS ratio, action = 'ACCEPT' AS accepted,"
         " from_unixtime(starttime) AS started, CAST(from_unixtime(starttime) AS date) AS day,"
-        " sourceport AS port, sourceaddress, numbytes FROM vpcflow"
+        " sourceport AS port, sourceaddress, numbytes, protocol FROM vpcflow"
         " WHERE date_partition BETWEEN :first_day AND :last_day AND starttime >= :from_ts"
         " AND starttime < :to_ts LIMIT :limit",
     )
     header = [n for n, _ in columns]
-    row = ["7", "1.5", "true", "2026-11-19 10:00:00.000", "2026-11-19", "443", "10.0.0.1", "9000000000"]
-    nulls: list[str | None] = [None, None, None, None, None, None, None, None]
+    row = [
+        "3000000000",
+        "1.5",
+        "true",
+        "2026-11-19 10:00:00.000",
+        "2026-11-19",
+        "443",
+        "10.0.0.1",
+        "9000000000",
+        "6",
+    ]
+    nulls: list[str | None] = [None] * len(columns)
     client, stub = stubbed_athena()
     stub.add_response("start_query_execution", {"QueryExecutionId": QID}, start_call())
     stub.add_response("get_query_execution", execution("SUCCEEDED"), {"QueryExecutionId": QID})
@@ -352,8 +363,18 @@ def test_results_page_through_next_token_and_values_take_their_types(clock: Fake
         result = engine_with(client, clock).run(template, ratio_request(), token=TOKEN)
         batches = list(result.batches())
     stub.assert_no_pending_responses()
-    typed = (7, 1.5, True, datetime(2026, 11, 19, 10, 0), date(2026, 11, 19), 443, "10.0.0.1", 9_000_000_000)
-    assert batches == [[typed, (None,) * 8], [typed] * 3, [typed]]
+    typed = (
+        3_000_000_000,
+        1.5,
+        True,
+        datetime(2026, 11, 19, 10, 0),
+        date(2026, 11, 19),
+        443,
+        "10.0.0.1",
+        9_000_000_000,
+        6,
+    )
+    assert batches == [[typed, (None,) * len(columns)], [typed] * 3, [typed]]
     assert result.stats.rows == 6
 
 

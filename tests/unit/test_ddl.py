@@ -15,6 +15,48 @@ V4 = (
     "${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${pkt-srcaddr} ${pkt-dstaddr} "
     "${region} ${az-id}"
 )
+EVERY_FIELD = (
+    "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} "
+    "${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${type} ${tcp-flags} ${subnet-id} "
+    "${sublocation-type} ${sublocation-id} ${region} ${pkt-srcaddr} ${pkt-dstaddr} ${instance-id} ${az-id} "
+    "${pkt-src-aws-service} ${pkt-dst-aws-service} ${flow-direction} ${traffic-path}"
+)
+PLAYBOOK_TYPES = {
+    "version": "int",
+    "account": "string",
+    "interfaceid": "string",
+    "sourceaddress": "string",
+    "destinationaddress": "string",
+    "sourceport": "int",
+    "destinationport": "int",
+    "protocol": "int",
+    "numpackets": "int",
+    "numbytes": "bigint",
+    "starttime": "int",
+    "endtime": "int",
+    "action": "string",
+    "logstatus": "string",
+    "vpcid": "string",
+    "type": "string",
+    "tcpflags": "smallint",
+    "subnetid": "string",
+    "sublocationtype": "string",
+    "sublocationid": "string",
+    "region": "string",
+    "pktsrcaddr": "string",
+    "pktdstaddr": "string",
+    "instanceid": "string",
+    "azid": "string",
+    "pktsrcawsservice": "string",  # the playbook writes the v5 names with hyphens (`pkt-src-aws-service`)
+    "pktdstawsservice": "string",
+    "flowdirection": "string",
+    "trafficpath": "int",
+}
+"""The columns of the playbook's `vpcflow` DDL and the types it declares, written out from its text."""
+WIDENED_FROM_THE_PLAYBOOK = {"numpackets": "bigint", "starttime": "bigint", "endtime": "bigint"}
+"""The deliberate differences from the playbook's DDL, and the only ones: packets, start and end are `bigint`,
+as in AWS's reference DDL for flow logs in Athena, because the playbook's `int` overflows (Athena reads NULL)
+for a record of more than 2^31-1 packets and for epoch seconds from 2038-01-19 03:14:08 UTC on."""
 
 
 def settings(**extra: object) -> Settings:
@@ -70,7 +112,7 @@ def test_the_flow_table_follows_the_configured_format_and_projects_partitions() 
         "region",
         "azid",
     ]
-    assert "`numbytes` bigint" in sql and "`starttime` int" in sql
+    assert "`numbytes` bigint" in sql and "`starttime` bigint" in sql
     assert "LOCATION 's3://central-logs/prod/vpc/AWSLogs/'" in sql
     assert "'projection.date_partition.range' = '2025/11/30,NOW'" in sql
     assert "'projection.account_partition.values' = '012345678901,111122223333'" in sql
@@ -79,6 +121,26 @@ def test_the_flow_table_follows_the_configured_format_and_projects_partitions() 
         "'storage.location.template' = 's3://central-logs/prod/vpc/AWSLogs/${account_partition}/vpcflowlogs/"
         "${region_partition}/${date_partition}'" in sql
     )
+
+
+def column_types(sql: str) -> dict[str, str]:
+    """The `name` type lines of a CREATE TABLE's column list."""
+    lines = sql.split("(\n", 1)[1].split("\n)", 1)[0].splitlines()
+    return {line.split("`")[1]: line.split("`")[2].strip(" ,") for line in lines}
+
+
+@pytest.mark.parametrize("log_format", [V4, EVERY_FIELD])
+def test_column_types_are_the_playbooks_but_for_three_widened_to_bigint(log_format: str) -> None:
+    types = column_types(flow_table(settings(log_format=log_format)).sql)
+    if log_format == EVERY_FIELD:
+        assert types.keys() == PLAYBOOK_TYPES.keys()
+    playbook = {name: PLAYBOOK_TYPES[name] for name in types}
+    assert types == playbook | WIDENED_FROM_THE_PLAYBOOK
+    assert {n: (playbook[n], t) for n, t in types.items() if playbook[n] != t} == {
+        "numpackets": ("int", "bigint"),
+        "starttime": ("int", "bigint"),
+        "endtime": ("int", "bigint"),
+    }
 
 
 def test_the_view_keeps_partition_columns_so_queries_on_it_prune() -> None:

@@ -25,6 +25,12 @@ REGION = "eu-west-1"
 V2 = ("version", "account", "interfaceid", "sourceaddress", "destinationaddress", "sourceport",
       "destinationport", "protocol", "numpackets", "numbytes", "starttime", "endtime", "action",
       "logstatus")  # fmt: skip
+V2_TYPES = ("int", "string", "string", "string", "string", "int", "int", "int", "bigint", "bigint", "bigint",
+            "bigint", "string", "string")  # fmt: skip
+"""V2's Hive types: the playbook's, but numpackets, starttime and endtime are bigint, as in AWS's reference
+DDL (the playbook's int overflows past 2^31-1 packets, and for times from January 2038)."""
+WIDENED = ("numpackets", "starttime", "endtime")
+APPLY = "run `flowbot athena setup --apply`"
 V5_EXTRA = (
     "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} "
     "${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${tcp-flags}"
@@ -86,6 +92,7 @@ def test_setup_on_an_empty_account_creates_then_finds_everything_in_place(
     made = table()
     storage = made["StorageDescriptor"]
     assert tuple(c["Name"] for c in storage["Columns"]) == V2
+    assert tuple(c["Type"] for c in storage["Columns"]) == V2_TYPES
     assert storage["Location"] == "s3://central-logs/AWSLogs/"
     assert storage["SerdeInfo"]["Parameters"]["field.delim"] == " "
     params = made["Parameters"]
@@ -145,6 +152,32 @@ def test_after_the_settings_change_check_reports_drift_setup_shows_it_and_apply_
         ["workgroup flowbot matches the settings", "table ir.vpcflow matches the settings"],
     )
     assert main(["check"]) == 0
+
+
+def test_a_table_made_when_packets_start_and_end_were_int_drifts_until_apply_widens_them(
+    aws: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert setup(capsys)[0] == 0
+    made = table()
+    storage = dict(made["StorageDescriptor"])
+    storage["Columns"] = [
+        {"Name": c["Name"], "Type": "int" if c["Name"] in WIDENED else c["Type"]} for c in storage["Columns"]
+    ]
+    keep = ("Name", "TableType", "Parameters", "PartitionKeys")
+    boto3.client("glue", region_name=REGION).update_table(
+        DatabaseName="ir", TableInput={**{k: made[k] for k in keep}, "StorageDescriptor": storage}
+    )  # as the playbook's DDL (and Flowbot before) made it
+
+    widen = [f"column {name}: int in the table, bigint wanted" for name in WIDENED]
+    problem = catalog_problem(Settings())
+    assert problem == f"table ir.vpcflow differs from the settings ({'; '.join(widen)}); {APPLY}"
+    code, lines = setup(capsys)
+    assert code == 1
+    assert lines[1:5] == ["table ir.vpcflow differs from the settings:", *(f"  {line}" for line in widen)]
+    code, lines = setup(capsys, "--apply")
+    assert code == 0 and lines[1:] == ["updated table ir.vpcflow:", *(f"  {line}" for line in widen)]
+    assert tuple(c["Type"] for c in table()["StorageDescriptor"]["Columns"]) == V2_TYPES
+    assert catalog_problem(Settings()) is None
 
 
 def test_check_names_a_missing_table(aws: pytest.MonkeyPatch) -> None:

@@ -281,6 +281,18 @@ def test_oracle_reads_lines_as_athena_does() -> None:
         "-",
     )
     assert parse_int("3000000000", INT64) == 3_000_000_000
+    big = parse_line(  # packets, start and end are bigint (AWS's reference DDL); the ports stay int
+        "2 012345678901 eni-0 1.2.3.4 5.6.7.8 2147483648 443 6 3000000000 9 2200000000 2200000060 ACCEPT OK",
+        "2039/09/18",
+        "us-east-1",
+        "x",
+    )
+    assert (big.numpackets, big.starttime, big.endtime, big.sourceport) == (
+        3_000_000_000,
+        2_200_000_000,
+        2_200_000_060,
+        None,
+    )
     short = parse_line("2 012345678901  1.2.3.4", "2025/03/10", "us-east-1", "x")
     assert (short.interfaceid, short.sourceaddress, short.destinationaddress, short.logstatus) == (
         "",
