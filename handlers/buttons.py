@@ -105,11 +105,8 @@ def register(app: App, settings: Settings, catalog: Catalog, asker: Asker) -> No
             tell_presser(client, body, QUEUE_DOWN)
             return
         request, target = FlowRequest.model_validate(request_data), ReplyTarget.model_validate(target_data)
-        board = status_board(client, asker.queue.redis, target, settings, in_listener=True)
-        if board.attach(wait_seconds=0) is not None:
-            queued = StatusView(JobState.QUEUED, request, target.job_id, target.user_id, confirmed_by=user)
-            board.show(queued, force=True)
-        remember(asker.queue.redis, settings, target, request.text, "queued")
+        queued = StatusView(JobState.QUEUED, request, target.job_id, target.user_id, confirmed_by=user)
+        show_status(client, asker, settings, target, queued)
 
     @app.action(CONFIRM_DROP_ACTION)
     def handle_confirm_drop(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -129,12 +126,8 @@ def register(app: App, settings: Settings, catalog: Catalog, asker: Asker) -> No
             tell_presser(client, body, _NOT_WAITING)
             return
         request, target = FlowRequest.model_validate(taken[0]), ReplyTarget.model_validate(taken[1])
-        board = status_board(client, asker.queue.redis, target, settings, in_listener=True)
-        if board.attach(wait_seconds=0) is not None:
-            board.show(
-                StatusView(JobState.CANCELLED, request, target.job_id, target.user_id, cancelled_by=user),
-                force=True,
-            )
+        dropped = StatusView(JobState.CANCELLED, request, target.job_id, target.user_id, cancelled_by=user)
+        show_status(client, asker, settings, target, dropped)
         remember(asker.queue.redis, settings, target, request.text, "cancelled")
 
     @app.action(RERUN_WIDER_ACTION)
@@ -177,6 +170,15 @@ def register(app: App, settings: Settings, catalog: Catalog, asker: Asker) -> No
         post_rows(client, body["channel"]["id"], message.get("thread_ts") or message.get("ts"), heading, grid)
         if not more:
             _drop_button(client, body["channel"]["id"], message)
+
+
+def show_status(
+    client: WebClient, asker: Asker, settings: Settings, target: ReplyTarget, view: StatusView
+) -> None:
+    """Edit a parked query's status message (the one that asked *Run it?*) to `view`."""
+    board = status_board(client, asker.queue.redis, target, settings, in_listener=True)
+    if board.attach(wait_seconds=0) is not None:
+        board.show(view, force=True)
 
 
 def post_rows(client: WebClient, channel: str, thread_ts: str | None, heading: str, grid: Grid) -> None:
