@@ -57,12 +57,21 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+def _as_token(secret: str) -> str:
+    """A pattern for the secret as a whole token: where it begins or ends with a letter or digit, no letter or
+    digit may touch it there. A short secret then hides itself, not the middle of ordinary words ("etr" must
+    not turn "retry" into "r[REDACTED]y"); a secret that ends in punctuation is matched up to it."""
+    before = r"(?<![A-Za-z0-9])" if secret[0].isalnum() else ""
+    after = r"(?![A-Za-z0-9])" if secret[-1].isalnum() else ""
+    return f"{before}{re.escape(secret)}{after}"
+
+
 class Redactor:
     """Replaces known secret values and secret-shaped text with a marker."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         values = sorted({s for s in secrets if s}, key=len, reverse=True)  # longest first: no partial hits
-        self._values = re.compile("|".join(map(re.escape, values))) if values else None
+        self._values = re.compile("|".join(map(_as_token, values))) if values else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Redactor:

@@ -150,6 +150,20 @@ def test_ordinary_text_is_left_alone(settings: Settings) -> None:
     assert Redactor.from_settings(settings).redact(text) == text
 
 
+@pytest.mark.parametrize(
+    ("secret", "text", "expected"),
+    [
+        ("etr", "retry etr (etr) x-etr-y", "retry [REDACTED] ([REDACTED]) x-[REDACTED]-y"),
+        ("try", "retrying, try again: try", "retrying, [REDACTED] again: [REDACTED]"),
+        ("s3cr3t", "s3cr3ts s3cr3t_x s3cr3t", "s3cr3ts [REDACTED]_x [REDACTED]"),
+        ("-ab-", "x-ab-y a-ab-", "x[REDACTED]y a[REDACTED]"),  # punctuation at its edges: matched up to it
+    ],
+)
+def test_a_secret_is_hidden_as_a_token_never_inside_a_word(secret: str, text: str, expected: str) -> None:
+    """A short configured secret must not mangle ordinary words in the logs (issue #16: "retr[REDACTED]")."""
+    assert Redactor([secret]).redact(text) == expected
+
+
 def test_aws_secrets_in_the_environment_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "raw-aws-SECRET-value")
     assert "raw-aws-SECRET-value" not in Redactor.from_settings(Settings()).redact("x raw-aws-SECRET-value y")
