@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from redis import Redis
 
+from bot.echo import shown
 from bot.parsing import CommandError, parse_account, parse_duration, parse_region, parse_window
 from bot.request import UtcDatetime, Window
 from bot.settings import Settings
@@ -113,7 +114,7 @@ def parse_context(words: list[str], settings: Settings, now: datetime) -> Contex
         name, equals, inline = word.removeprefix("--").partition("=")
         name = name.lower()
         if name not in _FIELDS:
-            raise CommandError(f"unexpected `{word}`; {CONTEXT_FORMS}")
+            raise CommandError(f"unexpected `{shown(word)}`; {CONTEXT_FORMS}")
         if name in values:
             raise CommandError(f"`{name}` is given twice; {CONTEXT_FORMS}")
         if equals and inline:

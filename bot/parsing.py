@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from bot.catalog import TABLE_OF_KIND, Catalog, QueryTemplate
+from bot.echo import shown
 from bot.flowlog_format import COLUMN_HEADERS, format_columns
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
@@ -110,18 +111,20 @@ def parse_ip(value: str) -> str:
     """A single IPv4 or IPv6 address, canonical form."""
     cleaned = refang(value)
     if "%" in cleaned:  # a zone id (`fe80::1%eth0`) is free text, and no flow-log record carries one
-        raise CommandError(f"`{value}` has a zone (%…); give the address alone, e.g. fe80::1")
+        raise CommandError(f"`{shown(value)}` has a zone (%…); give the address alone, e.g. fe80::1")
     try:
         return str(ip_address(cleaned))
     except ValueError:
-        raise CommandError(f"`{value}` is not an IP address (e.g. 10.0.1.25 or 2600:1f18::1)") from None
+        raise CommandError(
+            f"`{shown(value)}` is not an IP address (e.g. 10.0.1.25 or 2600:1f18::1)"
+        ) from None
 
 
 def parse_duration(value: str) -> timedelta:
     """`15m`, `6h`, `7d`, `2w`."""
     match = _DURATION.match(value)
     if not match or int(match.group(1)) == 0:
-        raise CommandError(f"--last takes a duration like 15m, 6h or 7d (got `{value}`)")
+        raise CommandError(f"--last takes a duration like 15m, 6h or 7d (got `{shown(value)}`)")
     return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)[0].lower()])
 
 
@@ -134,14 +137,15 @@ def parse_time(option: str, value: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise CommandError(
-            f"--{option} takes an ISO 8601 time like 2026-11-24T13:00 or 2026-11-24T13:00:00Z (got `{value}`)"
+            f"--{option} takes an ISO 8601 time like 2026-11-24T13:00 or 2026-11-24T13:00:00Z "
+            f"(got `{shown(value)}`)"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
         return moment.astimezone(UTC).replace(microsecond=0)
     except OverflowError:
-        raise CommandError(f"--{option} is out of range (got `{value}`)") from None
+        raise CommandError(f"--{option} is out of range (got `{shown(value)}`)") from None
 
 
 def _split_options(words: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -158,7 +162,7 @@ def _split_options(words: list[str]) -> tuple[list[str], dict[str, str]]:
         name, _, inline = word[2:].partition("=")
         name = name.lower()
         if name not in OPTIONS:
-            raise CommandError(f"unknown option `{word}`; options are {OPTION_FORMS}")
+            raise CommandError(f"unknown option `{shown(word)}`; options are {OPTION_FORMS}")
         if name in options:
             raise CommandError(f"--{name} is given twice")
         if inline:
@@ -176,10 +180,10 @@ def _split_options(words: list[str]) -> tuple[list[str], dict[str, str]]:
 def parse_account(value: str, settings: Settings, name: str = "--account") -> str:
     """A 12-digit account ID the table covers: one the operator listed, when they listed any."""
     if not _ACCOUNT.fullmatch(value):
-        raise CommandError(f"{name} takes a 12-digit AWS account ID (got `{value}`)")
+        raise CommandError(f"{name} takes a 12-digit AWS account ID (got `{shown(value)}`)")
     if settings.accounts and value not in settings.accounts:
         listed = ", ".join(settings.accounts)
-        raise CommandError(f"{name} must be an account the table covers: {listed} (got `{value}`)")
+        raise CommandError(f"{name} must be an account the table covers: {listed} (got `{shown(value)}`)")
     return value
 
 
@@ -187,10 +191,10 @@ def parse_region(value: str, settings: Settings, name: str = "--region") -> str:
     """A region name (any case) the table covers: one the operator listed, when they listed any."""
     region = value.lower()
     if not _REGION.fullmatch(region):
-        raise CommandError(f"{name} takes an AWS region name like us-east-1 (got `{value}`)")
+        raise CommandError(f"{name} takes an AWS region name like us-east-1 (got `{shown(value)}`)")
     if settings.regions and region not in settings.regions:
         listed = ", ".join(settings.regions)
-        raise CommandError(f"{name} must be a region the table covers: {listed} (got `{value}`)")
+        raise CommandError(f"{name} must be a region the table covers: {listed} (got `{shown(value)}`)")
     return region
 
 
@@ -283,11 +287,11 @@ def parse_command(
         family = catalog.families(table).get(positional[0].lower()) if positional else None
         if family:
             forms = " or ".join(f"`{t.usage}`" for t in family)
-            raise CommandError(f"`{positional[0]}` needs more: {forms}")
+            raise CommandError(f"`{shown(positional[0])}` needs more: {forms}")
         elsewhere = next((t for t in (TABLE_OF_KIND.values()) if catalog.match(positional, t)), None)
         if elsewhere is not None:
             raise CommandError(
-                f"`{positional[0]}` reads the `{elsewhere}` table; this Flowbot reads `{table}` "
+                f"`{shown(positional[0])}` reads the `{elsewhere}` table; this Flowbot reads `{table}` "
                 "(FLOWBOT_TABLE_KIND)"
             )
         return HelpRequest(unknown=positional[0] if positional else words[0])
@@ -306,7 +310,7 @@ def parse_command(
             raise CommandError(f"`{' '.join(template.command)}` needs {spec.help}: `{template.example}`")
         args[spec.name] = parse_ip(rest.pop(0))
     if rest:
-        raise CommandError(f"unexpected `{' '.join(rest)}`; the form is `{template.usage} [options]`")
+        raise CommandError(f"unexpected `{shown(' '.join(rest))}`; the form is `{template.usage} [options]`")
     for option in ("account", "region"):
         if option in options and option not in template.placeholders:
             raise CommandError(

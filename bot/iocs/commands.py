@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from bot.echo import shown
 from bot.iocs.indicators import IndicatorError, parse_indicator
 from bot.parsing import CommandError
 
@@ -92,7 +93,7 @@ def parse_ioc(words: list[str]) -> IocRequest:
             except IndicatorError:
                 if not indicators:
                     raise CommandError(
-                        f"`{rest[0]}` is not an IP address or CIDR range; "
+                        f"`{shown(rest[0])}` is not an IP address or CIDR range; "
                         "the form is `ioc add <ip|cidr>… [comment]`"
                     ) from None
                 break
@@ -125,4 +126,4 @@ def parse_ioc(words: list[str]) -> IocRequest:
         if len(rest) != 1:
             raise CommandError("`ioc history` takes one IP address or range, e.g. `ioc history 203.0.113.7`")
         return IocHistory(indicator=_indicator(rest[0]))
-    raise CommandError(f"unknown `ioc {words[0]}`; the forms are {IOC_FORMS}")
+    raise CommandError(f"unknown `ioc {shown(words[0])}`; the forms are {IOC_FORMS}")

@@ -27,6 +27,7 @@ from ipaddress import (
     ip_network,
 )
 
+from bot.echo import shown
 from bot.parsing import normalise, refang
 
 Network = IPv4Network | IPv6Network
@@ -58,12 +59,6 @@ def _canonical(network: Network) -> str:
     return str(network)
 
 
-def _shown(text: str) -> str:
-    """User text quoted back in an error: one line, short, no backticks to break the formatting."""
-    flat = " ".join(text.split()).replace("`", "'")
-    return flat if len(flat) <= 60 else flat[:57] + "..."
-
-
 @dataclass(frozen=True)
 class Indicator:
     """One IP address or CIDR range; `value` is canonical, so equal indicators compare equal."""
@@ -75,9 +70,9 @@ class Indicator:
         try:
             network = ip_network(self.value, strict=True)
         except ValueError:
-            raise IndicatorError(f"`{_shown(self.value)}` is not {FORMS}") from None
+            raise IndicatorError(f"`{shown(self.value)}` is not {FORMS}") from None
         if _canonical(network) != self.value:
-            raise IndicatorError(f"`{_shown(self.value)}` is written {_canonical(network)} here")
+            raise IndicatorError(f"`{shown(self.value)}` is written {_canonical(network)} here")
 
     @property
     def network(self) -> Network:
@@ -120,19 +115,19 @@ def parse_indicator(text: str) -> Indicator:
     if not words:
         raise IndicatorError(f"no indicator given: give {FORMS}")
     if len(words) > 1:
-        raise IndicatorError(f"`{_shown(text)}` is more than one word: give one indicator, {FORMS}")
+        raise IndicatorError(f"`{shown(text)}` is more than one word: give one indicator, {FORMS}")
     word = words[0]
     is_url = _URL_SCHEME.match(word) is not None
     value = refang(word.rstrip(_TRAILING_PUNCTUATION)).rstrip(_TRAILING_PUNCTUATION)
     if is_url:
         value = _url_host(value)
     if "%" in value:
-        raise IndicatorError(f"`{_shown(word)}` has a zone (%…); give the address alone, {FORMS}")
+        raise IndicatorError(f"`{shown(word)}` has a zone (%…); give the address alone, {FORMS}")
     if "/" not in value:
         try:
             return _single(ip_address(value))
         except ValueError:
-            raise IndicatorError(f"`{_shown(word)}` is not {FORMS}") from None
+            raise IndicatorError(f"`{shown(word)}` is not {FORMS}") from None
     try:
         return Indicator(_canonical(ip_network(value, strict=True)))
     except ValueError:
@@ -140,9 +135,9 @@ def parse_indicator(text: str) -> Indicator:
     try:
         interface = ip_interface(value)
     except ValueError:
-        raise IndicatorError(f"`{_shown(word)}` is not {FORMS}") from None
+        raise IndicatorError(f"`{shown(word)}` is not {FORMS}") from None
     raise IndicatorError(
-        f"`{_shown(word)}` has host bits set: the range is {_canonical(interface.network)}, "
+        f"`{shown(word)}` has host bits set: the range is {_canonical(interface.network)}, "
         f"the single address {interface.ip}"
     )
 

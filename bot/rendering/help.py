@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.catalog import TABLE_OF_KIND, Catalog
+from bot.echo import shown
 from bot.parsing import OPTION_FORMS
 from bot.settings import Settings
 
@@ -15,9 +16,9 @@ def help_text(
     lines = []
     if unknown:
         lines.append(
-            f"I don't know `{unknown}`. These are the commands:"
+            f"I don't know `{shown(unknown)}`. These are the commands:"
             if markup
-            else f"unknown command '{unknown}'. These are the commands:"
+            else f"unknown command '{shown(unknown)}'. These are the commands:"
         )
     for template in sorted(catalog.for_table(TABLE_OF_KIND[settings.table_kind]), key=lambda t: t.command):
         example = code(f"{settings.command} {template.example}")
