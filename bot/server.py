@@ -9,6 +9,7 @@ at once.
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import time
 from collections.abc import Callable, Iterable
@@ -30,6 +31,17 @@ log = logging.getLogger(__name__)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 JSON = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
 HTTP_THREADS = 8
+MAX_BODY_BYTES = 4 << 20
+"""Largest request body read (waitress answers 413 from the Content-Length, before reading the body).
+Guess: Slack publishes no maximum; its largest payloads (a modal's view of up to 100 blocks, a message of up
+to 50 blocks, form-encoded) stay well under this."""
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+"""The headers' forms: Slack's "Verifying requests from Slack" (docs.slack.dev/authentication/
+verifying-requests-from-slack): X-Slack-Request-Timestamp is epoch seconds, X-Slack-Signature is `v0=` and a
+hex HMAC-SHA256. Anything else is refused before Bolt, whose verifier raises on a timestamp that is not a
+number (a 500 and a traceback, issue #16)."""
+UNAUTHORISED = [("Content-Type", "application/json")]
 DRAIN_SECONDS = 10.0
 """How long a stopping server waits for requests in hand; Slack gives up on a request after 3 s."""
 DRAIN_POLL_SECONDS = 0.05
@@ -54,9 +66,21 @@ def wsgi_app(slack: SlackRequestHandler, readiness: ReadinessProbe) -> WsgiApp:
             found = readiness.check()
             start_response("200 OK" if found.ready else "503 Service Unavailable", JSON)
             return [found.json()]
+        if malformed_signature(environ):
+            start_response("401 Unauthorized", UNAUTHORISED)
+            return [b'{"error": "invalid request signature"}']
         return slack(environ, start_response)  # /slack/events, and the install pages in OAuth mode
 
     return application
+
+
+def malformed_signature(environ: dict[str, Any]) -> bool:
+    """Whether a signature header is present but not of Slack's form (a missing one is Bolt's to refuse)."""
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE")
+    return (timestamp is not None and not _TIMESTAMP.fullmatch(timestamp)) or (
+        signature is not None and not _SIGNATURE.fullmatch(signature)
+    )
 
 
 class StopSignal:
@@ -97,6 +121,7 @@ def serve_http(settings: Settings, *, port: int | None = None) -> None:
         host=settings.http_host,
         port=port,
         threads=HTTP_THREADS,
+        max_request_body_size=MAX_BODY_BYTES,
     )
     stop = StopSignal().install()
     log.info("Flowbot listening on http://%s:%d/slack/events", settings.http_host, port)

@@ -7,8 +7,10 @@ import csv
 import io
 import json
 import re
+import socket
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from redis import Redis
@@ -96,6 +98,60 @@ def test_a_bad_signature_is_refused(app_url: str, redis_url: str) -> None:
     stale = signed_headers(SECRET, body, timestamp=int(time.time()) - 600)
     assert post(app_url, body, stale)[0] == 401
     assert Redis.from_url(redis_url).llen("rq:queue:flowbot-e2e") == 0
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "signature"),
+    [
+        ("yesterday", None),
+        ("", None),
+        ("1.7e9", None),
+        ("9" * 40, None),
+        ("\u0661\u0667\u0660\u0660", None),  # Arabic-Indic digits: digits to Python's \d, not to Slack
+        (None, "v0=" + "g" * 64),
+        (None, "v1=" + "0" * 64),
+        (None, "v0=\u00e9" + "0" * 63),  # non-ASCII: hmac.compare_digest raises on it
+    ],
+)
+def test_a_malformed_signature_header_is_refused_with_401_not_a_traceback(
+    app_url: str, redis_url: str, timestamp: str | None, signature: str | None
+) -> None:
+    body = slash_command_body("ratio 10.0.1.25", trigger_id="trig-malformed")
+    headers = signed_headers(SECRET, body)
+    if timestamp is not None:
+        headers["X-Slack-Request-Timestamp"] = timestamp
+    if signature is not None:
+        headers["X-Slack-Signature"] = signature
+    status, text = post_raw(app_url, body, headers)
+    assert status == 401 and "Traceback" not in text
+    assert Redis.from_url(redis_url).llen("rq:queue:flowbot-e2e") == 0
+
+
+def post_raw(url: str, body: str, headers: dict[str, str]) -> tuple[int, str]:
+    """POST with header values sent as raw UTF-8 bytes (http.client refuses non-latin-1 text in headers)."""
+    with socket.create_connection((urlsplit(url).hostname, urlsplit(url).port), timeout=5) as sock:
+        lines = [f"POST {urlsplit(url).path} HTTP/1.1", f"Host: {urlsplit(url).netloc}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        lines += [f"Content-Length: {len(body.encode())}", "Connection: close", "", ""]
+        sock.sendall("\r\n".join(lines).encode("utf-8") + body.encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), rest.decode(errors="replace")
+
+
+def test_a_body_over_the_limit_is_refused_from_its_length_before_it_is_read(app_url: str) -> None:
+    """Content-Length 20 MB and not one byte of body: 413 comes back at once (waitress checks the length)."""
+    parts = urlsplit(app_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        head = (
+            f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 20000000\r\n\r\n"
+        )
+        sock.sendall(head.encode())
+        answer = sock.recv(65536)
+    assert answer.split()[1] == b"413", answer[:200]
 
 
 def test_an_engine_failure_is_answered_once_with_the_reason(
