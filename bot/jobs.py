@@ -92,6 +92,7 @@ def run_flow_job(
         job_id=target.job_id,
         asked_by=target.user_id,
         confirmed_by=confirmed_by,
+        rerun=job.retries_left is not None and job.retries_left < settings.job_retries,
     )
     if is_cancelled(redis, target.job_id):
         cancelled = view(state=JobState.CANCELLED, cancelled_by=cancelled_by(redis, target.job_id))
@@ -365,6 +366,23 @@ def report_dead_horse(job: Job, retpid: int, ret_val: int, rusage: object) -> No
     report_failure(job, job.connection, WorkHorseDied, died, None)
 
 
+def _show_queued_again(job: Job, connection: Redis) -> None:
+    """A query going back in the queue after its worker stopped: say so on its status message, so the
+    channel does not read "running" meanwhile. Best effort: the re-run edits it again either way."""
+    if not (job.func_name or "").endswith("run_flow_job"):
+        return
+    settings = Settings()
+    try:
+        request, target = FlowRequest.model_validate(job.args[0]), ReplyTarget.model_validate(job.args[1])
+        client = bot_client(settings, team_id=target.team_id, enterprise_id=target.enterprise_id)
+        board = status_board(client, connection, target, settings)
+        if board.attach(wait_seconds=0) is not None:
+            again = StatusView(JobState.QUEUED, request, target.job_id, target.user_id, rerun=True)
+            board.show(again, force=True)
+    except (NotInstalledError, SlackApiError, RedisError, ValueError) as exc:
+        log.warning("job %s: could not say it runs again: %s", job.id, exc)
+
+
 def report_failure(
     job: Job, connection: Redis, exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
 ) -> None:
@@ -379,6 +397,7 @@ def report_failure(
         job.retries_left = 0
     elif job.retries_left:
         log.warning("job %s failed (%s); RQ runs it again", job.id, exc_type.__name__)
+        _show_queued_again(job, connection)
         return
     request_data, target_data = job.args[0], job.args[1]
     target = ReplyTarget.model_validate(target_data)

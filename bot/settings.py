@@ -234,11 +234,13 @@ class Settings(BaseSettings):
         10,
         ge=1,
         le=300,
-        description="How often a worker proves it is alive; a job is retried about a minute after its "
-        "worker's last sign of life.",
+        description="How often a worker proves it is alive; a running job whose worker stops proving it "
+        "counts as abandoned 15 s after the heartbeat it missed.",
     )
     worker_maintenance_seconds: int = Field(
-        30, ge=5, description="How often workers look for jobs whose worker died, to run them again."
+        30,
+        ge=5,
+        description="How often workers, idle or busy, look for jobs whose worker died, to run them again.",
     )
     undelivered_dir: Path = Field(
         Path("~/.local/share/flowbot/undelivered"),

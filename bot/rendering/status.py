@@ -70,6 +70,8 @@ class StatusView:
     """What a failed or cancelled query scanned before it stopped, and its cost (Athena bills it)."""
     confirmed_by: str | None = None
     """Who clicked *Run it* (queued or running after a confirmation)."""
+    rerun: bool = False
+    """Queued or running again because the worker running it stopped (RQ's retry)."""
     more_rows: bool = False
     in_thread: bool = True
     """Whether the answer is in this message's thread (False when it is in the request's thread)."""
@@ -89,10 +91,12 @@ class StatusView:
                 if self.position == 0
                 else f" ({self.position} ahead in the queue)"
             )
-            return f"{_EMOJI[state]} {asked} is queued{ahead}{self._confirmed()}"
+            again = " again after a worker stopped" if self.rerun else ""
+            return f"{_EMOJI[state]} {asked} is queued{again}{ahead}{self._confirmed()}"
         if state is JobState.RUNNING:
             so_far = f" · scanned {human_bytes(self.scanned)} so far" if self.scanned else ""
-            return f"{_EMOJI[state]} {asked} is running{so_far}{self._confirmed()}"
+            doing = "is re-running after a worker stopped" if self.rerun else "is running"
+            return f"{_EMOJI[state]} {asked} {doing}{so_far}{self._confirmed()}"
         if state is JobState.CONFIRM:
             return f"{_EMOJI[state]} {asked} would scan {_escape(self.estimate)}. Run it?"
         if state is JobState.ANSWERED:

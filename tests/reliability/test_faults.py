@@ -51,13 +51,19 @@ def test_a_worker_killed_mid_job_is_run_again_and_answers_exactly_once(
     mock_slack.slow_next("chat.update", 120)  # the job hangs on Slack while it says "running"
     with worker(fast) as first:
         wait_until(lambda: mock_slack.arrived("chat.update"), 30, "the first worker to start the job")
-        kill_hard(first)  # worker and work horse, SIGKILL, mid-job
-    with worker(fast):
-        # RQ finds the job abandoned once its heartbeat (1 s + RQ's 60 s) has lapsed, and runs it again.
-        wait_until(
-            lambda: answers_in_thread(mock_slack, status), 150, "the job to be answered after the kill"
-        )
-        time.sleep(3)  # anything else it would post arrives now
+        with worker(fast):  # started after the job was taken: idle, waiting on an empty queue
+            time.sleep(3)  # its start-up maintenance has run, and found nothing yet
+            kill_hard(first)  # worker and work horse, SIGKILL, mid-job
+            # The job counts as abandoned once its heartbeat (1 s + 15 s) has lapsed; the idle worker looks
+            # up from its wait twice per maintenance interval, finds it and runs it again. (Before, RQ's idle
+            # wait of 405 s and its 60 s padding kept it waiting about six minutes: issue #16.)
+            wait_until(
+                lambda: answers_in_thread(mock_slack, status), 150, "the job to be answered after the kill"
+            )
+            time.sleep(3)  # anything else it would post arrives now
+    said = [json.dumps(e.json_param("blocks")) for e in mock_slack.calls("chat.update")]
+    assert any("is queued again after a worker stopped" in s for s in said)
+    assert any("is re-running after a worker stopped" in s for s in said)
     (answer,) = answers_in_thread(mock_slack, status)
     expected = expected_ratio(oracle_rows, "10.0.1.25", *SPAN)
     cells = next(b for b in answer.json_param("blocks") if b["type"] == "table")["rows"]
