@@ -5,10 +5,16 @@ before that post has returned. Whoever sets the `claim` field of `flowbot:status
 posts the message and then records its `ts`; the other waits briefly for that `ts`. A `ts` of ""
 means the message could not be posted (Flowbot is not in the channel): the answer then goes
 where the command's response_url points.
+
+A job's final state (answered, failed, cancelled) is kept in the same hash before it is shown. A post
+that lands after the job ended (Slack slow or rate-limiting the listener's "queued") reads it and edits
+itself to it at once, so a "queued" message never outlives its answer: whichever of the two writes
+second sees the other's (issue #16).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -18,7 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.pacing import ChannelPacer
-from bot.rendering.status import StatusView
+from bot.rendering.status import FINAL_STATES, StatusView
 
 log = logging.getLogger(__name__)
 STATUS_KEY = "flowbot:status:{job_id}"
@@ -104,6 +110,9 @@ class StatusBoard:
         self._ts = str(posted["ts"])
         self._last_edit = self._clock()
         self.redis.hset(self._key, "ts", self._ts)
+        text, blocks = self.redis.hmget(self._key, ["final_text", "final_blocks"])
+        if text is not None and blocks is not None:  # the job ended while this post was under way
+            self._edit(_text(text), json.loads(blocks))
         return self._ts
 
     def attach(self, wait_seconds: float = ATTACH_WAIT_SECONDS) -> str | None:
@@ -124,16 +133,32 @@ class StatusBoard:
         return self.redis.hget(self._key, "ts") in {b"", ""}
 
     def show(self, view: StatusView, *, force: bool = False) -> None:
-        """Edit the message to `view`, at most once per `min_interval` unless forced (final states)."""
+        """Edit the message to `view`, at most once per `min_interval` unless forced (final states).
+
+        A final view is kept first, for a status post still under way (see the module's docstring)."""
+        if view.state in FINAL_STATES:
+            self.redis.hset(
+                self._key, mapping={"final_text": view.fallback(), "final_blocks": json.dumps(view.blocks())}
+            )
+            self.redis.expire(self._key, STATUS_TTL_SECONDS)
+            if self._ts is None:
+                self.attach(wait_seconds=0)
         if self._ts is None:
             return
         now = self._clock()
         if not force and self._last_edit is not None and now - self._last_edit < self.min_interval:
             return
         self._last_edit = now
+        self._edit(view.fallback(), view.blocks())
+
+    def _edit(self, text: str, blocks: list[dict[str, object]]) -> None:
+        if self._ts is None:
+            return
         try:
-            self.client.chat_update(
-                channel=self.channel_id, ts=self._ts, text=view.fallback(), blocks=view.blocks()
-            )
+            self.client.chat_update(channel=self.channel_id, ts=self._ts, text=text, blocks=blocks)
         except SlackApiError as exc:  # the answer itself is in the thread; a stale status is not fatal
             log.warning("status edit for job %s failed: %s", self.job_id, exc.response.get("error"))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

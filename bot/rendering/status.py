@@ -38,6 +38,9 @@ class JobState(Enum):
     CANCELLED = "cancelled"
 
 
+FINAL_STATES = frozenset({JobState.ANSWERED, JobState.FAILED, JobState.CANCELLED})
+"""States a job ends in: its status message stays in one of them."""
+
 _EMOJI = {
     JobState.QUEUED: ":hourglass_flowing_sand:",
     JobState.RUNNING: ":mag:",

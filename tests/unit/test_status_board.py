@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,7 @@ from slack_sdk import WebClient
 from bot.pacing import ChannelPacer
 from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest, Window
-from bot.status import StatusBoard
+from bot.status import ATTACH_WAIT_SECONDS, StatusBoard
 from tests.mock_slack import MockSlack
 
 END = datetime(2026, 11, 20, tzinfo=UTC)
@@ -103,3 +104,24 @@ def test_progress_edits_are_throttled_but_final_ones_are_not(slack: MockSlack, r
     assert slack.calls("chat.update") == []  # within a minute of the post
     status.show(view(JobState.ANSWERED), force=True)
     assert len(slack.calls("chat.update")) == 1
+
+
+def test_a_queued_post_that_lands_after_the_answer_edits_itself_to_the_final_state(
+    slack: MockSlack, redis_url: str
+) -> None:
+    """Issue #16: Slack held the listener's "queued" post past the worker's wait for it; the job ended
+    meanwhile; the late message then read "queued" for good. It now edits itself to the final state."""
+    listener, worker = board(slack, redis_url), board(slack, redis_url)
+    slack.slow_next("chat.postMessage", ATTACH_WAIT_SECONDS + 2)
+    late = threading.Thread(target=listener.open, args=(view(JobState.QUEUED),))
+    late.start()
+    while not slack.arrived("chat.postMessage"):  # the post is under way, its answer held back
+        time.sleep(0.02)
+    assert worker.ensure(view(JobState.RUNNING)) is None  # gave up waiting for its ts
+    done = StatusView(JobState.ANSWERED, REQUEST, "job1", "U1", finding="42 flow-log records")
+    worker.show(done, force=True)
+    late.join()
+    (posted,) = slack.calls("chat.postMessage")
+    edits = slack.calls("chat.update")
+    assert [e.params["ts"] for e in edits] == [posted.response["ts"]]
+    assert "42 flow-log records" in json.dumps(edits[0].json_param("blocks"))
