@@ -52,8 +52,7 @@ class ChannelBudget:
 
     def spent(self, team_id: str, channel_id: str, *, without: str | None = None) -> int:
         """Bytes booked today in the channel (reserved or scanned), leaving out one job's own."""
-        booked = self.redis.hgetall(self.key(team_id, channel_id))
-        return sum(int(v) for k, v in booked.items() if _text(k) != without)
+        return _total(self.redis.hgetall(self.key(team_id, channel_id)), without)
 
     def reserve(self, team_id: str, channel_id: str, job_id: str, wanted: int) -> Reservation | Refusal:
         """Book `wanted` bytes for the job unless the day's total would pass the budget.
@@ -64,8 +63,7 @@ class ChannelBudget:
         outcome: list[Reservation | Refusal] = []
 
         def book(pipe: Pipeline) -> None:
-            booked = pipe.hgetall(key)
-            spent = sum(int(v) for k, v in booked.items() if _text(k) != job_id)
+            spent = _total(pipe.hgetall(key), job_id)
             if self.daily_bytes is not None and spent + wanted > self.daily_bytes:
                 outcome.append(Refusal(spent=spent, wanted=wanted, budget=self.daily_bytes))
                 return
@@ -82,6 +80,11 @@ class ChannelBudget:
         """Replace the job's estimate with what it really scanned."""
         self.redis.hset(reservation.key, reservation.job_id, str(scanned))
         self.redis.expire(reservation.key, BUDGET_TTL_SECONDS)
+
+
+def _total(booked: dict[bytes | str, bytes | str], without: str | None) -> int:
+    """Bytes booked in a day's hash, leaving out one job's own booking."""
+    return sum(int(v) for k, v in booked.items() if _text(k) != without)
 
 
 def _text(value: bytes | str) -> str:

@@ -206,21 +206,23 @@ def _stop_before_running(
     """The pre-flight check stopped the query: refuse it over the budget (its one final answer), or park
     it and ask *Run it?* on its status message (the answer comes after a click, bot/confirmations.py)."""
     price = settings.athena_price_per_tb if settings.engine == "athena" else None
-    if isinstance(verdict, OverBudget):
-        refused = view(state=JobState.FAILED, finding=verdict.reason())
+    estimate = estimate_phrase(verdict.estimate, price)
+
+    def refuse(reason: str, status: str) -> dict[str, Any]:
+        refused = view(state=JobState.FAILED, finding=reason)
         deliver_once(redis, target, lambda: finish(client, board, target, refused))
-        remember(redis, settings, target, request.text, "failed", verdict.reason())
-        return {"status": "over budget", "estimate_bytes": verdict.estimate.bytes}
-    question = view(state=JobState.CONFIRM, estimate=estimate_phrase(verdict.estimate, price))
-    if board.ts is None:  # no status message to carry the buttons: say so instead of waiting silently
-        reason = (
-            f"it would scan {estimate_phrase(verdict.estimate, price)}, over FLOWBOT_CONFIRM_BYTES, and "
-            "Flowbot cannot post the *Run it* button here; narrow the window"
-        )
-        failed = view(state=JobState.FAILED, finding=reason)
-        deliver_once(redis, target, lambda: finish(client, board, target, failed))
         remember(redis, settings, target, request.text, "failed", reason)
-        return {"status": "not confirmable", "estimate_bytes": verdict.estimate.bytes}
+        return {"status": status, "estimate_bytes": verdict.estimate.bytes}
+
+    if isinstance(verdict, OverBudget):
+        return refuse(verdict.reason(), "over budget")
+    if board.ts is None:  # no status message to carry the buttons: say so instead of waiting silently
+        return refuse(
+            f"it would scan {estimate}, over FLOWBOT_CONFIRM_BYTES, and Flowbot cannot post the *Run it* "
+            "button here; narrow the window",
+            "not confirmable",
+        )
+    question = view(state=JobState.CONFIRM, estimate=estimate)
     parked = (request.model_dump(mode="json"), target.model_dump(mode="json"))
     PendingConfirmations(redis).park(target.job_id, *parked)
     board.show(question, force=True)

@@ -87,21 +87,16 @@ def register(app: App, settings: Settings, catalog: Catalog, asker: Asker) -> No
     def handle_confirm_run(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """*Run it*: the first click takes the parked query and queues it; later clicks are told."""
         ack()
-        user = body["user"]["id"]
-        job_id = body["actions"][0]["value"]
+        user, job_id = body["user"]["id"], body["actions"][0]["value"]
+        taken = take_parked(client, body, parked)
+        if taken is None:
+            return
+        request_data, target_data = taken
         try:
-            taken = parked.take(job_id)
-            if taken is None:
-                tell_presser(client, body, _NOT_WAITING)
-                return
-            request_data, target_data = taken
-            try:
-                asker.queue.submit_confirmed(request_data, target_data, user)
-            except Exception:
-                parked.park(job_id, request_data, target_data)  # not queued: the question stays open
-                raise
+            asker.queue.submit_confirmed(request_data, target_data, user)
         except RedisError:
             log.exception("could not queue confirmed job %s", job_id)
+            parked.park(job_id, request_data, target_data)  # not queued: the question stays open
             tell_presser(client, body, QUEUE_DOWN)
             return
         request, target = FlowRequest.model_validate(request_data), ReplyTarget.model_validate(target_data)
@@ -112,19 +107,14 @@ def register(app: App, settings: Settings, catalog: Catalog, asker: Asker) -> No
     def handle_confirm_drop(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         """*Don't run*: the parked query ends as cancelled, which is its one final answer."""
         ack()
-        user = body["user"]["id"]
-        job_id = body["actions"][0]["value"]
-        try:
-            taken = parked.take(job_id)
-            if taken is not None:
-                claim_final(asker.queue.redis, job_id)
-        except RedisError:
-            log.exception("could not drop parked job %s", job_id)
-            tell_presser(client, body, QUEUE_DOWN)
-            return
+        user, job_id = body["user"]["id"], body["actions"][0]["value"]
+        taken = take_parked(client, body, parked)
         if taken is None:
-            tell_presser(client, body, _NOT_WAITING)
             return
+        try:
+            claim_final(asker.queue.redis, job_id)
+        except RedisError:  # the question is closed; the status message still says who dropped it
+            log.exception("could not claim the final answer of dropped job %s", job_id)
         request, target = FlowRequest.model_validate(taken[0]), ReplyTarget.model_validate(taken[1])
         dropped = StatusView(JobState.CANCELLED, request, target.job_id, target.user_id, cancelled_by=user)
         show_status(client, asker, settings, target, dropped)
@@ -170,6 +160,23 @@ def register(app: App, settings: Settings, catalog: Catalog, asker: Asker) -> No
         post_rows(client, body["channel"]["id"], message.get("thread_ts") or message.get("ts"), heading, grid)
         if not more:
             _drop_button(client, body["channel"]["id"], message)
+
+
+def take_parked(
+    client: WebClient, body: dict[str, Any], parked: PendingConfirmations
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The parked query a *Run it* / *Don't run* press answers, taken so no other press gets it; None when
+    the presser was told why not (already settled or lapsed, or Redis down)."""
+    job_id = body["actions"][0]["value"]
+    try:
+        taken = parked.take(job_id)
+    except RedisError:
+        log.exception("could not take parked job %s", job_id)
+        tell_presser(client, body, QUEUE_DOWN)
+        return None
+    if taken is None:
+        tell_presser(client, body, _NOT_WAITING)
+    return taken
 
 
 def show_status(
