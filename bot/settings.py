@@ -242,6 +242,13 @@ class Settings(BaseSettings):
         ge=5,
         description="How often workers, idle or busy, look for jobs whose worker died, to run them again.",
     )
+    worker_redis_outage_seconds: int = Field(
+        60,
+        ge=1,
+        le=3600,
+        description="How long a worker's Redis calls (and its running job's) wait for Redis to answer again "
+        "before giving up on the call; a worker then reconnects and keeps serving.",
+    )
     undelivered_dir: Path = Field(
         Path("~/.local/share/flowbot/undelivered"),
         description="Where a worker keeps an answer Slack would not take (summary and CSV), by job id.",

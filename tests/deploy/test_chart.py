@@ -223,7 +223,7 @@ def test_the_default_install_runs_redis_with_an_append_only_file_and_noeviction(
     assert spec["serviceName"] == f"{RELEASE}-flowbot-redis-headless"
     args = spec["template"]["spec"]["containers"][0]["args"]
     options = dict(zip(args[::2], args[1::2], strict=True))
-    assert options["--appendonly"] == "yes" and options["--appendfsync"] == "everysec"
+    assert options["--appendonly"] == "yes" and options["--appendfsync"] == "always"
     assert options["--maxmemory-policy"] == "noeviction" and options["--save"] == ""
     assert options["--dir"] == "/data"
     assert re.fullmatch(r"redis:7\.\d+\.\d+-alpine", spec["template"]["spec"]["containers"][0]["image"])
