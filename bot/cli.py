@@ -1,5 +1,5 @@
 """`flowbot`: ask a question from a terminal, make sample data, print the Slack app manifest, run the Slack
-app or a worker, probe readiness.
+app or a worker, probe readiness, send answers Slack would not take.
 
 `flowbot ask` parses text exactly as `/flow` does and runs the same job function inline (no Redis,
 no Slack), so a terminal answer equals a Slack answer. Exit status: 0 answered, 2 bad input (one
@@ -119,6 +119,20 @@ def _build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "check", help="readiness probe for any process: exit 0 when Redis answers and the engine is usable"
+    )
+
+    undelivered = commands.add_parser(
+        "undelivered", help="answers Slack would not take, kept by the workers: list them, or send them now"
+    )
+    kept = undelivered.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    kept.add_parser(
+        "list", help="one line per kept answer: job, when kept, age, attempts, next attempt, question, why"
+    )
+    resend = kept.add_parser(
+        "resend", help="send kept answers now, whatever their wait, attempts or age (exit 1 if any failed)"
+    )
+    resend.add_argument(
+        "job_ids", nargs="*", metavar="JOB_ID_PREFIX", help="only these jobs (the 8 characters shown suffice)"
     )
 
     worker = commands.add_parser("worker", help="run a queue worker")
@@ -442,6 +456,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             return _manifest(args, settings, stdout)
         if args.command == "check":
             return _check(settings, stdout)
+        if args.command == "undelivered":
+            from bot.undelivered_admin import undelivered_command
+
+            return undelivered_command(args, settings, stdout)
         return _worker(args, settings, stdout)
     except CommandError as exc:
         print(f"flowbot: {exc}", file=sys.stderr)

@@ -158,7 +158,7 @@ def run_flow_job(
                     thread_ts=board.answer_thread,
                     pacer=pacer,
                     keep_csv=lambda why: keep_undelivered(
-                        settings.undelivered_dir, target.job_id, summary, csv_path, why
+                        settings, target, summary, csv_path, why, kind="csv"
                     ),
                 )
                 board.show(replace(done, where=delivered.where()), force=True)
@@ -170,8 +170,19 @@ def run_flow_job(
             try:
                 deliver_once(redis, target, send)
             except (SlackApiError, OSError) as exc:  # every form, the DM and slack_sdk's retries failed
-                kept = keep_undelivered(settings.undelivered_dir, target.job_id, summary, csv_path, str(exc))
-                reason = f"the answer was ready but Slack would not take it; Flowbot kept it ({kept.name})"
+                kept = keep_undelivered(
+                    settings,
+                    target,
+                    summary,
+                    csv_path,
+                    str(exc),
+                    status_ts=board.ts,
+                    answer_thread=board.answer_thread,
+                )
+                reason = (
+                    f"the answer was ready but Slack would not take it; Flowbot kept it ({kept.name}) and "
+                    "posts it here when Slack takes posts again"
+                )
                 board.show(view(state=JobState.FAILED, finding=reason), force=True)
                 remember(redis, settings, target, request.text, "failed", reason)
                 return {"status": "undelivered", "rows": summary.stats.rows, "kept": str(kept)}
@@ -341,8 +352,8 @@ def run_ioc_job(request_data: dict[str, Any], target_data: dict[str, Any], sourc
         except (SlackApiError, OSError) as exc:  # the store changed: keep the words, never redo the change
             asked = f"ioc {request.kind}"
             keep_reply(
-                settings.undelivered_dir,
-                target.job_id,
+                settings,
+                target,
                 asked=asked,
                 text=reply.text,
                 csv_path=reply.csv_path,

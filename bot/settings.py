@@ -253,6 +253,24 @@ class Settings(BaseSettings):
         Path("~/.local/share/flowbot/undelivered"),
         description="Where a worker keeps an answer Slack would not take (summary and CSV), by job id.",
     )
+    undelivered_retry_seconds: int = Field(
+        60,
+        ge=5,
+        description="How long after keeping an undelivered answer the workers first try to send it again; "
+        "each failed try doubles the wait (at most an hour).",
+    )
+    undelivered_max_attempts: int = Field(
+        20,
+        ge=1,
+        description="Tries at sending a kept answer again before the workers give up on it (it stays on "
+        "disk; `flowbot undelivered resend` still sends it).",
+    )
+    undelivered_max_age_hours: int = Field(
+        24,
+        ge=1,
+        description="Age past which a kept answer is no longer sent again by the workers (it stays on disk; "
+        "`flowbot undelivered resend` still sends it).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Least severity logged (logs are JSON lines on stderr)."
     )

@@ -28,6 +28,7 @@ from rq.job import Job
 from bot.catalog import load_catalog
 from bot.jobs import report_dead_horse
 from bot.logs import bind
+from bot.redelivery import resend_due
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class FlowWorker(Worker):
 
     stopping = False
     """Whether a stop was asked for (SIGTERM, Ctrl-C): only then does `run_worker` let the worker end."""
+    settings: Settings | None = None
+    """Flowbot's settings, for the maintenance this worker adds to RQ's (set by `make_worker`)."""
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
@@ -81,6 +84,15 @@ class FlowWorker(Worker):
     def execute_job(self, job: Job, queue: Queue) -> None:
         with bind(**job_log_fields(job)):
             super().execute_job(job, queue)
+
+    def run_maintenance_tasks(self) -> None:
+        """RQ's maintenance (abandoned jobs, registries), then the answers Slack would not take that are
+        due again (bot/redelivery.py). It runs on RQ's own schedule, every FLOWBOT_WORKER_MAINTENANCE_SECONDS,
+        idle or between jobs, in each worker: kept answers are on the disk of the worker that kept them
+        (FLOWBOT_UNDELIVERED_DIR), so an RQ job, which any worker may take, would not find them."""
+        super().run_maintenance_tasks()  # type: ignore[no-untyped-call]  # unannotated in rq
+        if self.settings is not None:
+            resend_due(self.settings, self.connection)
 
     def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         """RQ's TTL for a running job's heartbeat, with HEARTBEAT_GRACE_SECONDS in place of its 60 s."""
@@ -114,7 +126,7 @@ def make_worker(settings: Settings, redis: Redis) -> FlowWorker:
     RQ waits for a job for `worker_ttl - 15` s (`Worker.dequeue_timeout`): the TTL is set so that an idle
     worker looks up from its wait at least twice per maintenance interval."""
     wait = max(settings.worker_maintenance_seconds // WAKE_EVERY_FRACTION, 1)
-    return FlowWorker(
+    worker = FlowWorker(
         [Queue(settings.queue_name, connection=redis)],
         connection=redis,
         job_monitoring_interval=settings.worker_heartbeat_seconds,
@@ -122,6 +134,8 @@ def make_worker(settings: Settings, redis: Redis) -> FlowWorker:
         worker_ttl=wait + 15,
         work_horse_killed_handler=report_dead_horse,
     )
+    worker.settings = settings
+    return worker
 
 
 def run_worker(settings: Settings, *, burst: bool = False) -> None:

@@ -32,7 +32,8 @@ marks what Slack's documentation does not say):
 * a response_url takes 5 posts within 30 minutes (:meth:`MockSlack.response_url`),
 * a trigger_id is good for 3 seconds, once (:meth:`MockSlack.trigger_id`),
 * per-method rate limits by tier, off unless :meth:`MockSlack.rate_limits` turns them on,
-* Block Kit refusals, ``msg_blocks_too_long`` and table refusals (:meth:`MockSlack.refuse_tables`).
+* Block Kit refusals, ``msg_blocks_too_long`` and table refusals (:meth:`MockSlack.refuse_tables`),
+* an outage of some methods, or all, until it is over (:meth:`MockSlack.down` / :meth:`MockSlack.up`).
 
 Time-based rules read the mock's own clock (:class:`MockClock`): real elapsed time plus whatever
 :meth:`MockSlack.advance` added, so tests age URLs and triggers without sleeping
@@ -363,6 +364,7 @@ class MockSlack:
         self._files: dict[str, _File] = {}
         self._reactions: set[tuple[str, str, str]] = set()
         self._refuse_tables: _TableRefusal | None = None
+        self._down: dict[str, int] = {}  # method (or "*": every method) -> HTTP status while down
         self._outside: dict[str, bool] = {}  # channel id -> private?
         self._arrived: list[str] = []
         self._ts_counter = 0
@@ -549,6 +551,19 @@ class MockSlack:
         with self._cond:
             return [m for m in self._arrived if method is None or m == method]
 
+    def down(self, *methods: str, status: int = 503) -> None:
+        """Slack is down for ``methods`` (every method, "upload" and "response_url" included, when none
+        are named) until :meth:`up`: each call answers HTTP ``status`` with ``{"ok": false, "error":
+        "fatal_error"}`` (429: ``ratelimited`` with ``Retry-After: 1``). Unlike :meth:`fail_next` it lasts
+        however many calls come, until the test ends it. Pending :meth:`fail_next` failures come first."""
+        with self._cond:
+            self._down.update({method: status for method in methods or ("*",)})
+
+    def up(self) -> None:
+        """End every outage :meth:`down` started."""
+        with self._cond:
+            self._down.clear()
+
     def refuse_tables(self, on: bool = True, *, error: str = "invalid_blocks", status: int = 200) -> None:
         """While on, chat.postMessage / chat.update / chat.postEphemeral with a ``table`` block are refused
         (recorded like any call).
@@ -613,7 +628,7 @@ class MockSlack:
             self._buckets.clear()
 
     def reset(self) -> None:
-        """Forget calls, uploads, files, reactions, DMs, user groups, pending failures, refuse_tables,
+        """Forget calls, uploads, files, reactions, DMs, user groups, pending failures, refuse_tables, down,
         without_bot, rate limits (off again), issued response_urls and triggers, and the clock's advance /
         freeze (ts / ids keep increasing)."""
         with self._cond:
@@ -625,6 +640,7 @@ class MockSlack:
             self._reactions.clear()
             self.uploads.clear()
             self._refuse_tables = None
+            self._down.clear()
             self._outside.clear()
             self._dm_messages.clear()
             self._usergroups.clear()
@@ -730,6 +746,9 @@ class MockSlack:
             time.sleep(delay)
         with self._cond:
             failure = self._take_failure(method)
+            outage = self._down.get(method, self._down.get("*"))
+        if failure is None and outage is not None:
+            failure = _Failure(outage, 1, None, 0)
         if failure is not None:
             if failure.error is not None:
                 return 200, {}, {"ok": False, "error": failure.error}

@@ -1,5 +1,5 @@
-"""The worker's Redis client waits out an outage of about FLOWBOT_WORKER_REDIS_OUTAGE_SECONDS, and a worker whose
-RQ loop quit on a Redis error serves again instead of exiting (issue #16). The end-to-end proof, a Redis
+"""The worker's Redis client waits out an outage of about FLOWBOT_WORKER_REDIS_OUTAGE_SECONDS, and a worker
+whose RQ loop quit on a Redis error serves again instead of exiting (issue #16). The end-to-end proof, a Redis
 SIGKILLed and restarted under running jobs, is tests/bench/test_benchmarks_run.py's fault suite."""
 
 from __future__ import annotations
