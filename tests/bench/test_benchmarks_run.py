@@ -15,6 +15,7 @@ from bench import (
     bench_athena,
     bench_deadlines,
     bench_export,
+    bench_faults,
     bench_one_scan,
     bench_scan,
     datasets,
@@ -87,3 +88,23 @@ def test_one_scan_bench_reads_before_and_after_and_gets_the_same_rows(tmp_path: 
     hunt = figures["One read per answer: hunt, 100 indicators, 20,000 records: time"]
     assert hunt.reference is not None and "rows" in hunt.note
     assert len(bench_one_scan.indicators(1_000)) == len(set(bench_one_scan.indicators(1_000))) == 1_000
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("fault", "jobs"), [("worker-kill", 2), ("redis-restart", 3), ("status-429", 3)])
+def test_fault_bench_answers_each_command_once(sample_root: Path, fault: str, jobs: int) -> None:
+    """The fault suite at a small size: real processes, a private Redis, each fault applied; every command
+    answered exactly once, and what the fault must leave true (workers alive, no stale status) held."""
+    outcome = bench_faults.FAULTS[fault](sample_root, jobs)
+    assert (outcome.tried, outcome.once) == (jobs, jobs), outcome
+    assert outcome.held and all(outcome.held.values()), outcome.held
+    assert len(outcome.seconds) == jobs
+
+
+@pytest.mark.e2e
+def test_fault_bench_delivers_what_slack_refused_once_it_is_back(sample_root: Path) -> None:
+    """Slack down (every call 503) while two jobs run, back after 20 s: both answers kept, then re-sent by the
+    workers' maintenance into their status messages' threads, each asker told once by DM, nothing left."""
+    outcome = bench_faults.slack_down(sample_root, 2, down_seconds=20, quick=True)
+    assert (outcome.tried, outcome.once) == (2, 2), outcome
+    assert outcome.held and all(outcome.held.values()), outcome.held
