@@ -14,15 +14,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import response_url
-from bot.catalog import load_catalog
 from bot.delivery import ReplyTarget, post_answer, post_ioc_reply
-from bot.engines.base import Column, ScanStats
 from bot.iocs.actions import IocReply
-from bot.parsing import parse_command
 from bot.rendering.summary import Summary
-from bot.request import FlowRequest
-from bot.settings import Settings
 from tests.mock_slack import MockSlack
+from tests.summaries import ratio_summary
 
 NOW = datetime(2026, 11, 25, 14, tzinfo=UTC)
 
@@ -38,15 +34,7 @@ def client(slack: MockSlack) -> WebClient:
 
 
 def summary(rows: int = 3) -> Summary:
-    catalog = load_catalog()
-    request = parse_command("ratio 10.0.1.25 --last 6h", catalog, Settings(), NOW)
-    assert isinstance(request, FlowRequest)
-    template = catalog["ratio"]
-    row = ("10.0.1.25", "203.0.113.66", 4, 3_000, 750, "2026/11/25 08:01:00", "2026/11/25 13:59:00")
-    stats = ScanStats(rows=rows, files_scanned=2, bytes_scanned=2_500, elapsed_ms=42)
-    return Summary(
-        request, template, [Column(c.name, c.type) for c in template.columns], [row] * rows, stats, "local"
-    )
+    return ratio_summary(NOW, rows)
 
 
 def target(channel: str = "C0INC", url: str | None = None) -> ReplyTarget:

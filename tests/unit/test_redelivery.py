@@ -13,16 +13,13 @@ from pathlib import Path
 import fakeredis
 import pytest
 
-from bot.catalog import load_catalog
 from bot.delivery import ANSWERED_KEY, ReplyTarget
-from bot.engines.base import Column, ScanStats
-from bot.parsing import parse_command
 from bot.redelivery import RESENDING_KEY, next_wait, resend_due, standing
 from bot.rendering.summary import Summary
-from bot.request import FlowRequest
 from bot.settings import Settings
 from bot.undelivered import About, keep_reply, keep_undelivered, read_about
 from tests.mock_slack import MockSlack
+from tests.summaries import ratio_summary
 
 KEPT_AT = datetime(2026, 11, 25, 14, 7, tzinfo=UTC)
 JOB = "0123456789abcdef0123456789abcdef"
@@ -56,14 +53,7 @@ def redis() -> fakeredis.FakeRedis:
 
 
 def summary(rows: int = 3) -> Summary:
-    catalog = load_catalog()
-    request = parse_command("ratio 10.0.1.25 --last 6h", catalog, Settings(), KEPT_AT)
-    assert isinstance(request, FlowRequest)
-    template = catalog["ratio"]
-    row = ("10.0.1.25", "203.0.113.66", 4, 3_000, 750, "2026/11/25 08:01:00", "2026/11/25 13:59:00")
-    stats = ScanStats(rows=rows, files_scanned=2, bytes_scanned=2_500, elapsed_ms=42)
-    columns = [Column(c.name, c.type) for c in template.columns]
-    return Summary(request, template, columns, [row] * rows, stats, "local")
+    return ratio_summary(KEPT_AT, rows)
 
 
 def target(job: str = JOB, channel: str = "C0INC", user: str = "U0AAA") -> ReplyTarget:
