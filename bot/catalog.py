@@ -6,7 +6,9 @@ single SELECT over the one logical table its spec names (`vpcflow`, or the JSON 
 `vpc_flow_logs`; a `vpcflow` template may also read the IOC table `incident_iocs`), binds exactly
 the parameters its spec declares plus the scope parameters, is bounded by the window (and, on
 `vpcflow`, prunes on `date_partition`), and names exactly the output columns its spec lists; its
-one-sentence `finding` names only those columns, its parameters and `rows`.
+one-sentence `finding` names only those columns, its parameters and `rows`. A spec lists its columns as a
+`[[columns]]` array or names a preset of `_columns.toml` (`columns = "record"`), so that the queries that
+list whole records share one definition of a record.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from collections.abc import Iterator
 from functools import cache, cached_property
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import sqlglot
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from sqlglot import exp
 
 from bot.flowlog_format import FIELDS
@@ -55,6 +57,8 @@ https://docs.aws.amazon.com/athena/latest/ug/querying-with-prepared-statements.h
 validated integer (`FlowRequest.limit`), so writing it in carries no user text into the SQL."""
 ROWS_FIELD = "rows"
 """The one `finding` field that is neither a column nor a parameter: how many rows the answer has."""
+PRESETS_FILE: Final = "_columns.toml"
+"""The column presets, by name, in the templates' folder: lists that several specs would otherwise repeat."""
 
 AthenaType = Literal["integer", "bigint", "smallint", "double", "varchar", "boolean", "timestamp", "date"]
 ColumnKind = Literal["ip", "bytes", "count", "time", "epoch", "text", "number", "port"]
@@ -248,17 +252,46 @@ def load_catalog() -> Catalog:
 
 def read_catalog(folder: Traversable) -> Catalog:
     """Load and validate every `<name>.toml` of a folder with its `<name>.sql`; tests bring their own."""
+    presets = read_presets(folder)
     templates = []
     for spec_file in sorted(folder.iterdir(), key=lambda f: f.name):
-        if not spec_file.name.endswith(".toml"):
+        if not spec_file.name.endswith(".toml") or spec_file.name == PRESETS_FILE:
             continue
         name = spec_file.name.removesuffix(".toml")
         sql_file = folder / f"{name}.sql"
         try:
-            spec = tomllib.loads(spec_file.read_text(encoding="utf-8"))
+            spec = with_preset(tomllib.loads(spec_file.read_text(encoding="utf-8")), presets)
             templates.append(QueryTemplate(name=name, sql=sql_file.read_text(encoding="utf-8"), **spec))
         except (ValueError, FileNotFoundError) as exc:
             raise TemplateError(f"query_templates/{name}: {exc}") from exc
     if not templates:
         raise TemplateError("no templates found in query_templates/")
     return Catalog(templates)
+
+
+PRESETS: TypeAdapter[dict[str, tuple[ColumnSpec, ...]]] = TypeAdapter(
+    dict[str, tuple[ColumnSpec, ...]], config=ConfigDict(title="column presets")
+)
+"""`_columns.toml` read: a preset name to the columns it stands for."""
+
+
+def read_presets(folder: Traversable) -> dict[str, tuple[ColumnSpec, ...]]:
+    """The folder's column presets (none without `_columns.toml`), each checked even if no spec names it."""
+    presets_file = folder / PRESETS_FILE
+    if not presets_file.is_file():
+        return {}
+    try:
+        return PRESETS.validate_python(tomllib.loads(presets_file.read_text(encoding="utf-8")))
+    except ValueError as exc:
+        raise TemplateError(f"query_templates/{PRESETS_FILE}: {exc}") from exc
+
+
+def with_preset(spec: dict[str, Any], presets: dict[str, tuple[ColumnSpec, ...]]) -> dict[str, Any]:
+    """The spec with `columns = "<preset>"` replaced by that preset's columns; other specs as they are."""
+    columns = spec.get("columns")
+    if not isinstance(columns, str):
+        return spec
+    if columns not in presets:
+        known = ", ".join(sorted(presets)) or f"none, as there is no {PRESETS_FILE}"
+        raise ValueError(f"columns = {columns!r} is not a preset of {PRESETS_FILE}; known presets: {known}")
+    return {**spec, "columns": presets[columns]}
