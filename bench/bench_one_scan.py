@@ -39,10 +39,10 @@ from bench import datasets
 from bench.report import Figure, machine, markdown
 from bot.catalog import Catalog, QueryTemplate, load_catalog
 from bot.engines.athena import to_athena
-from bot.engines.base import Row
 from bot.engines.local import LocalEngine
 from bot.parsing import parse_command
 from bot.request import FlowRequest
+from bot.results import Row
 from bot.settings import Settings
 
 SECTION = "One read per answer"

@@ -30,11 +30,11 @@ from bench import datasets
 from bench.report import Figure, machine, markdown
 from bot.answer import answer
 from bot.catalog import Catalog, load_catalog
-from bot.engines.base import ScanStats
-from bot.engines.layout import select_files
 from bot.engines.local import LocalEngine
+from bot.flowlog_layout import select_files
 from bot.parsing import parse_command
 from bot.request import FlowRequest
+from bot.results import ScanStats
 from bot.settings import Settings
 
 SECTION = "Local engine scan"

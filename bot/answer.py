@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from bot.catalog import Catalog
-from bot.engines.base import Engine, Row
+from bot.engines.base import Engine
 from bot.rendering.csv_out import write_csv
 from bot.rendering.digest import digest_for
 from bot.rendering.summary import Summary
 from bot.request import FlowRequest
+from bot.results import Row
 
 log = logging.getLogger(__name__)
 

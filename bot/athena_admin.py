@@ -10,6 +10,7 @@ import json
 from datetime import UTC, datetime
 from typing import TextIO
 
+from bot.glue import SetupReport, converge
 from bot.parsing import CommandError
 from bot.settings import Settings
 
@@ -28,7 +29,7 @@ def athena_command(args: argparse.Namespace, settings: Settings, stdout: TextIO)
         raise CommandError("--account, --partition, --region, --output-location and --setup go with `policy`")
     if args.action == "policy":
         from bot.iam import runtime_policy, setup_policy
-        from bot.settings import ACCOUNT_ID
+        from bot.identifiers import ACCOUNT_ID
 
         if not args.account or not ACCOUNT_ID.fullmatch(args.account):
             given = args.account or "missing"
@@ -56,8 +57,28 @@ def athena_command(args: argparse.Namespace, settings: Settings, stdout: TextIO)
     if args.action == "ddl":
         print(";\n\n".join(s.sql for s in made) + ";", file=stdout)
         return EXIT_OK
-    from bot.glue import setup
 
     report = setup(settings, apply=args.apply)
     print("\n".join(report.lines), file=stdout)
     return EXIT_FAILURE if report.drifted else EXIT_OK
+
+
+def setup(settings: Settings, *, apply: bool) -> SetupReport:
+    """`flowbot athena setup`: Flowbot's workgroup (bot/workgroup.py), the database and tables through Glue
+    (`converge`), then the IOC view through Athena (`CREATE OR REPLACE VIEW` converges by itself)."""
+    import boto3
+
+    from bot.ddl import ioc_view
+    from bot.engines.athena import AthenaEngine
+    from bot.workgroup import converge_workgroup
+
+    athena = boto3.client("athena", region_name=settings.athena_region)
+    workgroup = converge_workgroup(athena, settings)  # first: the view's statement runs in it
+    report = converge(boto3.client("glue", region_name=settings.athena_region), settings, apply=apply)
+    report.lines[:0] = workgroup.lines
+    report.drifted += workgroup.drifted
+    if settings.ioc_table_location is not None:
+        view = ioc_view(settings)
+        AthenaEngine(settings, athena_client=athena).execute_statement(view.sql)
+        report.lines.append(f"created or replaced {view.creates}")
+    return report

@@ -15,9 +15,7 @@ from datetime import UTC, datetime
 from redis import Redis
 from redis.client import Pipeline
 
-BUDGET_KEY = "flowbot:budget:{team}:{channel}:{day}"
-BUDGET_TTL_SECONDS = 2 * 86400
-"""A day's books are kept into the next day, for a query that runs across midnight to settle."""
+from bot.redis_keys import BUDGET_KEY, BUDGET_TTL_SECONDS
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from redis import Redis
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-SHORT_KEY = "flowbot:short:{short}"
-CANCEL_KEY = "flowbot:cancel:{job_id}"
+from bot.redis_keys import CANCEL_KEY, SHORT_KEY
+
 SHORT_LENGTH = 8
 
 

@@ -1,18 +1,18 @@
 """The query catalogue: `query_templates/*.sql` plus their `*.toml` specs, loaded into frozen models.
 
-A template is data. Loading it checks everything that could go wrong later, so that a bad
-template stops start-up instead of a responder's query: the SQL parses in Athena's dialect, is a
-single SELECT over the one logical table its spec names (`vpcflow`, or the JSON table
-`vpc_flow_logs`; a `vpcflow` template may also read the IOC table `incident_iocs`), binds exactly
-the parameters its spec declares plus the scope parameters, is bounded by the window (and, on
-`vpcflow`, prunes on `date_partition`), and names exactly the output columns its spec lists; its
-one-sentence `finding` names only those columns, its parameters and `rows`. A spec lists its columns as a
-`[[columns]]` array or names a preset of `_columns.toml` (`columns = "record"`), so that the queries that
-list whole records share one definition of a record.
+A template is data. Loading it checks the spec: its one-sentence `finding` names only its columns, its
+parameters and `rows`, and its summary columns are among its columns. Its SQL is checked by a SQL parser in
+bot/sql_checks.py, which every worker runs at start-up (and the tests run), so that a bad template stops
+start-up instead of a responder's query; the Slack app, which only parses commands, loads no SQL parser.
+What the app needs of the SQL (the parameters it binds, the flow-log fields it reads) is read here from its
+words, and the check proves that reading equal to the parser's for every template. A spec lists its
+columns as a `[[columns]]` array or names a preset of `_columns.toml` (`columns = "record"`), so that the
+queries that list whole records share one definition of a record.
 """
 
 from __future__ import annotations
 
+import re
 import string
 import tomllib
 from collections.abc import Iterator
@@ -21,9 +21,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, Final, Literal
 
-import sqlglot
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
-from sqlglot import exp
 
 from bot.flowlog_format import FIELDS
 
@@ -125,45 +123,17 @@ class QueryTemplate(BaseModel):
             raise ValueError(
                 f"finding names {sorted(fields - known)}, which are neither columns, parameters nor `rows`"
             )
-        try:
-            tree = sqlglot.parse_one(self.sql, read="trino")
-        except sqlglot.errors.ParseError as exc:
-            raise ValueError(f"SQL does not parse in Athena's dialect: {exc}") from exc
-        if not isinstance(tree, exp.Select | exp.Union):
-            raise ValueError("a template must be a single SELECT")
-        tables = {t.name for t in tree.find_all(exp.Table)}
-        extra = EXTRA_TABLES[self.table]
-        if self.table not in tables or tables - {self.table} - extra:
-            also = "".join(f" (and {name!r})" for name in sorted(extra))
-            raise ValueError(f"a template reads only the table {self.table!r}{also}, not {sorted(tables)}")
-        used = {p.name for p in tree.find_all(exp.Placeholder)}
-        declared = {p.name for p in self.params}
-        allowed = declared | SCOPE_PARAMS | {LIMIT_PARAM}
-        if used - allowed:
-            raise ValueError(f"SQL binds undeclared parameters: {sorted(used - allowed)}")
-        if declared - used:
-            raise ValueError(f"declared parameters unused by the SQL: {sorted(declared - used)}")
-        outside = sorted({p.name for p in tree.find_all(exp.Placeholder) if not in_where(p)} - LITERAL_PARAMS)
-        if outside:
-            raise ValueError(
-                f"SQL binds {outside} outside a WHERE clause; Athena takes parameters only there"
-            )
-        required = REQUIRED_SCOPE[self.table]
-        if required - used:
-            raise ValueError(f"SQL must bound the window and prune partitions with {sorted(required)}")
-        if tree.selects and [s.alias_or_name for s in tree.selects] != names:
-            raise ValueError(f"SQL output columns {tree.named_selects} differ from the spec's {names}")
         return self
 
     @cached_property
     def placeholders(self) -> frozenset[str]:
         """Every parameter name the SQL binds."""
-        return frozenset(p.name for p in sqlglot.parse_one(self.sql, read="trino").find_all(exp.Placeholder))
+        return frozenset(PLACEHOLDER.findall(sql_code(self.sql)))
 
     @cached_property
     def reads_iocs(self) -> bool:
         """Whether the SQL reads the IOC table (a hunt)."""
-        return any(t.name == IOC_TABLE for t in sqlglot.parse_one(self.sql, read="trino").find_all(exp.Table))
+        return IOC_TABLE in WORD.findall(sql_code(self.sql))
 
     @property
     def uses_limit(self) -> bool:
@@ -173,8 +143,8 @@ class QueryTemplate(BaseModel):
     @cached_property
     def fields_used(self) -> frozenset[str]:
         """Flow-log columns the SQL reads: a log format without one of them cannot answer it."""
-        tree = sqlglot.parse_one(self.sql, read="trino")
-        return frozenset(c.name for c in tree.find_all(exp.Column) if c.name in FLOW_COLUMNS)
+        words = PLACEHOLDER.sub(" ", ALIAS.sub(" ", sql_code(self.sql)))
+        return frozenset(WORD.findall(words)) & FLOW_COLUMNS
 
     @property
     def usage(self) -> str:
@@ -182,13 +152,15 @@ class QueryTemplate(BaseModel):
         return " ".join([*self.command, *(f"<{p.name}>" for p in self.params)])
 
 
-def in_where(node: exp.Expression) -> bool:
-    """Whether a node sits inside a WHERE clause (of any SELECT of the query), where Athena takes `?`.
+STRING_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|--[^\n]*")
+PLACEHOLDER = re.compile(r"(?<![\w:]):([A-Za-z_]\w*)")
+WORD = re.compile(r"[A-Za-z_]\w*")
+ALIAS = re.compile(r"\bAS\s+[A-Za-z_]\w*", re.IGNORECASE)
 
-    "Currently, ? parameters can be placed only in the WHERE clause" (Athena, "Use parameterized
-    queries", Considerations and limitations); a join's ON condition is not a WHERE clause, so no `?` there.
-    """
-    return node.find_ancestor(exp.Where) is not None
+
+def sql_code(sql: str) -> str:
+    """The SQL without its comments, and its string literals emptied: what is left are its words."""
+    return STRING_OR_COMMENT.sub(lambda m: "''" if m.group().startswith("'") else " ", sql)
 
 
 def finding_fields(finding: str) -> frozenset[str]:
@@ -246,7 +218,8 @@ class Catalog:
 
 @cache
 def load_catalog() -> Catalog:
-    """Load and validate every template shipped in `query_templates/` (once per process)."""
+    """Load every template shipped in `query_templates/`, its spec checked (once per process); its SQL is
+    checked by `bot.sql_checks.check_catalog` where queries run."""
     return read_catalog(resources.files("query_templates"))
 
 

@@ -34,6 +34,7 @@ from bot.parsing import CancelRequest, CommandError, HelpRequest
 from bot.rendering.help import help_text
 from bot.request import FlowRequest
 from bot.settings import MissingSettingError, Settings
+from bot.sql_checks import check_catalog
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 MANIFEST_FILE = Path(__file__).resolve().parent / "manifest.yml"
@@ -151,7 +152,7 @@ def _json_value(value: Any) -> Any:
 
 
 def _ask(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
-    catalog = load_catalog()
+    catalog = check_catalog(load_catalog())
     parsed = parse(" ".join(args.text), catalog, settings, datetime.now(UTC))
     if not isinstance(parsed, FlowRequest | HelpRequest | CancelRequest):
         return _ioc(parsed, args, settings, stdout)
@@ -393,7 +394,7 @@ def _manifest(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> i
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.server import serve_http, serve_socket_mode
+    from handlers.server import serve_http, serve_socket_mode
 
     if args.socket:
         serve_socket_mode(settings)

@@ -12,9 +12,7 @@ from typing import Any
 
 from redis import Redis
 
-CONFIRM_KEY = "flowbot:confirm:{job_id}"
-CONFIRM_TTL_SECONDS = 3600
-"""How long a parked query waits; after that its buttons say to ask again."""
+from bot.redis_keys import CONFIRM_KEY, CONFIRM_TTL_SECONDS
 
 
 class PendingConfirmations:

@@ -18,12 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from redis import Redis
 
 from bot.echo import shown
+from bot.identifiers import ACCOUNT_ID, REGION, USER_ID
 from bot.parsing import CommandError, parse_account, parse_duration, parse_region, parse_window
+from bot.redis_keys import CONTEXT_KEY
 from bot.request import UtcDatetime, Window
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-CONTEXT_KEY = "flowbot:context:{team}:{channel}"
 CONTEXT_FORMS = (
     "the forms are `context account <12 digits> region <name> last 6h` (any of them), "
     "`context from <ISO 8601> to <ISO 8601>`, `context clear`, or `context` alone to show it"
@@ -35,8 +36,8 @@ class ContextScope(BaseModel):
     """The values a context sets: any of account, region and one window (a duration or absolute)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    account: str | None = Field(None, pattern=r"^[0-9]{12}$", description="AWS account ID.")
-    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$", description="AWS region name.")
+    account: str | None = Field(None, pattern=ACCOUNT_ID.pattern, description="AWS account ID.")
+    region: str | None = Field(None, pattern=REGION.pattern, description="AWS region name.")
     last: str | None = Field(None, description="A rolling window, `6h`: the last 6 hours before each query.")
     window: Window | None = Field(None, description="An absolute window, for a past incident.")
 
@@ -81,7 +82,7 @@ class ContextScope(BaseModel):
 class ChannelContext(ContextScope):
     """A channel's context as stored: its values, who set them and when."""
 
-    set_by: str = Field(pattern=r"^[UW][A-Z0-9]{2,}$", description="Slack user ID of who set it.")
+    set_by: str = Field(pattern=USER_ID.pattern, description="Slack user ID of who set it.")
     set_at: UtcDatetime
 
 

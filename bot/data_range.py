@@ -16,7 +16,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
-from bot.engines.layout import ACCOUNT_DIR, JSON_FOLDER, REGION_DIR
+from bot.flowlog_layout import JSON_FOLDER
+from bot.identifiers import ACCOUNT_ID, REGION
 from bot.settings import Settings
 
 Origin = Literal["folders", "projection", "unpartitioned"]
@@ -88,9 +89,9 @@ def local_range(root: Path) -> DataRange:
     """First and last day folders with logs, over every account and region under `root/AWSLogs`."""
     days: dict[date, list[Path]] = {}
     logs = root / "AWSLogs"
-    for account in _subdirs(logs, ACCOUNT_DIR):
+    for account in _subdirs(logs, ACCOUNT_ID):
         vpcflowlogs = logs / account / "vpcflowlogs"
-        for region in _subdirs(vpcflowlogs, REGION_DIR):
+        for region in _subdirs(vpcflowlogs, REGION):
             for when, folder in _day_folders(vpcflowlogs / region):
                 days.setdefault(when, []).append(folder)
     ordered = sorted(days)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from redis import Redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -36,13 +35,13 @@ from slack_sdk.http_retry.handler import RetryHandler
 from bot import response_url
 from bot.iocs.actions import IocReply
 from bot.pacing import ChannelPacer
+from bot.redis_keys import ANSWERED_KEY, ANSWERED_TTL_SECONDS
 from bot.rendering.summary import Summary
+from bot.request import ReplyTarget
 from bot.settings import MissingSettingError, Settings
 from bot.status import NOT_POSTABLE
 
 log = logging.getLogger(__name__)
-ANSWERED_KEY = "flowbot:answered:{job_id}"
-ANSWERED_TTL_SECONDS = 7 * 86400
 UPLOAD_TIMEOUT_SECONDS = 300
 INVITE_HINT = "Add Flowbot with `/invite @Flowbot` (or the channel's Integrations → Add apps)."
 NOT_IN_CHANNEL_NOTE = (
@@ -64,21 +63,6 @@ BLOCKS_REFUSED = frozenset(
 """Slack's answers when it will not take (or fails on) a message's blocks: chat.postMessage's Errors
 (docs.slack.dev/reference/methods/chat.postMessage); `msg_blocks_too_long`, and server errors on table
 cells, are reported in slackapi's trackers. Any 5xx counts too (`blocks_refused`)."""
-
-
-class ReplyTarget(BaseModel):
-    """Where and for whom to answer: taken from the Slack request, carried through the queue."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    team_id: str
-    channel_id: str
-    user_id: str
-    job_id: str
-    response_url: str | None = None
-    thread_ts: str | None = None
-    """The thread the request was made in (an @mention or a message shortcut): answers go there."""
-    enterprise_id: str | None = None
-    """The Enterprise Grid org, for finding the installation's token in multi-workspace mode."""
 
 
 def web_client(
@@ -412,3 +396,13 @@ def post_failure(client: WebClient, target: ReplyTarget, asked: str, reason: str
 
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}
+
+
+def permalink(client: WebClient, channel: str, ts: str | None) -> str | None:
+    """A link to a message, for the App Home; None when Slack will not give one."""
+    if ts is None:
+        return None
+    try:
+        return str(client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
+    except SlackApiError:
+        return None

@@ -269,24 +269,3 @@ def converge(glue: Any, settings: Settings, *, apply: bool) -> SetupReport:
             "run `flowbot athena setup --apply` to update them (external tables: the files in S3 stay)"
         )
     return report
-
-
-def setup(settings: Settings, *, apply: bool) -> SetupReport:
-    """`flowbot athena setup`: Flowbot's workgroup (bot/workgroup.py), the database and tables through Glue
-    (`converge`), then the IOC view through Athena (`CREATE OR REPLACE VIEW` converges by itself)."""
-    import boto3
-
-    from bot.ddl import ioc_view
-    from bot.engines.athena import AthenaEngine
-    from bot.workgroup import converge_workgroup
-
-    athena = boto3.client("athena", region_name=settings.athena_region)
-    workgroup = converge_workgroup(athena, settings)  # first: the view's statement runs in it
-    report = converge(boto3.client("glue", region_name=settings.athena_region), settings, apply=apply)
-    report.lines[:0] = workgroup.lines
-    report.drifted += workgroup.drifted
-    if settings.ioc_table_location is not None:
-        view = ioc_view(settings)
-        AthenaEngine(settings, athena_client=athena).execute_statement(view.sql)
-        report.lines.append(f"created or replaced {view.creates}")
-    return report

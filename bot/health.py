@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from bot.engines.layout import JSON_FOLDER
+from bot.flowlog_layout import JSON_FOLDER
 from bot.logs import Redactor
 from bot.settings import MissingSettingError, Settings
 

@@ -50,7 +50,8 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from bot.settings import ACCOUNT_ID, BUCKET, REGION, MissingSettingError, Settings
+from bot.identifiers import ACCOUNT_ID, REGION
+from bot.settings import BUCKET, MissingSettingError, Settings
 from bot.workgroup import DEFAULT_WORKGROUP
 
 POLICY_VERSION = "2012-10-17"

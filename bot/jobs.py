@@ -29,9 +29,9 @@ from bot.cancel import cancelled_by, is_cancelled
 from bot.catalog import load_catalog
 from bot.confirmations import PendingConfirmations
 from bot.delivery import (
-    ReplyTarget,
     deliver_once,
     is_answered,
+    permalink,
     post_answer,
     post_failure,
     post_ioc_reply,
@@ -42,15 +42,15 @@ from bot.iocs.actions import run_ioc_request
 from bot.iocs.commands import IOC_REQUEST
 from bot.iocs.objects import object_store_for
 from bot.iocs.store import IocStore
-from bot.pacing import MAX_WAIT_SECONDS, ChannelPacer
+from bot.pacing import ChannelPacer
 from bot.pages import ResultPages
 from bot.preflight import Cleared, NeedsConfirmation, OverBudget, preflight
-from bot.recent import RecentQueries, RecentQuery, Status
+from bot.recent import note_query
 from bot.rendering.cost import estimate_phrase, scan_phrase
 from bot.rendering.status import JobState, StatusView
-from bot.request import FlowRequest
+from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
-from bot.status import StatusBoard
+from bot.status import StatusBoard, status_board
 from bot.undelivered import keep_reply, keep_undelivered
 
 log = logging.getLogger(__name__)
@@ -97,9 +97,9 @@ def run_flow_job(
     if is_cancelled(redis, target.job_id):
         cancelled = view(state=JobState.CANCELLED, cancelled_by=cancelled_by(redis, target.job_id))
         deliver_once(redis, target, lambda: finish(client, board, target, cancelled))
-        remember(redis, settings, target, request.text, "cancelled")
+        note_query(redis, settings, target, request.text, "cancelled")
         return {"status": "cancelled"}
-    remember(redis, settings, target, request.text, "running")
+    note_query(redis, settings, target, request.text, "running")
     try:
         board.ensure(view(state=JobState.RUNNING))
     except SlackApiError as exc:  # the answer can still be posted on its own
@@ -165,7 +165,7 @@ def run_flow_job(
                 posted = delivered.summary
                 shown = posted.ts if posted.direct else board.ts or posted.ts
                 link = permalink(client, posted.channel, shown)
-                remember(redis, settings, target, request.text, "answered", done.finding, link)
+                note_query(redis, settings, target, request.text, "answered", done.finding, link)
 
             try:
                 deliver_once(redis, target, send)
@@ -184,7 +184,7 @@ def run_flow_job(
                     "posts it here when Slack takes posts again"
                 )
                 board.show(view(state=JobState.FAILED, finding=reason), force=True)
-                remember(redis, settings, target, request.text, "failed", reason)
+                note_query(redis, settings, target, request.text, "failed", reason)
                 return {"status": "undelivered", "rows": summary.stats.rows, "kept": str(kept)}
     except EngineError as exc:
         reason = str(exc)
@@ -198,7 +198,7 @@ def run_flow_job(
             else view(state=state, cancelled_by=cancelled_by(redis, target.job_id), spent=spent)
         )
         deliver_once(redis, target, lambda: finish(client, board, target, failed))
-        remember(redis, settings, target, request.text, state.value, reason)
+        note_query(redis, settings, target, request.text, state.value, reason)
         return {"status": state.value, "reason": reason}
     stats = summary.stats
     return {"status": "answered", "rows": stats.rows, "bytes_scanned": stats.bytes_scanned}
@@ -222,7 +222,7 @@ def _stop_before_running(
     def refuse(reason: str, status: str) -> dict[str, Any]:
         refused = view(state=JobState.FAILED, finding=reason)
         deliver_once(redis, target, lambda: finish(client, board, target, refused))
-        remember(redis, settings, target, request.text, "failed", reason)
+        note_query(redis, settings, target, request.text, "failed", reason)
         return {"status": status, "estimate_bytes": verdict.estimate.bytes}
 
     if isinstance(verdict, OverBudget):
@@ -237,7 +237,7 @@ def _stop_before_running(
     parked = (request.model_dump(mode="json"), target.model_dump(mode="json"))
     PendingConfirmations(redis).park(target.job_id, *parked)
     board.show(question, force=True)
-    remember(redis, settings, target, request.text, "awaiting confirmation")
+    note_query(redis, settings, target, request.text, "awaiting confirmation")
     return {"status": "awaiting confirmation", "estimate_bytes": verdict.estimate.bytes}
 
 
@@ -249,68 +249,6 @@ def _settle(budget: ChannelBudget, cleared: Cleared | None, scanned: int) -> Non
         budget.settle(cleared.reservation, scanned)
     except RedisError:
         log.warning("could not settle %s's scan in the channel budget", cleared.reservation.job_id)
-
-
-def remember(
-    redis: Redis,
-    settings: Settings,
-    target: ReplyTarget,
-    text: str,
-    status: Status,
-    finding: str | None = None,
-    permalink: str | None = None,
-) -> None:
-    """Note the query in its asker's recent queries (their App Home); never fails the job for it."""
-    try:
-        RecentQueries(redis, settings.recent_queries).record(
-            RecentQuery(
-                job_id=target.job_id,
-                team_id=target.team_id,
-                user_id=target.user_id,
-                channel_id=target.channel_id,
-                text=text,
-                status=status,
-                finding=finding,
-                permalink=permalink,
-            )
-        )
-    except RedisError:
-        log.warning("could not note job %s in recent queries", target.job_id)
-
-
-def permalink(client: WebClient, channel: str, ts: str | None) -> str | None:
-    """A link to a message, for the App Home; None when Slack will not give one."""
-    if ts is None:
-        return None
-    try:
-        return str(client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"])
-    except SlackApiError:
-        return None
-
-
-def status_board(
-    client: WebClient, redis: Redis, target: ReplyTarget, settings: Settings, *, in_listener: bool = False
-) -> StatusBoard:
-    """The job's status message, wherever it was asked.
-
-    A listener never waits for the channel's pace: Bolt runs listeners on a small thread pool, and
-    listeners waiting their turn in a busy channel would hold every thread and make Slack's next
-    commands miss their 3-second acknowledgement. Its post still counts in the channel's pace, and the
-    per-channel query limit bounds how many there can be.
-    """
-    return StatusBoard(
-        client,
-        redis,
-        job_id=target.job_id,
-        channel_id=target.channel_id,
-        thread_ts=target.thread_ts,
-        pacer=ChannelPacer(
-            redis,
-            settings.channel_post_interval_seconds,
-            max_wait_seconds=0.0 if in_listener else MAX_WAIT_SECONDS,
-        ),
-        min_interval_seconds=settings.status_update_seconds,
-    )
 
 
 def finish(client: WebClient, board: StatusBoard, target: ReplyTarget, final: StatusView) -> None:
@@ -431,6 +369,6 @@ def report_failure(
         board = status_board(client, connection, target, settings)
         failed = StatusView(JobState.FAILED, request, target.job_id, target.user_id, finding=reason)
         deliver_once(connection, target, lambda: finish(client, board, target, failed))
-        remember(connection, settings, target, request.text, "failed", reason)
+        note_query(connection, settings, target, request.text, "failed", reason)
         return
     deliver_once(connection, target, lambda: post_failure(client, target, asked, reason))

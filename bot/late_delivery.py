@@ -17,14 +17,15 @@ from redis.exceptions import RedisError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from bot.delivery import Delivered, Posted, post_message, upload_csv
+from bot.delivery import Delivered, Posted, permalink, post_message, upload_csv
 from bot.installations import bot_client
-from bot.jobs import permalink, remember, status_board
 from bot.pacing import ChannelPacer
-from bot.pages import ROWS_KEY
+from bot.recent import note_query
+from bot.redis_keys import ROWS_KEY
 from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest
 from bot.settings import Settings
+from bot.status import status_board
 from bot.undelivered import CSV, SUMMARY, About, write_about
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ def tell_delivered(
     except (SlackClientError, RedisError, ValueError) as exc:
         log.warning("job %s: status message not edited after re-sending: %s", about.job_id, exc)
     link = permalink(client, posted.channel, shown)
-    remember(redis, settings, target, about.asked, "answered", about.finding, link)
+    note_query(redis, settings, target, about.asked, "answered", about.finding, link)
     noun = "answer" if about.kind == "answer" else "reply"
     found_at = f": {link}" if link else " in the channel you asked in."
     asked = _escape(about.asked if len(about.asked) <= MAX_ASKED else about.asked[: MAX_ASKED - 1] + "…")

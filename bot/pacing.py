@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 from redis import Redis
 
-PACE_KEY = "flowbot:pace:{channel}"
+from bot.redis_keys import PACE_KEY
+
 BURST = 3
 MAX_WAIT_SECONDS = 30.0
 """Past this, post anyway: a late answer beats none, and Slack's own 429 handling still applies."""

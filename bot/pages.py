@@ -12,11 +12,8 @@ import json
 
 from redis import Redis
 
+from bot.redis_keys import ROWS_CURSOR_KEY, ROWS_KEY, ROWS_TTL_SECONDS
 from bot.rendering.table import Grid
-
-ROWS_KEY = "flowbot:rows:{job_id}"
-CURSOR_KEY = "flowbot:rows-cursor:{job_id}"
-TTL_SECONDS = 7 * 86400
 
 
 class ResultPages:
@@ -33,8 +30,8 @@ class ResultPages:
             return False
         data = {"headings": grid.headings, "numeric": grid.numeric, "rows": rest, "shown": shown}
         with self.redis.pipeline() as pipe:
-            pipe.set(ROWS_KEY.format(job_id=job_id), json.dumps(data), ex=TTL_SECONDS)
-            pipe.set(CURSOR_KEY.format(job_id=job_id), 0, ex=TTL_SECONDS)
+            pipe.set(ROWS_KEY.format(job_id=job_id), json.dumps(data), ex=ROWS_TTL_SECONDS)
+            pipe.set(ROWS_CURSOR_KEY.format(job_id=job_id), 0, ex=ROWS_TTL_SECONDS)
             pipe.execute()
         return True
 
@@ -45,7 +42,7 @@ class ResultPages:
         if raw is None:
             return None
         data = json.loads(raw)
-        end = int(self.redis.incrby(CURSOR_KEY.format(job_id=job_id), self.page_size))
+        end = int(self.redis.incrby(ROWS_CURSOR_KEY.format(job_id=job_id), self.page_size))
         start = end - self.page_size
         rows: list[list[str]] = data["rows"]
         if start >= len(rows):

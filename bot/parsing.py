@@ -13,18 +13,39 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pydantic import ValidationError
 
 from bot.catalog import TABLE_OF_KIND, Catalog, QueryTemplate
 from bot.echo import shown
 from bot.flowlog_format import COLUMN_HEADERS, format_columns
+from bot.identifiers import ACCOUNT_ID, REGION
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
 
-if TYPE_CHECKING:  # bot/context.py builds on this module's parsers; a channel's context is only read here
-    from bot.context import ChannelContext
+
+class Described(Protocol):
+    """Anything that says what it holds in a few words (the used part of a context)."""
+
+    def describe(self) -> str: ...
+
+
+class ContextDefaults(Protocol):
+    """What a channel's context (bot/context.py `ChannelContext`) gives a command: the values it fills in
+    where the command says nothing, and the part of itself a request used. The parser needs no more of it,
+    so it does not import the context module (which imports the parser)."""
+
+    @property
+    def account(self) -> str | None: ...
+    @property
+    def region(self) -> str | None: ...
+    @property
+    def last(self) -> str | None: ...
+    @property
+    def window(self) -> Window | None: ...
+    def only(self, *, account: bool, region: bool, window: bool) -> Described | None: ...
+
 
 OPTIONS = ("last", "from", "to", "account", "region", "limit")
 OPTION_FORMS = (
@@ -43,8 +64,6 @@ _DEFANG_COLON = re.compile(r"\[:\]|\(:\)|\{:\}")
 _SCHEME = re.compile(r"^(?:hxxps?|https?|fxp|ftp)(?:\[:\]|:)//", re.IGNORECASE)
 _DURATION = re.compile(r"^([0-9]{1,6})\s*(m|min|mins|h|hr|hrs|d|day|days|w)$", re.IGNORECASE)
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_ACCOUNT = re.compile(r"^[0-9]{12}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 
 
 class CommandError(ValueError):
@@ -179,7 +198,7 @@ def _split_options(words: list[str]) -> tuple[list[str], dict[str, str]]:
 
 def parse_account(value: str, settings: Settings, name: str = "--account") -> str:
     """A 12-digit account ID the table covers: one the operator listed, when they listed any."""
-    if not _ACCOUNT.fullmatch(value):
+    if not ACCOUNT_ID.fullmatch(value):
         raise CommandError(f"{name} takes a 12-digit AWS account ID (got `{shown(value)}`)")
     if settings.accounts and value not in settings.accounts:
         listed = ", ".join(settings.accounts)
@@ -190,7 +209,7 @@ def parse_account(value: str, settings: Settings, name: str = "--account") -> st
 def parse_region(value: str, settings: Settings, name: str = "--region") -> str:
     """A region name (any case) the table covers: one the operator listed, when they listed any."""
     region = value.lower()
-    if not _REGION.fullmatch(region):
+    if not REGION.fullmatch(region):
         raise CommandError(f"{name} takes an AWS region name like us-east-1 (got `{shown(value)}`)")
     if settings.regions and region not in settings.regions:
         listed = ", ".join(settings.regions)
@@ -264,7 +283,7 @@ def _canonical(template: QueryTemplate, args: dict[str, str], options: dict[str,
 
 
 def parse_command(
-    text: str, catalog: Catalog, settings: Settings, now: datetime, context: ChannelContext | None = None
+    text: str, catalog: Catalog, settings: Settings, now: datetime, context: ContextDefaults | None = None
 ) -> FlowRequest | HelpRequest | CancelRequest:
     """Parse the text after `/flow`; raise `CommandError` with one clear line when it is wrong.
 
@@ -342,7 +361,7 @@ def parse_command(
 
 
 def _apply_context(
-    context: ChannelContext,
+    context: ContextDefaults,
     template: QueryTemplate,
     settings: Settings,
     now: datetime,

@@ -21,14 +21,12 @@ from redis import Redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.redis_keys import USERGROUP_KEY, USERGROUP_TTL_SECONDS
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-GROUP_KEY = "flowbot:usergroup:{group}"
 GROUP_FRESH_SECONDS = 300
 """How old a group's members may be before they are read again (after the acknowledgement)."""
-GROUP_KEPT_SECONDS = 7 * 86400
-"""How long the last answer is kept when Slack cannot be asked again (rate limits, an outage)."""
 
 
 class NotYetKnown(Exception):
@@ -103,7 +101,7 @@ class Permissions:
             )
             return None
         record = {"members": members, "at": self._clock()}
-        self.redis.set(GROUP_KEY.format(group=group), json.dumps(record), ex=GROUP_KEPT_SECONDS)
+        self.redis.set(USERGROUP_KEY.format(group=group), json.dumps(record), ex=USERGROUP_TTL_SECONDS)
         return set(members)
 
     def _refresh_later(self, group: str, client: WebClient) -> None:
@@ -115,7 +113,7 @@ class Permissions:
             pass
 
     def _group_members(self, group: str, fetch: bool, client: WebClient | None) -> set[str]:
-        raw = self.redis.get(GROUP_KEY.format(group=group))
+        raw = self.redis.get(USERGROUP_KEY.format(group=group))
         if raw is None:
             if not fetch:
                 raise NotYetKnown(group)

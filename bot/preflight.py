@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from bot.budget import ChannelBudget, Refusal, Reservation
 from bot.catalog import QueryTemplate
-from bot.engines.base import Engine, Estimate
+from bot.engines.base import Engine
 from bot.rendering.cells import human_bytes
 from bot.request import FlowRequest
+from bot.results import Estimate
 from bot.settings import Settings
 
 

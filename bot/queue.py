@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
 from typing import Any
 
 from redis import Redis
@@ -17,14 +16,17 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from bot.cancel import CancelOutcome, remember, request_cancel
-from bot.delivery import ReplyTarget
 from bot.iocs.commands import IocRequest
 from bot.iocs.store import Source
-from bot.jobs import report_failure, run_flow_job, run_ioc_job
-from bot.request import FlowRequest
+from bot.redis_keys import REQUEST_KEY, RQ_FAILURE_TTL_SECONDS, RQ_RESULT_TTL_SECONDS
+from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
 
-REQUEST_KEY = "flowbot:request:{job_id}"
+FLOW_JOB = "bot.jobs.run_flow_job"
+IOC_JOB = "bot.jobs.run_ioc_job"
+ON_FAILURE = "bot.jobs.report_failure"
+"""The worker's job functions, by dotted path (RQ imports them in the worker): the Slack app that enqueues
+never imports the job module, nor the engines, SQL parser and database behind it."""
 IOC_JOB_TIMEOUT_SECONDS = 120
 PARKING_WAIT_SECONDS = 3.0
 
@@ -47,7 +49,7 @@ class FlowQueue:
         args = (request.model_dump(mode="json"), target.model_dump(mode="json"))
         return self._enqueue_once(
             target,
-            run_flow_job,
+            FLOW_JOB,
             args,
             self.settings.query_timeout_seconds,
             request.text,
@@ -61,12 +63,12 @@ class FlowQueue:
         failure is reported instead and the responder submits again.
         """
         args = (request.model_dump(mode="json"), target.model_dump(mode="json"), source)
-        return self._enqueue_once(target, run_ioc_job, args, IOC_JOB_TIMEOUT_SECONDS, f"ioc {request.kind}")
+        return self._enqueue_once(target, IOC_JOB, args, IOC_JOB_TIMEOUT_SECONDS, f"ioc {request.kind}")
 
     def _enqueue_once(
         self,
         target: ReplyTarget,
-        job: Callable[..., Any],
+        job: str,
         args: tuple[Any, ...],
         timeout: int,
         what: str,
@@ -86,7 +88,7 @@ class FlowQueue:
     def _enqueue(
         self,
         job_id: str,
-        job: Callable[..., Any],
+        job: str,
         args: tuple[Any, ...],
         timeout: int,
         what: str,
@@ -97,9 +99,9 @@ class FlowQueue:
             *args,
             job_id=job_id,
             job_timeout=timeout,
-            result_ttl=86400,
-            failure_ttl=7 * 86400,
-            on_failure=Callback(report_failure),
+            result_ttl=RQ_RESULT_TTL_SECONDS,
+            failure_ttl=RQ_FAILURE_TTL_SECONDS,
+            on_failure=Callback(ON_FAILURE),
             retry=Retry(max=retries) if retries else None,
             description=f"/flow {what}",
         )
@@ -123,7 +125,7 @@ class FlowQueue:
         args = (request_data, target_data, by)
         text = str(request_data.get("text", ""))
         self._enqueue(
-            job_id, run_flow_job, args, self.settings.query_timeout_seconds, text, self.settings.job_retries
+            job_id, FLOW_JOB, args, self.settings.query_timeout_seconds, text, self.settings.job_retries
         )
         remember(self.redis, job_id, self.settings.dedupe_ttl_seconds)
 

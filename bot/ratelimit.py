@@ -20,12 +20,11 @@ import uuid
 from redis import Redis
 from redis.exceptions import RedisError
 
+from bot.redis_keys import RATELIMIT_CHANNEL_KEY, RATELIMIT_USER_KEY
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
-USER_KEY = "flowbot:ratelimit:user:{team}:{user}"
-CHANNEL_KEY = "flowbot:ratelimit:channel:{team}:{channel}"
 USER_REFUSED = ":hourglass: You have started {count} queries in the last minute; try again in {wait} s."
 CHANNEL_REFUSED = (
     ":hourglass: This channel has started {count} queries in the last minute; try again in {wait} s."
@@ -72,8 +71,8 @@ class RateLimiter:
     @staticmethod
     def _keys(team_id: str, channel_id: str, user_id: str) -> list[str]:
         return [
-            USER_KEY.format(team=team_id, user=user_id),
-            CHANNEL_KEY.format(team=team_id, channel=channel_id),
+            RATELIMIT_USER_KEY.format(team=team_id, user=user_id),
+            RATELIMIT_CHANNEL_KEY.format(team=team_id, channel=channel_id),
         ]
 
     def check(self, team_id: str, channel_id: str, user_id: str, request_id: str | None = None) -> str | None:

@@ -28,13 +28,14 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from redis import Redis
 from redis.client import Pipeline
+from redis.exceptions import RedisError
+
+from bot.redis_keys import RECENT_JOB_KEY, RECENT_TTL_SECONDS, RECENT_USER_KEY
+from bot.request import ReplyTarget
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-RECENT_TTL_SECONDS = 30 * 24 * 3600
-"""A person's recent queries are forgotten 30 days after the last one was recorded."""
-JOB_KEY = "flowbot:recent:job:{job_id}"
-USER_KEY = "flowbot:recent:user:{team_id}:{user_id}"
 MAX_TEXT = 500
 """Longer query text or findings are cut: the Home shows a line of each, and Redis need not hold more."""
 
@@ -123,8 +124,8 @@ class RecentQueries:
 
     def record(self, query: RecentQuery) -> None:
         """Insert or update the job; safe when several processes record at once (see the module doc)."""
-        job_key = JOB_KEY.format(job_id=query.job_id)
-        user_key = USER_KEY.format(team_id=query.team_id, user_id=query.user_id)
+        job_key = RECENT_JOB_KEY.format(job_id=query.job_id)
+        user_key = RECENT_USER_KEY.format(team_id=query.team_id, user_id=query.user_id)
 
         def write(pipe: Pipeline) -> None:
             merged = merge(_parse(pipe.get(job_key)), query)
@@ -141,10 +142,37 @@ class RecentQueries:
 
     def for_user(self, team_id: str, user_id: str) -> list[RecentQuery]:
         """The person's newest `keep` queries, newest first (expired or unreadable ones left out)."""
-        user_key = USER_KEY.format(team_id=team_id, user_id=user_id)
+        user_key = RECENT_USER_KEY.format(team_id=team_id, user_id=user_id)
         members = self.redis.zrevrange(user_key, 0, self.keep - 1)
         if not members:
             return []
         ids = [m.decode() if isinstance(m, bytes) else str(m) for m in members]
-        raws = self.redis.mget([JOB_KEY.format(job_id=job_id) for job_id in ids])
+        raws = self.redis.mget([RECENT_JOB_KEY.format(job_id=job_id) for job_id in ids])
         return [query for query in map(_parse, raws) if query is not None]
+
+
+def note_query(
+    redis: Redis,
+    settings: Settings,
+    target: ReplyTarget,
+    text: str,
+    status: Status,
+    finding: str | None = None,
+    permalink: str | None = None,
+) -> None:
+    """Note the query in its asker's recent queries (their App Home); never fails the job for it."""
+    try:
+        RecentQueries(redis, settings.recent_queries).record(
+            RecentQuery(
+                job_id=target.job_id,
+                team_id=target.team_id,
+                user_id=target.user_id,
+                channel_id=target.channel_id,
+                text=text,
+                status=status,
+                finding=finding,
+                permalink=permalink,
+            )
+        )
+    except RedisError:
+        log.warning("could not note job %s in recent queries", target.job_id)

@@ -25,17 +25,15 @@ from redis import Redis
 from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.delivery import ANSWERED_KEY, claim_final, error_of
+from bot.delivery import claim_final, error_of
 from bot.installations import NotInstalledError
 from bot.late_delivery import send_kept, tell_delivered
 from bot.logs import bind
+from bot.redis_keys import ANSWERED_KEY, RESENDING_KEY, RESENDING_TTL_SECONDS
 from bot.settings import MissingSettingError, Settings
 from bot.undelivered import About, kept, read_about, write_about
 
 log = logging.getLogger(__name__)
-RESENDING_KEY = "flowbot:resending:{job_id}"
-RESENDING_TTL_SECONDS = 900
-"""Longer than one answer's re-send can take (slack_sdk's retries, an upload of up to 300 s)."""
 MAX_WAIT = timedelta(hours=1)
 Result = Literal["delivered", "already delivered", "failed", "cannot resend", "gave up", "not tried", "kept"]
 Standing = Literal["due", "waiting", "gave up", "manual", "evidence"]

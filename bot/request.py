@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
+from bot.identifiers import ACCOUNT_ID, REGION
+
 DAY_FORMAT = "%Y/%m/%d"
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 """How the JSON table's start_time/end_time text is written, so that text order is time order."""
@@ -105,8 +107,8 @@ class FlowRequest(BaseModel):
     query: str = Field(description="Template name, e.g. `ratio`.")
     params: dict[str, IpValue] = Field(default_factory=dict)
     window: Window
-    account: str | None = Field(None, pattern=r"^[0-9]{12}$")
-    region: str | None = Field(None, pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
+    account: str | None = Field(None, pattern=ACCOUNT_ID.pattern)
+    region: str | None = Field(None, pattern=REGION.pattern)
     limit: int = Field(ge=1)
     text: str = Field(description="The command as Flowbot understood it, shown with the answer.")
     context: str | None = Field(
@@ -130,3 +132,18 @@ class FlowRequest(BaseModel):
             limit=self.limit,
         )
         return values
+
+
+class ReplyTarget(BaseModel):
+    """Where and for whom to answer: taken from the Slack request, carried through the queue."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    team_id: str
+    channel_id: str
+    user_id: str
+    job_id: str
+    response_url: str | None = None
+    thread_ts: str | None = None
+    """The thread the request was made in (an @mention or a message shortcut): answers go there."""
+    enterprise_id: str | None = None
+    """The Enterprise Grid org, for finding the installation's token in multi-workspace mode."""

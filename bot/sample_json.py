@@ -17,7 +17,7 @@ from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
-from bot.engines.layout import JSON_FOLDER
+from bot.flowlog_layout import JSON_FOLDER
 
 
 def _iso(epoch: str) -> str:

@@ -16,15 +16,12 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.flowlog_format import DEFAULT_V2_FORMAT, parse_log_format
+from bot.identifiers import ACCOUNT_ID, REGION, SLACK_ID, TEAM_ID
 from bot.manifest import manifest_bot_scopes
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,127}$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 PREFIX = re.compile(r"^[A-Za-z0-9!_.*()/-]*$")
-SLACK_ID = re.compile(r"^[UWSCGD][A-Z0-9]{2,}$")
-TEAM_ID = re.compile(r"^[TE][A-Z0-9]{2,}$")
 CLIENT_ID = re.compile(r"^\d+\.\d+$")
 SCOPE = re.compile(r"^[a-z][a-z0-9_.-]*(:[a-z0-9_.-]+)*$")
 URL_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")

@@ -23,12 +23,13 @@ from redis import Redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.pacing import ChannelPacer
+from bot.pacing import MAX_WAIT_SECONDS, ChannelPacer
+from bot.redis_keys import STATUS_KEY, STATUS_TTL_SECONDS
 from bot.rendering.status import FINAL_STATES, StatusView
+from bot.request import ReplyTarget
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-STATUS_KEY = "flowbot:status:{job_id}"
-STATUS_TTL_SECONDS = 7 * 86400
 ATTACH_WAIT_SECONDS = 5.0
 NOT_POSTABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
 """Slack's answers for a channel Flowbot may not post in: explain how to invite it, do not retry."""
@@ -162,3 +163,28 @@ class StatusBoard:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def status_board(
+    client: WebClient, redis: Redis, target: ReplyTarget, settings: Settings, *, in_listener: bool = False
+) -> StatusBoard:
+    """The job's status message, wherever it was asked.
+
+    A listener never waits for the channel's pace: Bolt runs listeners on a small thread pool, and
+    listeners waiting their turn in a busy channel would hold every thread and make Slack's next
+    commands miss their 3-second acknowledgement. Its post still counts in the channel's pace, and the
+    per-channel query limit bounds how many there can be.
+    """
+    return StatusBoard(
+        client,
+        redis,
+        job_id=target.job_id,
+        channel_id=target.channel_id,
+        thread_ts=target.thread_ts,
+        pacer=ChannelPacer(
+            redis,
+            settings.channel_post_interval_seconds,
+            max_wait_seconds=0.0 if in_listener else MAX_WAIT_SECONDS,
+        ),
+        min_interval_seconds=settings.status_update_seconds,
+    )

@@ -23,8 +23,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
-from bot.delivery import ReplyTarget
 from bot.rendering.summary import Summary
+from bot.request import ReplyTarget
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

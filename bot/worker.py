@@ -30,6 +30,7 @@ from bot.jobs import report_dead_horse
 from bot.logs import bind
 from bot.redelivery import resend_due
 from bot.settings import Settings
+from bot.sql_checks import check_catalog
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
 
     RQ's loop quits on a Redis error it did not expect (an outage longer than the client's retries): unless a
     stop was asked for, wait until Redis answers and serve again, as a new worker (RQ names each one)."""
-    load_catalog()
+    check_catalog(load_catalog())  # a bad template stops start-up, not a responder's query
     redis = worker_redis(settings)
     redis.ping()  # a worker that never reached Redis exits 1: its configuration is what is wrong
     while True:

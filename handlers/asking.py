@@ -22,13 +22,15 @@ from slack_sdk.errors import SlackApiError
 
 from bot import response_url
 from bot.context import ChannelContext, ContextStore
-from bot.delivery import NOT_IN_CHANNEL_NOTE, ReplyTarget
-from bot.jobs import remember, status_board
-from bot.queue import REQUEST_KEY, FlowQueue, job_id_for
+from bot.delivery import NOT_IN_CHANNEL_NOTE
+from bot.queue import FlowQueue, job_id_for
 from bot.ratelimit import RateLimiter
+from bot.recent import note_query
+from bot.redis_keys import REQUEST_KEY
 from bot.rendering.status import JobState, StatusView
-from bot.request import FlowRequest
+from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
+from bot.status import status_board
 from handlers.replying import tell_presser
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,7 @@ class Asker:
             self.limiter.release(*where, request_id=target.job_id)  # not enqueued: not counted
             raise
         if fresh:
-            remember(self.queue.redis, self.settings, target, request.text, "queued")
+            note_query(self.queue.redis, self.settings, target, request.text, "queued")
         return fresh
 
     def ask_from_action(

@@ -19,13 +19,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot.catalog import Catalog
 from bot.confirmations import PendingConfirmations
-from bot.delivery import ReplyTarget, blocks_refused, claim_final
-from bot.jobs import remember, status_board
+from bot.delivery import blocks_refused, claim_final
 from bot.pages import ResultPages
 from bot.parsing import CommandError, recheck
+from bot.recent import note_query
 from bot.rendering.status import JobState, StatusView
 from bot.rendering.table import Grid, monospace, table_block
-from bot.request import FlowRequest, Window
+from bot.request import FlowRequest, ReplyTarget, Window
 from bot.settings import Settings
 from bot.slack_ids import (
     CANCEL_ACTION,
@@ -34,6 +34,7 @@ from bot.slack_ids import (
     NEXT_ROWS_ACTION,
     RERUN_WIDER_ACTION,
 )
+from bot.status import status_board
 from handlers.asking import QUEUE_DOWN, Asker
 from handlers.cancelling import cancel_job
 from handlers.replying import tell_presser
@@ -118,7 +119,7 @@ def register(app: App, settings: Settings, catalog: Catalog, asker: Asker) -> No
         request, target = FlowRequest.model_validate(taken[0]), ReplyTarget.model_validate(taken[1])
         dropped = StatusView(JobState.CANCELLED, request, target.job_id, target.user_id, cancelled_by=user)
         show_status(client, asker, settings, target, dropped)
-        remember(asker.queue.redis, settings, target, request.text, "cancelled")
+        note_query(asker.queue.redis, settings, target, request.text, "cancelled")
 
     @app.action(RERUN_WIDER_ACTION)
     def handle_rerun_wider(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

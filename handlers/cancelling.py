@@ -13,12 +13,12 @@ from redis.exceptions import RedisError
 from slack_sdk import WebClient
 
 from bot.cancel import CancelStatus
-from bot.delivery import ReplyTarget, claim_final
-from bot.jobs import status_board
+from bot.delivery import claim_final
 from bot.queue import FlowQueue
 from bot.rendering.status import JobState, StatusView
-from bot.request import FlowRequest
+from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
+from bot.status import status_board
 
 log = logging.getLogger(__name__)
 

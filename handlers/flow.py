@@ -15,11 +15,10 @@ from slack_sdk import WebClient
 from bot.catalog import Catalog
 from bot.commands import parse_in_channel
 from bot.context import ContextRequest
-from bot.delivery import ReplyTarget
 from bot.parsing import CancelRequest, CommandError, HelpRequest
 from bot.queue import job_id_for
 from bot.rendering.help import help_text
-from bot.request import FlowRequest
+from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
 from bot.slack_text import command_text
 from handlers.asking import QUEUE_DOWN, Asker, RateLimited

@@ -13,13 +13,13 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.cancel import short_id
-from bot.delivery import ReplyTarget
 from bot.iocs.commands import MAX_COMMENT, IocAdd, IocForm, IocRemove, IocRequest
 from bot.iocs.indicators import Indicator, check_indicator, extract_indicators, parse_indicator
 from bot.iocs.store import Source
 from bot.permissions import GroupUnreadable, NotYetKnown, Permissions
 from bot.queue import FlowQueue, job_id_for
 from bot.rendering.ioc_form import INDICATORS_BLOCK, form_values, ioc_form, notice
+from bot.request import ReplyTarget
 from bot.settings import Settings
 from bot.slack_ids import ADD_IOCS_SHORTCUT, IOC_FORM, IOCS_FROM_MESSAGE_SHORTCUT
 from bot.slack_text import message_text
@@ -75,7 +75,7 @@ def register(app: App, settings: Settings, queue: FlowQueue, permissions: Permis
                 return
             if not acked:
                 ack()
-            view = ioc_form(channel=channel, source="modal", response_url=url)
+            view = ioc_form(channel=channel, source="modal", response_url=url, comment_limit=MAX_COMMENT)
             client.views_open(trigger_id=command["trigger_id"], view=view)
             return
         refused: list[str] = []
@@ -132,7 +132,7 @@ def register(app: App, settings: Settings, queue: FlowQueue, permissions: Permis
     def handle_open_ioc_form(ack: Ack, shortcut: dict[str, Any], client: WebClient) -> None:
         """Global shortcut: the form, from anywhere in Slack."""
         ack()
-        open_form(client, shortcut, None, ioc_form(channel=None, source="modal"))
+        open_form(client, shortcut, None, ioc_form(channel=None, source="modal", comment_limit=MAX_COMMENT))
 
     @app.shortcut(IOCS_FROM_MESSAGE_SHORTCUT)
     def handle_add_iocs_from_message(ack: Ack, shortcut: dict[str, Any], client: WebClient) -> None:
@@ -152,6 +152,7 @@ def register(app: App, settings: Settings, queue: FlowQueue, permissions: Permis
                 source="message_shortcut",
                 note=f"Found {len(found)} in the message. Check them, add a comment, then Add.",
                 response_url=shortcut.get("response_url"),
+                comment_limit=MAX_COMMENT,
             )
         open_form(client, shortcut, channel, view)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.catalog import load_catalog
-from bot.engines.base import Column, ScanStats
 from bot.parsing import parse_command
 from bot.rendering.summary import Summary
 from bot.request import FlowRequest
+from bot.results import Column, ScanStats
 from bot.settings import Settings
 
 

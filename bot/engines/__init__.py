@@ -1,13 +1,13 @@
-"""Query engines: where a template runs. Only `make_engine` knows which ones exist."""
+"""Query engines: where a template runs. Only `make_engine` knows which ones exist, and it imports the one it
+makes: importing `bot.engines` or `.base` loads neither DuckDB nor boto3."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from bot.engines.base import Engine, EngineError
-from bot.engines.layout import JSON_FOLDER
-from bot.engines.local import LocalEngine
 from bot.flowlog_format import parse_log_format
+from bot.flowlog_layout import JSON_FOLDER
 from bot.settings import Settings
 
 
@@ -20,6 +20,8 @@ def make_engine(settings: Settings) -> Engine:
                 f"no flow logs at {folder} "
                 "(set FLOWBOT_LOCAL_DATA_DIR, or create sample data with `flowbot sample-data DIR [--json]`)"
             )
+        from bot.engines.local import LocalEngine  # DuckDB is imported only where it runs
+
         return LocalEngine(
             settings.local_data_dir,
             ioc_dir=local_ioc_dir(settings),
@@ -37,4 +39,4 @@ def local_ioc_dir(settings: Settings) -> Path | None:
     return Path(settings.ioc_store).expanduser()
 
 
-__all__ = ["Engine", "EngineError", "LocalEngine", "local_ioc_dir", "make_engine"]
+__all__ = ["Engine", "EngineError", "local_ioc_dir", "make_engine"]

@@ -43,11 +43,13 @@ from pyathena.model import AthenaQueryExecution
 from pyathena.util import parse_output_location
 from sqlglot import exp
 
-from bot.catalog import IOC_TABLE, JSON_TABLE, LITERAL_PARAMS, LOGICAL_TABLE, QueryTemplate, in_where
-from bot.engines.base import Column, EngineError, Estimate, ResultStream, Row, ScanStats, scan_cost
+from bot.catalog import IOC_TABLE, JSON_TABLE, LITERAL_PARAMS, LOGICAL_TABLE, QueryTemplate
+from bot.engines.base import EngineError, ResultStream
 from bot.engines.estimate import estimate_s3
 from bot.request import FlowRequest
+from bot.results import Column, Estimate, Row, ScanStats, scan_cost
 from bot.settings import Settings
+from bot.sql_checks import in_where
 
 PAGE_ROWS = 1000
 """GetQueryResults returns at most 1,000 rows a call."""

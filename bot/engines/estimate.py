@@ -16,9 +16,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.engines.base import EngineError, Estimate
-from bot.engines.layout import select_files
+from bot.engines.base import EngineError
+from bot.flowlog_layout import select_files
 from bot.request import FlowRequest
+from bot.results import Estimate
 from bot.settings import Settings
 
 LIST_THREADS = 8

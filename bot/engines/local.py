@@ -27,10 +27,9 @@ import sqlglot
 from sqlglot import exp
 
 from bot.catalog import IOC_COLUMNS, IOC_TABLE, JSON_TABLE, LOGICAL_TABLE, QueryTemplate
-from bot.engines.base import Column, EngineError, Estimate, ResultStream, Row, ScanStats
+from bot.engines.base import EngineError, ResultStream
 from bot.engines.dialect import install_macros, to_duckdb
 from bot.engines.estimate import estimate_local
-from bot.engines.layout import FlowLogFile, json_files, select_files
 from bot.flowlog_format import (
     ALL_HEADERS,
     BY_HEADER,
@@ -40,7 +39,9 @@ from bot.flowlog_format import (
     format_difference,
     table_columns,
 )
+from bot.flowlog_layout import FlowLogFile, json_files, select_files
 from bot.request import FlowRequest
+from bot.results import Column, Estimate, Row, ScanStats
 
 BATCH_ROWS = 10_000
 DUCKDB_TO_ATHENA = {

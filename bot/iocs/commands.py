@@ -15,6 +15,8 @@ from bot.iocs.indicators import IndicatorError, parse_indicator
 from bot.parsing import CommandError
 
 MAX_COMMENT = 500
+"""The longest comment a responder may give, after `ioc add` or in the form (whose input stops there);
+the store's own bound on a record is looser (`store.MAX_STORED_COMMENT`)."""
 IOC_FORMS = (
     "`ioc add <ip|cidr>… [comment]`, `ioc remove <ip|cidr>…`, `ioc list [page]`, `ioc export`, "
     "`ioc history <ip|cidr>`, or `ioc` alone for a form"

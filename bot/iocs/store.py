@@ -45,6 +45,7 @@ from typing import Annotated, Literal, TextIO, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 
+from bot.identifiers import CONVERSATION_ID, USER_ID
 from bot.iocs.indicators import Indicator, parse_indicator
 from bot.iocs.objects import ObjectExists, ObjectMissing, ObjectStore
 from bot.rendering.csv_out import safe_cell
@@ -67,13 +68,16 @@ TABLE_COLUMNS = (
     "submission_id",
 )
 EXPORT_COLUMNS = ("threat_ip", "threat_comment", "first_submitted_by", "first_submitted_at", "submissions")
-MAX_COMMENT = 2000
+MAX_STORED_COMMENT = 2000
+"""The longest comment a record may hold, looser on purpose than what a responder may type
+(`commands.MAX_COMMENT`): records are checked again as they are read, and one that fails is skipped, so
+lowering this would hide from `list`, `export` and `history` any record already kept with a longer one."""
 READ_THREADS = 8
 """Objects are read in parallel: on S3 every submission is one GET."""
 
 _SUBMISSION_ID = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{32}")
-_ACTOR = re.compile(r"[UW][A-Z0-9]{2,}|cli:[A-Za-z0-9._@-]{1,64}")
-_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}")
+_CLI_ACTOR = re.compile(r"cli:[A-Za-z0-9._@-]{1,64}")
+"""Who ran `flowbot ioc …` at a terminal: their login."""
 _TABLE_KEY = re.compile(r"table/(?P<slug>[0-9a-f.:_-]+)__(?P<id>\d{8}T\d{12}Z-[0-9a-f]{32})\.csv")
 _AUDIT_NAME = re.compile(r"(?P<id>\d{8}T\d{12}Z-[0-9a-f]{32})_(?P<action>add|remove)\.json")
 _ID_TIME = "%Y%m%dT%H%M%S%fZ"
@@ -113,19 +117,19 @@ def _indicator_value(value: str) -> str:
 
 def _comment(value: str) -> str:
     value = one_line(value)
-    if len(value) > MAX_COMMENT:
-        raise ValueError(f"a comment is at most {MAX_COMMENT} characters")
+    if len(value) > MAX_STORED_COMMENT:
+        raise ValueError(f"a comment is at most {MAX_STORED_COMMENT} characters")
     return value
 
 
 def _actor(value: str) -> str:
-    if not _ACTOR.fullmatch(value):
+    if not (USER_ID.fullmatch(value) or _CLI_ACTOR.fullmatch(value)):
         raise ValueError("an actor is a Slack user ID (U…/W…) or cli:<login>")
     return value
 
 
 def _channel(value: str | None) -> str | None:
-    if value is not None and not _CHANNEL.fullmatch(value):
+    if value is not None and not CONVERSATION_ID.fullmatch(value):
         raise ValueError("a channel is a Slack channel ID (C…, G… or D…)")
     return value
 

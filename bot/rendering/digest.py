@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.engines.base import Column, Row
+from bot.results import Column, Row
 
 TO_INDICATOR = "INBOUND"
 """The playbook's label for a flow whose destination is the indicator."""

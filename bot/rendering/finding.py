@@ -9,10 +9,10 @@ caller escapes it for Slack.
 from __future__ import annotations
 
 from bot.catalog import ROWS_FIELD, QueryTemplate
-from bot.engines.base import Column, Row
 from bot.rendering.cells import cell, human_bytes, human_count
 from bot.rendering.digest import DigestLine
 from bot.request import FlowRequest
+from bot.results import Column, Row
 
 
 def finding_sentence(

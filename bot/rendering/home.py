@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.data_range import DataRange
+from bot.identifiers import CHANNEL_ID
 from bot.recent import RecentQuery
 
 MAX_BLOCKS = 100
@@ -32,7 +33,6 @@ STATUS_EMOJI = {
     "failed": ":x:",
     "cancelled": ":no_entry_sign:",
 }
-_CHANNEL = re.compile(r"[CG][A-Z0-9]{2,}")
 _PERMALINK = re.compile(r"https://[^\s<>|]{1,500}")
 
 
@@ -69,7 +69,7 @@ def _ago(at: datetime, now: datetime) -> str:
 
 def _where(channel_id: str) -> str:
     """A channel mention, or `a DM` for direct messages (whose mention renders poorly)."""
-    if _CHANNEL.fullmatch(channel_id):
+    if CHANNEL_ID.fullmatch(channel_id):
         return f"<#{channel_id}>"
     return "a DM" if channel_id.startswith("D") else ""
 

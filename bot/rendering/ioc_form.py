@@ -20,10 +20,12 @@ def ioc_form(
     source: str,
     note: str = "",
     response_url: str | None = None,
+    comment_limit: int,
 ) -> dict[str, Any]:
     """The modal; `channel`, `source` and the opening request's `response_url` ride along in
     private_metadata to the submission (a view_submission has no response_url of its own), so the
-    answer can reach its asker where Flowbot is not a member."""
+    answer can reach its asker where Flowbot is not a member. Slack stops the comment at `comment_limit`
+    characters (the request's own limit, `bot.iocs.commands.MAX_COMMENT`)."""
     blocks: list[dict[str, Any]] = []
     if note:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
@@ -48,7 +50,7 @@ def ioc_form(
             "block_id": COMMENT_BLOCK,
             "optional": True,
             "label": {"type": "plain_text", "text": "Comment"},
-            "element": {"type": "plain_text_input", "action_id": VALUE, "max_length": 500},
+            "element": {"type": "plain_text_input", "action_id": VALUE, "max_length": comment_limit},
         },
     ]
     return {

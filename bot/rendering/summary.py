@@ -11,13 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from bot.catalog import QueryTemplate
-from bot.engines.base import Column, Row, ScanStats
 from bot.rendering.cells import cell, human_bytes
 from bot.rendering.cost import scan_phrase
 from bot.rendering.digest import DigestLine
 from bot.rendering.finding import finding_sentence
 from bot.rendering.table import Grid, monospace, table_block
 from bot.request import FlowRequest
+from bot.results import Column, Row, ScanStats
 
 
 @dataclass(frozen=True)

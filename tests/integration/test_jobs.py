@@ -15,10 +15,9 @@ from rq.job import JobStatus
 
 from bot.cancel import CancelStatus
 from bot.catalog import load_catalog
-from bot.delivery import ReplyTarget
 from bot.parsing import parse_command
 from bot.queue import FlowQueue, job_id_for
-from bot.request import FlowRequest
+from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
 from tests.mock_slack import MockSlack
 

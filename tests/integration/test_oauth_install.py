@@ -1,8 +1,8 @@
 """OAuth mode end to end, in-process: Slack's install flow through `flowbot serve`'s WSGI app, then slash
 commands from the installed workspaces, each answered with its own token.
 
-The WSGI application is bot/server.py's (`wsgi_app` around Bolt's SlackRequestHandler) over the app
-bot/app.py builds; requests are handed to it directly (no socket), Slack's Web API is MockSlackOAuth
+The WSGI application is handlers/server.py's (`wsgi_app` around Bolt's SlackRequestHandler) over the app
+handlers/app.py builds; requests are handed to it directly (no socket), Slack's Web API is MockSlackOAuth
 (tests/mock_slack_oauth.py), the installation store a folder, the queue the test Redis.
 
 The flow, as a browser and Slack run it:
@@ -30,14 +30,14 @@ import pytest
 from redis import Redis
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from bot.app import NOT_INSTALLED, create_app
 from bot.health import ReadinessProbe
 from bot.installations import bot_client, installation_store
 from bot.manifest import load_manifest
 from bot.queue import FlowQueue
-from bot.server import WsgiApp, wsgi_app
 from bot.settings import Settings
+from handlers.app import NOT_INSTALLED, create_app
 from handlers.asking import Asker
+from handlers.server import WsgiApp, wsgi_app
 from tests.conftest import fake_aws_environment
 from tests.mock_slack_oauth import MockSlackOAuth
 from tests.slack_signing import signed_headers, slash_command_body

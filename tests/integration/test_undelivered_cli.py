@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery import ReplyTarget
+from bot.request import ReplyTarget
 from bot.settings import Settings
 from bot.undelivered import About, keep_reply, write_about
 from tests.mock_slack import MockSlack, child_env

@@ -15,10 +15,10 @@ import pytest
 from redis import Redis
 from redis.exceptions import RedisError
 
-from bot.delivery import ReplyTarget
 from bot.queue import FlowQueue
-from bot.ratelimit import USER_KEY, RateLimiter
-from bot.request import FlowRequest, Window
+from bot.ratelimit import RateLimiter
+from bot.redis_keys import RATELIMIT_USER_KEY
+from bot.request import FlowRequest, ReplyTarget, Window
 from bot.settings import Settings
 from handlers.asking import Asker
 from tests.mock_slack import MockSlack
@@ -66,7 +66,7 @@ def test_concurrent_queries_from_one_person_never_pass_the_limit(redis: Redis) -
     answers = all_at_once(40, lambda i: limits.check("T0001", "C0INC", "U0AAA", request_id=f"r{i}"))
     assert sum(a is None for a in answers) == 5
     assert all(a is None or "You have started 5 queries" in a for a in answers)
-    assert redis.zcard(USER_KEY.format(team="T0001", user="U0AAA")) == 5
+    assert redis.zcard(RATELIMIT_USER_KEY.format(team="T0001", user="U0AAA")) == 5
 
 
 def test_concurrent_queries_from_many_people_never_pass_the_channel_limit(redis: Redis) -> None:
@@ -93,7 +93,7 @@ def test_a_refusal_takes_no_slot_and_says_when_to_retry(redis: Redis) -> None:
         assert refusal is not None
         wait = re.search(r"try again in (\d+) s\.", refusal)
         assert wait is not None and 55 <= int(wait.group(1)) <= 60
-    assert redis.zcard(USER_KEY.format(team="T0001", user="U0AAA")) == 2
+    assert redis.zcard(RATELIMIT_USER_KEY.format(team="T0001", user="U0AAA")) == 2
     assert limits.check("T0001", "C0INC", "U0BBB") is None  # someone else in the channel
     assert limits.check("T0002", "C0INC", "U0AAA") is None  # the same ID in another workspace
 
@@ -124,7 +124,7 @@ def test_a_query_that_could_not_be_enqueued_gives_its_slot_back(
     monkeypatch.setattr(queue, "submit", down)
     with pytest.raises(RedisError):
         asker.submit(request, target)
-    assert redis.zcard(USER_KEY.format(team="T0001", user="U0AAA")) == 0
+    assert redis.zcard(RATELIMIT_USER_KEY.format(team="T0001", user="U0AAA")) == 0
     monkeypatch.undo()
     assert asker.submit(request, target) is True
     assert asker.submit(request, target) is False  # the same request again: a retry, not a refusal

@@ -37,10 +37,11 @@ from bot.engines.athena import (
     to_athena,
     with_fingerprint,
 )
-from bot.engines.base import Column, EngineError
+from bot.engines.base import EngineError
 from bot.rendering.cost import scan_phrase
 from bot.rendering.csv_out import safe_cell
 from bot.request import FlowRequest, Window
+from bot.results import Column
 from bot.settings import Settings
 from tests.conftest import fake_aws_environment
 

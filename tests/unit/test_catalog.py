@@ -13,6 +13,7 @@ from sqlglot import exp
 from bot.catalog import QueryTemplate, TemplateError, load_catalog, read_catalog
 from bot.rendering.help import help_text
 from bot.settings import Settings
+from bot.sql_checks import check_catalog, check_template
 from tests.flowlog_oracle import RATIO_COLUMNS
 
 SCOPE = """date_partition BETWEEN :first_day AND :last_day
@@ -34,7 +35,9 @@ def template(sql: str, **spec: Any) -> QueryTemplate:
         "sql": sql,
     }
     fields.update(spec)
-    return QueryTemplate(**fields)
+    made = QueryTemplate(**fields)
+    check_template(made)  # the SQL, as every worker checks it at start-up
+    return made
 
 
 def test_a_valid_template_loads() -> None:
@@ -65,7 +68,7 @@ def test_a_valid_template_loads() -> None:
     ],
 )
 def test_a_wrong_template_is_refused(sql: str, spec: dict[str, Any], says: str) -> None:
-    with pytest.raises(ValidationError, match=says):
+    with pytest.raises(ValueError, match=says):  # the spec's ValidationError, or the SQL check's
         template(sql, **spec)
 
 
@@ -118,3 +121,37 @@ def test_ratio_is_the_playbooks_query() -> None:
 def test_every_shipped_template_parses_in_athenas_dialect() -> None:
     for t in load_catalog():
         assert isinstance(sqlglot.parse_one(t.sql, read="athena"), exp.Select | exp.Union), t.name
+
+
+def test_every_shipped_template_passes_the_sql_check_as_workers_run_it() -> None:
+    check_catalog(load_catalog())
+
+
+@pytest.mark.parametrize(
+    ("sql", "placeholders", "fields"),
+    [
+        (COUNT, {"first_day", "last_day", "from_ts", "to_ts"}, {"starttime"}),
+        (  # a string holding a parameter's and a field's name, a comment, an alias named like a field
+            f"SELECT count(*) AS protocol FROM vpcflow WHERE {SCOPE} AND action = ':region -- srcport'\n"
+            "-- reads numbytes? no",
+            {"first_day", "last_day", "from_ts", "to_ts"},
+            {"starttime", "action"},
+        ),
+    ],
+)
+def test_the_catalog_reads_parameters_and_fields_from_the_sql_words(
+    sql: str, placeholders: set[str], fields: set[str]
+) -> None:
+    made = template(
+        sql,
+        columns=[{"name": "protocol" if "protocol" in sql else "n", "type": "bigint"}],
+        summary_columns=["protocol" if "protocol" in sql else "n"],
+        finding="{rows} rows",
+    )
+    assert (made.placeholders, made.fields_used) == (placeholders, fields)
+
+
+def test_sql_whose_words_mislead_the_catalog_is_refused_at_start_up() -> None:
+    # `version` is a flow-log field; here it is a function, which the parser tells apart and words do not
+    with pytest.raises(ValueError, match="from the SQL's words"):
+        template(f"SELECT count(*) AS n FROM vpcflow WHERE {SCOPE} AND version() <> ''")

@@ -14,9 +14,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import response_url
-from bot.delivery import ReplyTarget, post_answer, post_ioc_reply
+from bot.delivery import post_answer, post_ioc_reply
 from bot.iocs.actions import IocReply
 from bot.rendering.summary import Summary
+from bot.request import ReplyTarget
 from tests.mock_slack import MockSlack
 from tests.summaries import ratio_summary
 

@@ -229,7 +229,7 @@ def mock_slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockSlack]:
 
 
 def home_app(settings: Settings, redis: Redis, slack: MockSlack) -> App:
-    """As bot/app.py builds it (signed requests verified), with only the Home listener."""
+    """As handlers/app.py builds it (signed requests verified), with only the Home listener."""
     app = App(client=WebClient(token=TOKEN, base_url=slack.base_url, timeout=10), signing_secret=SECRET)
     home.register(app, settings, redis, clock=lambda: NOW)
     return app

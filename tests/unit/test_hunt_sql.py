@@ -16,7 +16,6 @@ import pytest
 import sqlglot
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 from sqlglot import exp
 
 from bot.catalog import IOC_TABLE, QueryTemplate, load_catalog
@@ -25,6 +24,7 @@ from bot.engines.dialect import MAPPED_LOW, install_macros, to_duckdb
 from bot.engines.local import _duckdb_sql, opencsv_fields
 from bot.flowlog_format import ALL_HEADERS, table_columns
 from bot.settings import Settings
+from bot.sql_checks import check_template
 from tests.flowlog_oracle import HUNT_COLUMNS, chosen_indicator, trino_address, trino_contains
 
 HUNT = load_catalog()["hunt"]
@@ -110,7 +110,7 @@ def test_a_cidr_test_outside_a_join_is_rewritten_in_place() -> None:
 
 
 def _template(sql: str, table: str = "vpcflow") -> QueryTemplate:
-    return QueryTemplate(
+    made = QueryTemplate(
         name="t",
         table=table,  # type: ignore[arg-type]
         command=("t",),
@@ -123,6 +123,8 @@ def _template(sql: str, table: str = "vpcflow") -> QueryTemplate:
         summary_columns=("n",),
         sql=sql,
     )
+    check_template(made)  # the SQL, as every worker checks it at start-up
+    return made
 
 
 def test_a_vpcflow_template_may_join_the_ioc_table() -> None:
@@ -144,7 +146,7 @@ def test_a_vpcflow_template_may_join_the_ioc_table() -> None:
     ],
 )
 def test_other_tables_stay_refused(sql: str, table: str) -> None:
-    with pytest.raises(ValidationError, match="reads only the table"):
+    with pytest.raises(ValueError, match="reads only the table"):
         _template(sql, table)
 
 

@@ -187,8 +187,8 @@ def test_manifest_settings_and_request_urls() -> None:
         False,
         False,
     )
-    # Bolt serves commands, shortcuts, interactivity and events on one path (bot/server.py).
-    assert "/slack/events" in (ROOT / "bot" / "server.py").read_text(encoding="utf-8")
+    # Bolt serves commands, shortcuts, interactivity and events on one path (handlers/server.py).
+    assert "/slack/events" in (ROOT / "handlers" / "server.py").read_text(encoding="utf-8")
     urls = dict(_request_urls(m))
     assert sorted(urls) == ["request_url", "url"]
     assert [u for _, u in _request_urls(m)] == [PLACEHOLDER] * 3

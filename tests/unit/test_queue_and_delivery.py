@@ -8,10 +8,10 @@ import fakeredis
 import pytest
 
 from bot.catalog import load_catalog
-from bot.delivery import ReplyTarget, deliver_once
+from bot.delivery import deliver_once
 from bot.parsing import parse_command
 from bot.queue import FlowQueue, job_id_for
-from bot.request import FlowRequest
+from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
 
 

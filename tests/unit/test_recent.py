@@ -12,7 +12,8 @@ import pytest
 from pydantic import ValidationError
 from redis import Redis
 
-from bot.recent import JOB_KEY, MAX_TEXT, RECENT_TTL_SECONDS, USER_KEY, RecentQueries, RecentQuery
+from bot.recent import MAX_TEXT, RecentQueries, RecentQuery
+from bot.redis_keys import RECENT_JOB_KEY, RECENT_TTL_SECONDS, RECENT_USER_KEY
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -53,7 +54,7 @@ def test_keeps_the_newest_n(redis: Redis) -> None:
     for minute in range(6):
         recent.record(query(f"j{minute}", minute))
     assert ids(recent.for_user("T0001", "U0AAA")) == ["j5", "j4", "j3"]
-    assert redis.zcard(USER_KEY.format(team_id="T0001", user_id="U0AAA")) == 3
+    assert redis.zcard(RECENT_USER_KEY.format(team_id="T0001", user_id="U0AAA")) == 3
 
 
 def test_a_status_update_keeps_its_place_and_is_not_duplicated(redis: Redis) -> None:
@@ -103,7 +104,7 @@ def test_people_and_workspaces_are_kept_apart(redis: Redis) -> None:
 
 def test_keys_expire(redis: Redis) -> None:
     RecentQueries(redis, keep=5).record(query("a"))
-    for key in (JOB_KEY.format(job_id="a"), USER_KEY.format(team_id="T0001", user_id="U0AAA")):
+    for key in (RECENT_JOB_KEY.format(job_id="a"), RECENT_USER_KEY.format(team_id="T0001", user_id="U0AAA")):
         assert 0 < redis.ttl(key) <= RECENT_TTL_SECONDS
 
 
@@ -111,8 +112,8 @@ def test_expired_and_unreadable_records_are_left_out(redis: Redis) -> None:
     recent = RecentQueries(redis, keep=5)
     for job, minute in (("a", 1), ("b", 2), ("c", 3)):
         recent.record(query(job, minute))
-    redis.delete(JOB_KEY.format(job_id="a"))
-    redis.set(JOB_KEY.format(job_id="b"), "{not json")
+    redis.delete(RECENT_JOB_KEY.format(job_id="a"))
+    redis.set(RECENT_JOB_KEY.format(job_id="b"), "{not json")
     assert ids(recent.for_user("T0001", "U0AAA")) == ["c"]
 
 
@@ -163,7 +164,7 @@ def test_concurrent_records_from_many_threads(redis_url: str) -> None:
     listed = RecentQueries(redis, keep).for_user("T0001", "U0AAA")
     assert ids(listed) == [f"j{n:02d}" for n in range(jobs - 1, jobs - 1 - keep, -1)]
     assert all(q.status == "answered" and q.finding == "f" for q in listed)
-    assert redis.zcard(USER_KEY.format(team_id="T0001", user_id="U0AAA")) == keep
+    assert redis.zcard(RECENT_USER_KEY.format(team_id="T0001", user_id="U0AAA")) == keep
     for q in listed:
         assert q.at == T0 + timedelta(minutes=int(q.job_id[1:]))
     redis.close()

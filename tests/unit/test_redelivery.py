@@ -13,9 +13,10 @@ from pathlib import Path
 import fakeredis
 import pytest
 
-from bot.delivery import ANSWERED_KEY, ReplyTarget
-from bot.redelivery import RESENDING_KEY, next_wait, resend_due, standing
+from bot.redelivery import next_wait, resend_due, standing
+from bot.redis_keys import ANSWERED_KEY, RESENDING_KEY
 from bot.rendering.summary import Summary
+from bot.request import ReplyTarget
 from bot.settings import Settings
 from bot.undelivered import About, keep_reply, keep_undelivered, read_about
 from tests.mock_slack import MockSlack

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-ACCOUNT_DIR = re.compile(r"^\d{12}$")
-REGION_DIR = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+from bot.identifiers import ACCOUNT_ID, REGION
 
 
 @dataclass(frozen=True)
@@ -53,8 +52,8 @@ def select_files(
     """The `.log.gz` files of the given days, accounts and regions; nothing else is listed."""
     days = list(days)
     files = []
-    for account_dir in _subdirs(root / "AWSLogs", ACCOUNT_DIR, account):
-        for region_dir in _subdirs(account_dir / "vpcflowlogs", REGION_DIR, region):
+    for account_dir in _subdirs(root / "AWSLogs", ACCOUNT_ID, account):
+        for region_dir in _subdirs(account_dir / "vpcflowlogs", REGION, region):
             for day in days:
                 folder = region_dir / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
                 if not folder.is_dir():

@@ -21,10 +21,10 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import create_server, wasyncore
 
-from bot.app import create_app
 from bot.health import ReadinessProbe
 from bot.queue import FlowQueue
 from bot.settings import MissingSettingError, Settings
+from handlers.app import create_app
 from handlers.asking import Asker
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,38 @@
+"""The layers point one way (issue #17): import-linter's contracts (pyproject.toml, [tool.importlinter]) hold,
+and the Slack app's process, measured by Python itself, loads no engine, SQL parser or database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ENGINE_MODULES = ("duckdb", "sqlglot", "pyathena", "bot.engines", "bot.jobs", "bot.answer", "bot.sql_checks")
+
+
+def test_the_import_contracts_hold() -> None:
+    linter = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run(
+        [str(linter), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "0 broken" in done.stdout
+
+
+def test_importing_the_slack_app_loads_no_engine_sql_parser_or_database() -> None:
+    """`python -X importtime` lists every module an import loads, indirect ones included."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import handlers.server"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert "handlers.app" in loaded and "bot.queue" in loaded  # the measure sees the app's own modules
+    found = sorted(m for m in loaded if m.startswith(ENGINE_MODULES))
+    assert found == []
