@@ -33,7 +33,6 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.http_retry.handler import RetryHandler
 
 from bot import response_url
-from bot.iocs.actions import IocReply
 from bot.pacing import ChannelPacer
 from bot.redis_keys import ANSWERED_KEY, ANSWERED_TTL_SECONDS
 from bot.rendering.summary import Summary
@@ -366,16 +365,17 @@ def upload_file(
     )
 
 
-def post_ioc_reply(client: WebClient, target: ReplyTarget, reply: IocReply) -> Posted:
+def post_ioc_reply(client: WebClient, target: ReplyTarget, text: str, csv_path: Path | None = None) -> Posted:
     """An indicator command's answer where it was asked (or in the asker's DM, where Flowbot may not
-    post); an export comes as a CSV file in the answer's thread, or by DM where files may not go."""
-    posted = post_message(client, target, text=reply.text, blocks=[_section(reply.text)])
-    if reply.csv_path is not None:
+    post); an export (`csv_path`) comes as a CSV file in the answer's thread, or by DM where files may not
+    go. It takes the words, not the indicator domain's reply: delivery knows Slack, not indicators."""
+    posted = post_message(client, target, text=text, blocks=[_section(text)])
+    if csv_path is not None:
         upload_csv(
             client,
             target,
             posted,
-            reply.csv_path,
+            csv_path,
             filename="flowbot-iocs.csv",
             title="Flowbot indicators",
             about="the indicator export",

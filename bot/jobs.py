@@ -286,7 +286,9 @@ def run_ioc_job(request_data: dict[str, Any], target_data: dict[str, Any], sourc
             export_dir=Path(tmp),
         )
         try:
-            deliver_once(job.connection, target, lambda: post_ioc_reply(client, target, reply))
+            deliver_once(
+                job.connection, target, lambda: post_ioc_reply(client, target, reply.text, reply.csv_path)
+            )
         except (SlackApiError, OSError) as exc:  # the store changed: keep the words, never redo the change
             asked = f"ioc {request.kind}"
             keep_reply(

@@ -31,10 +31,9 @@ from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
 from bot.status import status_board
-from handlers.replying import tell_presser
+from handlers.replying import QUEUE_DOWN, tell_presser
 
 log = logging.getLogger(__name__)
-QUEUE_DOWN = ":warning: Flowbot's queue is unavailable right now; please try again in a minute."
 
 
 class RateLimited(Exception):

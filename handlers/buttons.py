@@ -35,9 +35,9 @@ from bot.slack_ids import (
     RERUN_WIDER_ACTION,
 )
 from bot.status import status_board
-from handlers.asking import QUEUE_DOWN, Asker
+from handlers.asking import Asker
 from handlers.cancelling import cancel_job
-from handlers.replying import tell_presser
+from handlers.replying import QUEUE_DOWN, tell_presser
 
 log = logging.getLogger(__name__)
 

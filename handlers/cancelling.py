@@ -19,6 +19,7 @@ from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
 from bot.status import status_board
+from handlers.replying import QUEUE_DOWN
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def cancel_job(
         outcome = queue.cancel(ref, user_id)
     except RedisError:
         log.exception("could not cancel %s", ref)
-        return CancelReply(":warning: Flowbot's queue is unavailable right now; please try again.")
+        return CancelReply(QUEUE_DOWN)
     job = ref[:8]
     if outcome.status is CancelStatus.CANCELLED and outcome.job_id:
         claim_final(queue.redis, outcome.job_id)  # the cancellation is the job's one final answer

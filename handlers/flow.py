@@ -21,11 +21,11 @@ from bot.rendering.help import help_text
 from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
 from bot.slack_text import command_text
-from handlers.asking import QUEUE_DOWN, Asker, RateLimited
+from handlers.asking import Asker, RateLimited
 from handlers.cancelling import cancel_job
 from handlers.context import handle_context
 from handlers.iocs import IocCommandHandler
-from handlers.replying import tell
+from handlers.replying import QUEUE_DOWN, tell
 
 log = logging.getLogger(__name__)
 

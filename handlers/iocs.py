@@ -23,7 +23,7 @@ from bot.request import ReplyTarget
 from bot.settings import Settings
 from bot.slack_ids import ADD_IOCS_SHORTCUT, IOC_FORM, IOCS_FROM_MESSAGE_SHORTCUT
 from bot.slack_text import message_text
-from handlers.replying import tell
+from handlers.replying import QUEUE_DOWN, QUEUE_DOWN_WORDS, tell
 
 log = logging.getLogger(__name__)
 IocCommandHandler = Callable[[Ack, IocRequest, dict[str, Any], WebClient], None]
@@ -110,7 +110,7 @@ def register(app: App, settings: Settings, queue: FlowQueue, permissions: Permis
             job = enqueue(request, target, "command")
         except RedisError:
             log.exception("could not enqueue an ioc request")
-            reply(":warning: Flowbot's queue is unavailable right now; please try again.")
+            reply(QUEUE_DOWN)
             return
         note = f" Not added: {'; '.join(refused)}." if refused else ""
         reply(f":hourglass_flowing_sand: On it (job {job}).{note}")
@@ -197,7 +197,7 @@ def register(app: App, settings: Settings, queue: FlowQueue, permissions: Permis
             log.exception("could not enqueue an ioc form")
             ack(
                 response_action="errors",
-                errors={INDICATORS_BLOCK: "Flowbot's queue is unavailable; try again."},
+                errors={INDICATORS_BLOCK: QUEUE_DOWN_WORDS},
             )
             return
         ack()

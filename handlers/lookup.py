@@ -26,8 +26,8 @@ from bot.request import FlowRequest, IpValue
 from bot.settings import Settings
 from bot.slack_ids import LOOKUP_ACTION, LOOKUP_IPS_SHORTCUT
 from bot.slack_text import message_text
-from handlers.asking import QUEUE_DOWN, Asker
-from handlers.replying import tell, tell_presser
+from handlers.asking import Asker
+from handlers.replying import QUEUE_DOWN, tell, tell_presser
 
 log = logging.getLogger(__name__)
 MAX_ADDRESSES = 20

@@ -25,8 +25,9 @@ from bot.rendering.help import help_text
 from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
 from bot.slack_text import command_text
-from handlers.asking import QUEUE_DOWN, Asker, RateLimited
+from handlers.asking import Asker, RateLimited
 from handlers.cancelling import cancel_job
+from handlers.replying import QUEUE_DOWN
 
 log = logging.getLogger(__name__)
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")

@@ -20,6 +20,9 @@ from slack_sdk.errors import SlackApiError
 from bot import response_url
 
 log = logging.getLogger(__name__)
+QUEUE_DOWN_WORDS = "Flowbot's queue is unavailable right now; please try again in a minute."
+"""What every listener says when Redis (the queue, or what is kept beside it) does not answer: one wording."""
+QUEUE_DOWN = f":warning: {QUEUE_DOWN_WORDS}"
 
 
 def tell(

@@ -36,3 +36,13 @@ def test_importing_the_slack_app_loads_no_engine_sql_parser_or_database() -> Non
     assert "handlers.app" in loaded and "bot.queue" in loaded  # the measure sees the app's own modules
     found = sorted(m for m in loaded if m.startswith(ENGINE_MODULES))
     assert found == []
+
+
+def test_every_listener_words_an_unavailable_queue_the_same_way() -> None:
+    """One wording (handlers/replying.py QUEUE_DOWN) wherever Redis does not answer a listener."""
+    worded = [
+        path.relative_to(ROOT).as_posix()
+        for path in sorted((ROOT / "handlers").glob("*.py"))
+        if "Flowbot's queue is unavailable" in path.read_text(encoding="utf-8")
+    ]
+    assert worded == ["handlers/replying.py"]

@@ -15,7 +15,6 @@ from slack_sdk.errors import SlackApiError
 
 from bot import response_url
 from bot.delivery import post_answer, post_ioc_reply
-from bot.iocs.actions import IocReply
 from bot.rendering.summary import Summary
 from bot.request import ReplyTarget
 from tests.mock_slack import MockSlack
@@ -116,7 +115,7 @@ def test_an_ioc_export_in_a_public_channel_without_flowbot_reaches_the_asker(
     slack: MockSlack, tmp_path: Path
 ) -> None:
     slack.without_bot("C0PUB", private=False)
-    post_ioc_reply(client(slack), target("C0PUB"), IocReply("2 indicators", csv_path=csv_file(tmp_path)))
+    post_ioc_reply(client(slack), target("C0PUB"), "2 indicators", csv_file(tmp_path))
     assert [c.ok for c in slack.calls("files.completeUploadExternal")] == [False, True]
 
 
