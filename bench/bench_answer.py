@@ -25,12 +25,12 @@ from rq import Queue, Worker
 
 from bench.report import Figure, markdown, percentile
 from bench.slack_side import BENCH_QUEUE, BENCH_REDIS_URL, app_with_recording_slack
-from bot.answer import answer
-from bot.catalog import load_catalog
-from bot.engines.local import LocalEngine
-from bot.parsing import parse_command
+from bot.parse.command import parse_command
+from bot.query.catalog import load_catalog
+from bot.query.engines.local import LocalEngine
 from bot.request import FlowRequest
 from bot.settings import Settings
+from bot.worker.answer import answer
 from tests.conftest import SAMPLE_END
 from tests.mock_slack import MockSlack
 from tests.scenarios.flowbot_processes import WINDOW, slash

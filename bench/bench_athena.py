@@ -5,7 +5,7 @@ Run from the repo root with the venv:
 
     .venv/bin/python -m bench.bench_athena [--rows 1000000] [--runs 3] [--paging-runs 1]
 
-Both paths are Flowbot's real code: `bot.answer.answer` on an `AthenaEngine` whose boto3 clients it
+Both paths are Flowbot's real code: `bot.worker.answer.answer` on an `AthenaEngine` whose boto3 clients it
 builds itself, pointed at moto by AWS_ENDPOINT_URL (as the scenario tests point the worker). The S3
 path is what `answer` does for Athena (first page for the summary, then `ResultStream.csv_copier`);
 the paging path is what it does for an engine without a copier (every batch through `write_csv`), got
@@ -52,13 +52,13 @@ from typing import Any
 import boto3
 
 from bench.report import Figure, machine, markdown
-from bot.answer import answer
-from bot.catalog import load_catalog
-from bot.engines.athena import PAGE_ROWS, AthenaEngine
-from bot.engines.base import ResultStream
-from bot.parsing import parse_command
+from bot.parse.command import parse_command
+from bot.query.catalog import load_catalog
+from bot.query.engines.athena import PAGE_ROWS, AthenaEngine
+from bot.query.engines.base import ResultStream
 from bot.request import FlowRequest
 from bot.settings import Settings
+from bot.worker.answer import answer
 
 SECTION = "Athena result fetch (moto)"
 REGION = "us-east-1"

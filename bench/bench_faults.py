@@ -30,7 +30,7 @@ from rq import Worker
 
 from bench.report import Figure, machine, markdown
 from bench.slack_side import app_env
-from bot.sample_data import generate
+from bot.samples.flow_logs import generate
 from tests.conftest import SAMPLE_END
 from tests.mock_slack import MockSlack, RecordedCall
 from tests.reliability.processes import RedisServer

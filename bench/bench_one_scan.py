@@ -37,12 +37,12 @@ from sqlglot import exp
 
 from bench import datasets
 from bench.report import Figure, machine, markdown
-from bot.catalog import Catalog, QueryTemplate, load_catalog
-from bot.engines.athena import to_athena
-from bot.engines.local import LocalEngine
-from bot.parsing import parse_command
+from bot.parse.command import parse_command
+from bot.query.catalog import Catalog, QueryTemplate, load_catalog
+from bot.query.engines.athena import to_athena
+from bot.query.engines.local import LocalEngine
+from bot.query.results import Row
 from bot.request import FlowRequest
-from bot.results import Row
 from bot.settings import Settings
 
 SECTION = "One read per answer"

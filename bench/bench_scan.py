@@ -28,14 +28,14 @@ from pathlib import Path
 
 from bench import datasets
 from bench.report import Figure, machine, markdown
-from bot.answer import answer
-from bot.catalog import Catalog, load_catalog
-from bot.engines.local import LocalEngine
-from bot.flowlog_layout import select_files
-from bot.parsing import parse_command
+from bot.parse.command import parse_command
+from bot.query.catalog import Catalog, load_catalog
+from bot.query.engines.local import LocalEngine
+from bot.query.layout import select_files
+from bot.query.results import ScanStats
 from bot.request import FlowRequest
-from bot.results import ScanStats
 from bot.settings import Settings
+from bot.worker.answer import answer
 
 SECTION = "Local engine scan"
 HEAVY = "top src"

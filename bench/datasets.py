@@ -1,6 +1,7 @@
 """Large flow-log datasets for the scan benchmark, written by DuckDB in the layout the local engine reads.
 
-`bot.sample_data` writes a few days of hand-shaped traffic record by record in Python: right for tests and
+`bot.samples.flow_logs` writes a few days of hand-shaped traffic record by record in Python: right for
+tests and
 demos, far too slow for the tens of millions of records a scan-rate figure needs. Here each record day is
 one DuckDB `COPY (SELECT … FROM range(n)) TO … (PARTITION_BY …)` statement: every field is derived from
 `hash(i, seed)` bits, DuckDB formats and gzips the rows on both cores, and the partition folders it writes

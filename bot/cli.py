@@ -24,17 +24,18 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from bot.answer import answer
-from bot.catalog import load_catalog
-from bot.commands import parse
-from bot.engines import EngineError, make_engine
 from bot.iocs.commands import IocRequest
 from bot.logs import configure_logging
-from bot.parsing import CancelRequest, CommandError, HelpRequest
-from bot.rendering.help import help_text
+from bot.parse.command import CancelRequest, HelpRequest
+from bot.parse.help import help_text
+from bot.parse.in_channel import parse
+from bot.query.catalog import load_catalog
+from bot.query.engines import EngineError, make_engine
+from bot.query.sql_checks import check_catalog
 from bot.request import FlowRequest
 from bot.settings import MissingSettingError, Settings
-from bot.sql_checks import check_catalog
+from bot.words import CommandError
+from bot.worker.answer import answer
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 MANIFEST_FILE = Path(__file__).resolve().parent / "manifest.yml"
@@ -249,8 +250,8 @@ def _emit(path: Path | None, stdout: TextIO, write: Any) -> None:
 
 def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
     from bot.flowlog_format import parse_log_format
-    from bot.parsing import parse_time
-    from bot.sample_data import INCIDENTS, V5_FORMAT, generate
+    from bot.parse.command import parse_time
+    from bot.samples.flow_logs import INCIDENTS, V5_FORMAT, generate
 
     end = parse_time("end", args.end) if args.end else None
     log_format = V5_FORMAT if args.log_format == "v5" else args.log_format
@@ -274,7 +275,7 @@ def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
         file=stdout,
     )
     if args.json:
-        from bot.sample_json import write_json_sample
+        from bot.samples.json_logs import write_json_sample
 
         print(f"wrote {write_json_sample(args.dir):,} JSON records to {args.dir}/vpc_flow_logs", file=stdout)
     for incident in INCIDENTS:
@@ -418,7 +419,7 @@ def _check(settings: Settings, stdout: TextIO) -> int:
 def _worker(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
     if args.check:
         return _check(settings, stdout)
-    from bot.worker import run_worker
+    from bot.worker.runner import run_worker
 
     run_worker(settings, burst=args.burst)
     return EXIT_OK
@@ -450,7 +451,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         if args.command == "serve":
             return _serve(args, settings)
         if args.command == "athena":
-            from bot.athena_admin import athena_command
+            from bot.aws.admin import athena_command
 
             return athena_command(args, settings, stdout)
         if args.command == "manifest":

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from bot.flowlog_layout import JSON_FOLDER
 from bot.logs import Redactor
+from bot.query.layout import JSON_FOLDER
 from bot.settings import MissingSettingError, Settings
 
 OK = "ok"
@@ -83,13 +83,13 @@ def catalog_problem(settings: Settings) -> str | None:
     """None when the Glue catalog holds the tables as the settings describe them, else what differs.
 
     A table made before FLOWBOT_ACCOUNTS, FLOWBOT_REGIONS, FLOWBOT_FIRST_DAY or FLOWBOT_LOG_FORMAT
-    changed answers wrong without an error (bot/glue.py), so it is reported here, where an operator looks.
+    changed answers wrong without an error (bot/aws/glue.py), so it is reported here, where an operator looks.
     One GetDatabase and a GetTable per table, at most once per ENGINE_CHECK_TTL_SECONDS (see EngineCheck).
     """
     import boto3  # only an Athena deployment pays for importing boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from bot.glue import drift
+    from bot.aws.glue import drift
 
     try:
         lines = drift(boto3.client("glue", region_name=settings.athena_region), settings)

@@ -37,7 +37,8 @@ a re-send sweep); deleted when the post fails so a retry can answer."""
 ANSWERED_TTL_SECONDS = 7 * 86400
 """A job's final answer is claimed for a week, past any RQ retry or re-send of it."""
 RESENDING_KEY = "flowbot:resending:{job_id}"
-"""`1` while a sweeper re-sends a kept answer (bot/redelivery.py), so two sweepers never send it together."""
+"""`1` while a sweeper re-sends a kept answer (bot/worker/redelivery.py), so two sweepers never send it
+together."""
 RESENDING_TTL_SECONDS = 900
 """Longer than one answer's re-send can take (slack_sdk's retries, an upload of up to 300 s)."""
 ROWS_KEY = "flowbot:rows:{job_id}"

@@ -1,7 +1,7 @@
 """`flowbot undelivered list|resend`: the operator's view of answers Slack would not take.
 
 `list` prints one line per kept answer; `resend` sends them now, whatever their wait, attempts or age
-(the workers send them by themselves, bot/redelivery.py). The CLI (`bot/cli.py`) maps errors.
+(the workers send them by themselves, bot/worker/redelivery.py). The CLI (`bot/cli.py`) maps errors.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import TextIO
 
 from redis import Redis
 
-from bot.redelivery import resend_due, standing
 from bot.settings import Settings
-from bot.undelivered import About, kept
+from bot.worker.redelivery import resend_due, standing
+from bot.worker.undelivered import About, kept
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 """As `bot/cli.py`'s (which imports this module only when `flowbot undelivered` runs)."""

@@ -7,12 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 
-from bot.catalog import Catalog, load_catalog
-from bot.delivery import slack_client, web_client
-from bot.installations import oauth_settings
 from bot.permissions import Permissions
-from bot.queue import FlowQueue
+from bot.query.catalog import Catalog, load_catalog
+from bot.queue.enqueue import FlowQueue
 from bot.settings import MissingSettingError, Settings
+from bot.slack.delivery import slack_client, web_client
+from bot.slack.installations import oauth_settings
 from handlers import buttons, flow, guard, home, iocs, lookup, mention
 from handlers.asking import Asker
 
@@ -37,7 +37,7 @@ def create_app(
     """Build the Slack app; HTTP mode verifies every request's signature (Bolt's middleware).
 
     One bot token (FLOWBOT_SLACK_BOT_TOKEN) by default; with FLOWBOT_SLACK_CLIENT_ID, OAuth mode
-    (bot/installations.py): Bolt serves the install pages and finds each request's workspace token in
+    (bot/slack/installations.py): Bolt serves the install pages and finds each request's workspace token in
     the installation store, so `app.client` holds no token there."""
     if not socket_mode and settings.slack_signing_secret is None:
         raise MissingSettingError(

@@ -20,17 +20,17 @@ from redis.exceptions import RedisError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import response_url
-from bot.context import ChannelContext, ContextStore
-from bot.delivery import NOT_IN_CHANNEL_NOTE
-from bot.queue import FlowQueue, job_id_for
+from bot.parse.channel_context import ChannelContext, ContextStore
+from bot.queue.enqueue import FlowQueue, job_id_for
 from bot.ratelimit import RateLimiter
 from bot.recent import note_query
 from bot.redis_keys import REQUEST_KEY
 from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
-from bot.status import status_board
+from bot.slack import response_url
+from bot.slack.delivery import NOT_IN_CHANNEL_NOTE
+from bot.slack.status import status_board
 from handlers.replying import QUEUE_DOWN, tell_presser
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class Asker:
     Status messages are posted on threads of their own: a listener thread is what acknowledges the next
     command, and one held for Slack's answer to the post (or a 429's Retry-After) would make later
     commands miss Slack's 3 s. When Slack is slow, status messages wait in line instead; a worker that
-    starts a job first posts its status itself (bot/status.py).
+    starts a job first posts its status itself (bot/slack/status.py).
     """
 
     def __init__(self, settings: Settings, queue: FlowQueue, limiter: RateLimiter | None = None) -> None:
@@ -145,7 +145,7 @@ class Asker:
             log.exception("status message for job %s not posted", target.job_id)
             return
         if ts is None and board.unpostable():
-            # Only the asker may know: no DM yet, the answer itself will go there (bot/delivery.py).
+            # Only the asker may know: no DM yet, the answer itself will go there (bot/slack/delivery.py).
             response_url.send(
                 target.response_url,
                 text=f":hourglass_flowing_sand: Queued `{request.text}` (job {target.job_id[:8]}).\n"

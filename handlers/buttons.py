@@ -17,16 +17,17 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.catalog import Catalog
-from bot.confirmations import PendingConfirmations
-from bot.delivery import blocks_refused, claim_final
-from bot.pages import ResultPages
-from bot.parsing import CommandError, recheck
+from bot.parse.command import recheck
+from bot.query.catalog import Catalog
+from bot.queue.confirmations import PendingConfirmations
 from bot.recent import note_query
 from bot.rendering.status import JobState, StatusView
 from bot.rendering.table import Grid, monospace, table_block
 from bot.request import FlowRequest, ReplyTarget, Window
 from bot.settings import Settings
+from bot.slack.delivery import blocks_refused, claim_final
+from bot.slack.pages import ResultPages
+from bot.slack.status import status_board
 from bot.slack_ids import (
     CANCEL_ACTION,
     CONFIRM_DROP_ACTION,
@@ -34,7 +35,7 @@ from bot.slack_ids import (
     NEXT_ROWS_ACTION,
     RERUN_WIDER_ACTION,
 )
-from bot.status import status_board
+from bot.words import CommandError
 from handlers.asking import Asker
 from handlers.cancelling import cancel_job
 from handlers.replying import QUEUE_DOWN, tell_presser

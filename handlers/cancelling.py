@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 from slack_sdk import WebClient
 
-from bot.cancel import CancelStatus
-from bot.delivery import claim_final
-from bot.queue import FlowQueue
+from bot.queue.cancel import CancelStatus
+from bot.queue.enqueue import FlowQueue
 from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
-from bot.status import status_board
+from bot.slack.delivery import claim_final
+from bot.slack.status import status_board
 from handlers.replying import QUEUE_DOWN
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from typing import Any
 from redis.exceptions import RedisError
 from slack_bolt import Ack
 
-from bot.context import ChannelContext, ContextRequest, ContextStore
+from bot.parse.channel_context import ChannelContext, ContextRequest, ContextStore
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

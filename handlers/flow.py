@@ -12,15 +12,16 @@ from redis.exceptions import RedisError
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.catalog import Catalog
-from bot.commands import parse_in_channel
-from bot.context import ContextRequest
-from bot.parsing import CancelRequest, CommandError, HelpRequest
-from bot.queue import job_id_for
-from bot.rendering.help import help_text
+from bot.parse.channel_context import ContextRequest
+from bot.parse.command import CancelRequest, HelpRequest
+from bot.parse.help import help_text
+from bot.parse.in_channel import parse_in_channel
+from bot.parse.slack_text import command_text
+from bot.query.catalog import Catalog
+from bot.queue.enqueue import job_id_for
 from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
-from bot.slack_text import command_text
+from bot.words import CommandError
 from handlers.asking import Asker, RateLimited
 from handlers.cancelling import cancel_job
 from handlers.context import handle_context

@@ -18,10 +18,10 @@ from redis.exceptions import RedisError
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.catalog import TABLE_OF_KIND, Catalog, load_catalog
-from bot.data_range import data_range
 from bot.iocs.objects import object_store_for
 from bot.iocs.store import IocStore
+from bot.query.catalog import TABLE_OF_KIND, Catalog, load_catalog
+from bot.query.data_range import data_range
 from bot.recent import RecentQueries, RecentQuery
 from bot.rendering.home import MAX_EXAMPLES, home_view
 from bot.settings import Settings

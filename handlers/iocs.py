@@ -12,17 +12,17 @@ from redis.exceptions import RedisError
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.cancel import short_id
 from bot.iocs.commands import MAX_COMMENT, IocAdd, IocForm, IocRemove, IocRequest
 from bot.iocs.indicators import Indicator, check_indicator, extract_indicators, parse_indicator
 from bot.iocs.store import Source
+from bot.parse.slack_text import message_text
 from bot.permissions import GroupUnreadable, NotYetKnown, Permissions
-from bot.queue import FlowQueue, job_id_for
+from bot.queue.cancel import short_id
+from bot.queue.enqueue import FlowQueue, job_id_for
 from bot.rendering.ioc_form import INDICATORS_BLOCK, form_values, ioc_form, notice
 from bot.request import ReplyTarget
 from bot.settings import Settings
 from bot.slack_ids import ADD_IOCS_SHORTCUT, IOC_FORM, IOCS_FROM_MESSAGE_SHORTCUT
-from bot.slack_text import message_text
 from handlers.replying import QUEUE_DOWN, QUEUE_DOWN_WORDS, tell
 
 log = logging.getLogger(__name__)

@@ -18,14 +18,14 @@ from redis.exceptions import RedisError
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.catalog import TABLE_OF_KIND, Catalog, QueryTemplate
-from bot.commands import parse
 from bot.iocs.indicators import extract_indicators
-from bot.parsing import CommandError
+from bot.parse.in_channel import parse
+from bot.parse.slack_text import message_text
+from bot.query.catalog import TABLE_OF_KIND, Catalog, QueryTemplate
 from bot.request import FlowRequest, IpValue
 from bot.settings import Settings
 from bot.slack_ids import LOOKUP_ACTION, LOOKUP_IPS_SHORTCUT
-from bot.slack_text import message_text
+from bot.words import CommandError
 from handlers.asking import Asker
 from handlers.replying import QUEUE_DOWN, tell, tell_presser
 

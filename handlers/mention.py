@@ -17,14 +17,15 @@ from redis.exceptions import RedisError
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot.catalog import Catalog
-from bot.commands import parse
-from bot.parsing import CancelRequest, CommandError, HelpRequest
-from bot.queue import job_id_for
-from bot.rendering.help import help_text
+from bot.parse.command import CancelRequest, HelpRequest
+from bot.parse.help import help_text
+from bot.parse.in_channel import parse
+from bot.parse.slack_text import command_text
+from bot.query.catalog import Catalog
+from bot.queue.enqueue import job_id_for
 from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
-from bot.slack_text import command_text
+from bot.words import CommandError
 from handlers.asking import Asker, RateLimited
 from handlers.cancelling import cancel_job
 from handlers.replying import QUEUE_DOWN

@@ -2,7 +2,7 @@
 
 A line for the asker alone (a refusal, a button's answer, "queued" where Flowbot may not post) goes:
 1. through the request's response_url, which works where Flowbot is not a member, and is checked
-   (bot/response_url.py): it takes 5 posts in 30 minutes, then Slack refuses it;
+   (bot/slack/response_url.py): it takes 5 posts in 30 minutes, then Slack refuses it;
 2. else as an ephemeral message in the channel (`chat.postEphemeral`, which needs Flowbot in the
    channel: `chat:write.public` does not cover it);
 3. else in the asker's direct messages with Flowbot (chat.postMessage with the user's ID).
@@ -17,7 +17,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import response_url
+from bot.slack import response_url
 
 log = logging.getLogger(__name__)
 QUEUE_DOWN_WORDS = "Flowbot's queue is unavailable right now; please try again in a minute."

@@ -22,7 +22,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import create_server, wasyncore
 
 from bot.health import ReadinessProbe
-from bot.queue import FlowQueue
+from bot.queue.enqueue import FlowQueue
 from bot.settings import MissingSettingError, Settings
 from handlers.app import create_app
 from handlers.asking import Asker

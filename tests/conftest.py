@@ -11,7 +11,7 @@ import pytest
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.sample_data import generate
+from bot.samples.flow_logs import generate
 from tests.flowlog_oracle import Row, load_rows
 
 TEST_REDIS_URL = os.environ.get("FLOWBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.catalog import load_catalog
-from bot.parsing import parse_command
+from bot.parse.command import parse_command
+from bot.query.catalog import load_catalog
+from bot.query.results import Column, ScanStats
 from bot.rendering.summary import Summary
 from bot.request import FlowRequest
-from bot.results import Column, ScanStats
 from bot.settings import Settings
 
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from bot.echo import shown
 from bot.iocs.indicators import IndicatorError, parse_indicator
-from bot.parsing import CommandError
+from bot.words import CommandError
 
 MAX_COMMENT = 500
 """The longest comment a responder may give, after `ioc add` or in the form (whose input stops there);

@@ -9,7 +9,7 @@ Host bits are refused, not normalised: `10.1.2.3/16` may mean the host or the ra
 wrong either misses traffic or floods a hunt, so the error names both spellings. (In free text,
 `extract_indicators` reads that notation as the address alone: it is how interfaces are written.)
 
-Defanging and Slack's link form are undone by `bot.parsing` (`normalise`, `refang`), the same code
+Defanging and Slack's link form are undone by `bot.parse.command` (`normalise`, `refang`), the same code
 the `/flow` parser uses, so an indicator is understood wherever a responder types it.
 """
 
@@ -28,7 +28,7 @@ from ipaddress import (
 )
 
 from bot.echo import shown
-from bot.parsing import normalise, refang
+from bot.words import normalise, refang
 
 Network = IPv4Network | IPv6Network
 

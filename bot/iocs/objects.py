@@ -169,7 +169,7 @@ class S3ObjectStore:
             raise ObjectMissing(key) from None
         except self.client.exceptions.ClientError as exc:
             # S3 answers a missing key with 403, not 404, to a caller whose s3:ListBucket is limited to a
-            # prefix (the least-privilege policy, bot/iam.py): a GetObject carries no s3:prefix. A listing
+            # prefix (the least-privilege policy, bot/aws/iam.py): a GetObject carries no s3:prefix. A listing
             # of the key itself, which that policy allows, tells a removed object from a real refusal.
             if exc.response.get("Error", {}).get("Code") != "AccessDenied" or self._listed(full):
                 raise

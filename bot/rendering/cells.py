@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.catalog import ColumnKind
+from bot.query.catalog import ColumnKind
 
 MAX_CELL = 39  # the longest IPv6 address; anything longer is cut with an ellipsis
 _UNITS = ("B", "KB", "MB", "GB", "TB", "PB")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.query.results import Estimate, ScanStats, scan_cost
 from bot.rendering.cells import human_bytes
-from bot.results import Estimate, ScanStats, scan_cost
 
 
 def dollars(cost: float) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
-from bot.results import Column, Row
+from bot.query.results import Column, Row
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

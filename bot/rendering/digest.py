@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.results import Column, Row
+from bot.query.results import Column, Row
 
 TO_INDICATOR = "INBOUND"
 """The playbook's label for a flow whose destination is the indicator."""

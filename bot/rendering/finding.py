@@ -8,11 +8,11 @@ caller escapes it for Slack.
 
 from __future__ import annotations
 
-from bot.catalog import ROWS_FIELD, QueryTemplate
+from bot.query.catalog import ROWS_FIELD, QueryTemplate
+from bot.query.results import Column, Row
 from bot.rendering.cells import cell, human_bytes, human_count
 from bot.rendering.digest import DigestLine
 from bot.request import FlowRequest
-from bot.results import Column, Row
 
 
 def finding_sentence(

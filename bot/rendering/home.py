@@ -12,8 +12,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.data_range import DataRange
 from bot.identifiers import CHANNEL_ID
+from bot.query.data_range import DataRange
 from bot.recent import RecentQuery
 
 MAX_BLOCKS = 100

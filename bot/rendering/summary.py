@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.catalog import QueryTemplate
+from bot.query.catalog import QueryTemplate
+from bot.query.results import Column, Row, ScanStats
 from bot.rendering.cells import cell, human_bytes
 from bot.rendering.cost import scan_phrase
 from bot.rendering.digest import DigestLine
 from bot.rendering.finding import finding_sentence
 from bot.rendering.table import Grid, monospace, table_block
 from bot.request import FlowRequest
-from bot.results import Column, Row, ScanStats
 
 
 @dataclass(frozen=True)

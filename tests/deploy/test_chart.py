@@ -20,8 +20,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from bot.installations import check_oauth
 from bot.settings import Settings
+from bot.slack.installations import check_oauth
 
 CHART = Path(__file__).resolve().parents[2] / "helm" / "flowbot"
 HELM = Path(sys.executable).parent / "helm"

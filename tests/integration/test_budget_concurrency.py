@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from redis import Redis
 
-from bot.budget import ChannelBudget, Refusal, Reservation
+from bot.worker.budget import ChannelBudget, Refusal, Reservation
 
 WORKERS = 8
 NOW = datetime(2026, 11, 20, tzinfo=UTC)

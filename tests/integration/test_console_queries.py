@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import load_catalog
-from bot.engines.local import LocalEngine
-from bot.parsing import CommandError, parse_command
+from bot.parse.command import parse_command
+from bot.query.catalog import load_catalog
+from bot.query.engines.local import LocalEngine
 from bot.request import FlowRequest
-from bot.sample_data import MAIN_ACCOUNT, NAT_GATEWAY, PATCH_MIRROR, SECOND_ACCOUNT, V5_FORMAT, generate
+from bot.samples.flow_logs import MAIN_ACCOUNT, NAT_GATEWAY, PATCH_MIRROR, SECOND_ACCOUNT, V5_FORMAT, generate
 from bot.settings import Settings
+from bot.words import CommandError
 from tests.conftest import SAMPLE_END
 from tests.flowlog_oracle import (
     Row,

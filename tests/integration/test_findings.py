@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import load_catalog
-from bot.engines.local import LocalEngine
-from bot.parsing import parse_command
+from bot.parse.command import parse_command
+from bot.query.catalog import load_catalog
+from bot.query.engines.local import LocalEngine
 from bot.rendering.finding import finding_sentence
 from bot.request import FlowRequest
-from bot.sample_data import EXFIL_HOST, EXFIL_PEER
+from bot.samples.flow_logs import EXFIL_HOST, EXFIL_PEER
 from bot.settings import Settings
 from tests.conftest import SAMPLE_END
 from tests.flowlog_oracle import Row, expected_count, expected_ratio, expected_talkers, expected_top, scope_of

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import load_catalog
-from bot.engines.base import EngineError, ResultStream
-from bot.engines.local import LocalEngine
-from bot.parsing import parse_command
+from bot.parse.command import parse_command
+from bot.query.catalog import load_catalog
+from bot.query.engines.base import EngineError, ResultStream
+from bot.query.engines.local import LocalEngine
 from bot.request import FlowRequest
-from bot.sample_data import BRUTE_FORCE_SOURCE, EXFIL_HOST, EXFIL_PEER, MINING_POOL, SECOND_ACCOUNT
+from bot.samples.flow_logs import BRUTE_FORCE_SOURCE, EXFIL_HOST, EXFIL_PEER, MINING_POOL, SECOND_ACCOUNT
 from bot.settings import Settings
 from tests.conftest import SAMPLE_END
 from tests.flowlog_oracle import HUNT_COLUMNS, Row, expected_hunt

@@ -12,13 +12,13 @@ moto/iam/access_control.py, and shown by the tests below):
   Conditions are NOT evaluated: moto implements only StringEquals, and only with values it is handed,
   which it never is for S3. So the `s3:prefix` limit on s3:ListBucket is not enforced here (the unit
   tests check it with their own evaluator), and moto answers a missing key with NoSuchKey whatever the
-  caller may list, where S3 may answer 403 (see bot/iam.py).
+  caller may list, where S3 may answer 403 (see bot/aws/iam.py).
 - Athena: action only. moto checks every Athena call against the resource "*", so a statement scoped
   to the workgroup ARN never matches there and moto refuses it (the first test shows this). The tests
   therefore widen the Athena statement's Resource to "*" (its actions untouched): that proves the
   action list, not the workgroup scoping, which only real IAM can check.
-- OAuth mode's installation store: slack_sdk's S3 stores as bot/installations.py builds them (installations
-  under `prefix/installations/<client id>/`, states under `prefix/states/`) save, find and delete
+- OAuth mode's installation store: slack_sdk's S3 stores as bot/slack/installations.py builds them
+(installations under `prefix/installations/<client id>/`, states under `prefix/states/`) save, find and delete
   installations and issue and consume states, signed by the same user: object calls are checked on their
   keys, and the store's ListObjects (v1: the deletions) as s3:ListBucket, like ListObjectsV2.
 - Glue: not exercised at all. Flowbot never calls Glue itself; Athena does, with the caller's
@@ -45,15 +45,15 @@ from moto import mock_aws
 from moto.athena.models import QueryResults, athena_backends
 from moto.core import DEFAULT_ACCOUNT_ID, enable_iam_authentication
 
-from bot.catalog import load_catalog
-from bot.engines.athena import AthenaEngine
-from bot.engines.base import EngineError
-from bot.iam import runtime_policy
-from bot.installations import bot_client, find_bot, installation_store, state_store
+from bot.aws.iam import runtime_policy
 from bot.iocs.objects import ObjectExists, ObjectMissing, object_store_for
 from bot.iocs.store import IocStore, Submission
+from bot.query.catalog import load_catalog
+from bot.query.engines.athena import AthenaEngine
+from bot.query.engines.base import EngineError
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
+from bot.slack.installations import bot_client, find_bot, installation_store, state_store
 from tests.conftest import fake_aws_environment
 from tests.slack_installations import installation
 

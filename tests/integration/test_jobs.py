@@ -13,10 +13,10 @@ from redis import Redis
 from rq import SimpleWorker
 from rq.job import JobStatus
 
-from bot.cancel import CancelStatus
-from bot.catalog import load_catalog
-from bot.parsing import parse_command
-from bot.queue import FlowQueue, job_id_for
+from bot.parse.command import parse_command
+from bot.query.catalog import load_catalog
+from bot.queue.cancel import CancelStatus
+from bot.queue.enqueue import FlowQueue, job_id_for
 from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
 from tests.mock_slack import MockSlack
@@ -52,7 +52,7 @@ def test_a_crashing_job_is_reported_once(
         runs.append(1)
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr("bot.jobs.answer", crash)
+    monkeypatch.setattr("bot.worker.jobs.answer", crash)
     redis = Redis.from_url(redis_url)
     _submit(redis, "crash-1")
     SimpleWorker([Settings().queue_name], connection=redis).work(burst=True)

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import load_catalog
-from bot.engines.local import LocalEngine
 from bot.flowlog_format import JSON_FIELDS
-from bot.parsing import CommandError, parse_command
+from bot.parse.command import parse_command
+from bot.query.catalog import load_catalog
+from bot.query.engines.local import LocalEngine
 from bot.request import FlowRequest
-from bot.sample_json import write_json_sample
+from bot.samples.json_logs import write_json_sample
 from bot.settings import Settings
+from bot.words import CommandError
 from tests.conftest import SAMPLE_END
 
 CATALOG = load_catalog()

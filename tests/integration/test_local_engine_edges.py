@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from bot.catalog import load_catalog
-from bot.engines.base import EngineError
-from bot.engines.local import LocalEngine
-from bot.parsing import parse_command
+from bot.parse.command import parse_command
+from bot.query.catalog import load_catalog
+from bot.query.engines.base import EngineError
+from bot.query.engines.local import LocalEngine
 from bot.request import FlowRequest
 from bot.settings import Settings
 from tests.conftest import SAMPLE_END

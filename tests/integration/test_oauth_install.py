@@ -31,10 +31,10 @@ from redis import Redis
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from bot.health import ReadinessProbe
-from bot.installations import bot_client, installation_store
 from bot.manifest import load_manifest
-from bot.queue import FlowQueue
+from bot.queue.enqueue import FlowQueue
 from bot.settings import Settings
+from bot.slack.installations import bot_client, installation_store
 from handlers.app import NOT_INSTALLED, create_app
 from handlers.asking import Asker
 from handlers.server import WsgiApp, wsgi_app

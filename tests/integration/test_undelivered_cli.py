@@ -14,7 +14,7 @@ import pytest
 
 from bot.request import ReplyTarget
 from bot.settings import Settings
-from bot.undelivered import About, keep_reply, write_about
+from bot.worker.undelivered import About, keep_reply, write_about
 from tests.mock_slack import MockSlack, child_env
 
 DUE = "0123456789abcdef0123456789abcdef"

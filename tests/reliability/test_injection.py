@@ -41,18 +41,26 @@ from pydantic import ValidationError
 from sqlglot import TokenType, exp
 
 import query_templates
-from bot.catalog import LIMIT_PARAM, LITERAL_PARAMS, SCOPE_PARAMS, TABLE_OF_KIND, QueryTemplate, load_catalog
-from bot.commands import ChannelRequest, parse_in_channel
-from bot.context import ChannelContext, ContextRequest, ContextScope
-from bot.engines.athena import AthenaEngine, sql_literal, to_athena
-from bot.engines.local import LocalEngine, _split_lines, opencsv_fields
 from bot.flowlog_format import ALL_HEADERS
 from bot.iocs.commands import MAX_COMMENT, IocAdd, IocHistory, IocRemove
 from bot.iocs.indicators import Indicator
 from bot.iocs.store import Submission, one_line, read_table_row, table_key, table_row
-from bot.parsing import CancelRequest, CommandError, HelpRequest, recheck
+from bot.parse.channel_context import ChannelContext, ContextRequest, ContextScope
+from bot.parse.command import CancelRequest, HelpRequest, recheck
+from bot.parse.in_channel import ChannelRequest, parse_in_channel
+from bot.query.catalog import (
+    LIMIT_PARAM,
+    LITERAL_PARAMS,
+    SCOPE_PARAMS,
+    TABLE_OF_KIND,
+    QueryTemplate,
+    load_catalog,
+)
+from bot.query.engines.athena import AthenaEngine, sql_literal, to_athena
+from bot.query.engines.local import LocalEngine, _split_lines, opencsv_fields
 from bot.request import FlowRequest
 from bot.settings import Settings
+from bot.words import CommandError
 from handlers.buttons import wider
 from handlers.lookup import LookupChoice
 from tests.conftest import SAMPLE_END

@@ -196,8 +196,8 @@ def test_a_line_is_one_json_object_with_time_level_logger_message_and_fields(
     settings: Settings, root_logger: logging.Logger
 ) -> None:
     with bind(job_id="job-1", team_id="T0001"):
-        (entry,) = write(settings, logging.getLogger("bot.jobs"), "two\nlines", extra={"rows": 3})
-    assert entry["level"] == "WARNING" and entry["logger"] == "bot.jobs"
+        (entry,) = write(settings, logging.getLogger("bot.worker.jobs"), "two\nlines", extra={"rows": 3})
+    assert entry["level"] == "WARNING" and entry["logger"] == "bot.worker.jobs"
     assert entry["message"] == "two\nlines"
     assert entry["job_id"] == "job-1" and entry["team_id"] == "T0001" and entry["rows"] == 3
     assert entry["time"].endswith("Z")

@@ -15,7 +15,7 @@ import pytest
 from redis import Redis
 from redis.exceptions import RedisError
 
-from bot.queue import FlowQueue
+from bot.queue.enqueue import FlowQueue
 from bot.ratelimit import RateLimiter
 from bot.redis_keys import RATELIMIT_USER_KEY
 from bot.request import FlowRequest, ReplyTarget, Window

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from bot.redelivery import resend_due
 from bot.settings import Settings
+from bot.worker.redelivery import resend_due
 from tests.flowlog_oracle import RATIO_COLUMNS, Row
 from tests.mock_slack import MockSlack, RecordedCall
 from tests.scenarios.flowbot_processes import WINDOW, run_worker, slash, window_ratio

@@ -15,7 +15,7 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.server import ThreadedMotoServer
 
-from bot.catalog import load_catalog
+from bot.query.catalog import load_catalog
 from tests.flowlog_oracle import RATIO_COLUMNS, Row
 from tests.mock_slack import MockSlack
 from tests.scenarios.flowbot_processes import WINDOW, free_port, run_worker, slash, window_ratio

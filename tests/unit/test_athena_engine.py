@@ -26,9 +26,8 @@ from moto import mock_aws
 from moto.athena.models import QueryResults, athena_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from bot.answer import answer
-from bot.catalog import ColumnSpec, QueryTemplate, load_catalog
-from bot.engines.athena import (
+from bot.query.catalog import ColumnSpec, QueryTemplate, load_catalog
+from bot.query.engines.athena import (
     BUSY,
     AthenaEngine,
     CsvNeutraliser,
@@ -37,12 +36,13 @@ from bot.engines.athena import (
     to_athena,
     with_fingerprint,
 )
-from bot.engines.base import EngineError
+from bot.query.engines.base import EngineError
+from bot.query.results import Column
 from bot.rendering.cost import scan_phrase
 from bot.rendering.csv_out import safe_cell
 from bot.request import FlowRequest, Window
-from bot.results import Column
 from bot.settings import Settings
+from bot.worker.answer import answer
 from tests.conftest import fake_aws_environment
 
 REGION = "us-east-1"

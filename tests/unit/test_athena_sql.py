@@ -12,8 +12,15 @@ from sqlglot import exp
 from sqlglot.dialects.trino import Trino
 from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
-from bot.catalog import IOC_TABLE, JSON_TABLE, LITERAL_PARAMS, LOGICAL_TABLE, QueryTemplate, load_catalog
-from bot.engines.athena import sql_literal, to_athena
+from bot.query.catalog import (
+    IOC_TABLE,
+    JSON_TABLE,
+    LITERAL_PARAMS,
+    LOGICAL_TABLE,
+    QueryTemplate,
+    load_catalog,
+)
+from bot.query.engines.athena import sql_literal, to_athena
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
 

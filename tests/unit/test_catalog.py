@@ -10,10 +10,10 @@ import sqlglot
 from pydantic import ValidationError
 from sqlglot import exp
 
-from bot.catalog import QueryTemplate, TemplateError, load_catalog, read_catalog
-from bot.rendering.help import help_text
+from bot.parse.help import help_text
+from bot.query.catalog import QueryTemplate, TemplateError, load_catalog, read_catalog
+from bot.query.sql_checks import check_catalog, check_template
 from bot.settings import Settings
-from bot.sql_checks import check_catalog, check_template
 from tests.flowlog_oracle import RATIO_COLUMNS
 
 SCOPE = """date_partition BETWEEN :first_day AND :last_day

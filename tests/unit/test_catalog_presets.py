@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.catalog import PRESETS_FILE, TemplateError, load_catalog, read_catalog
+from bot.query.catalog import PRESETS_FILE, TemplateError, load_catalog, read_catalog
 
 RECORDED = Path(__file__).with_name("catalog_columns.json")
 """Every shipped template's columns as the catalog loaded them before presets existed (issue #17)."""

@@ -11,13 +11,20 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from redis import Redis
 
-from bot.catalog import load_catalog
-from bot.commands import parse, parse_in_channel
-from bot.context import ChannelContext, ContextRequest, ContextScope, ContextStore, parse_context
-from bot.parsing import CommandError, HelpRequest, normalise, parse_command
-from bot.rendering.help import help_text
+from bot.parse.channel_context import (
+    ChannelContext,
+    ContextRequest,
+    ContextScope,
+    ContextStore,
+    parse_context,
+)
+from bot.parse.command import HelpRequest, parse_command
+from bot.parse.help import help_text
+from bot.parse.in_channel import parse, parse_in_channel
+from bot.query.catalog import load_catalog
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
+from bot.words import CommandError, normalise
 from handlers.context import UNAVAILABLE, handle_context
 
 NOW = datetime(2026, 11, 25, 14, 30, 15, tzinfo=UTC)

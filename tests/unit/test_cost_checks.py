@@ -15,18 +15,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from bot.budget import ChannelBudget, Refusal, Reservation
-from bot.catalog import load_catalog
-from bot.confirmations import PendingConfirmations
-from bot.engines.estimate import estimate_local, estimate_s3, partition_prefixes, spread
-from bot.engines.local import LocalEngine
-from bot.preflight import Cleared, NeedsConfirmation, OverBudget, preflight
+from bot.query.catalog import load_catalog
+from bot.query.engines.estimate import estimate_local, estimate_s3, partition_prefixes, spread
+from bot.query.engines.local import LocalEngine
+from bot.query.results import Estimate, ScanStats
+from bot.queue.confirmations import PendingConfirmations
 from bot.redis_keys import BUDGET_TTL_SECONDS
 from bot.rendering.cost import estimate_phrase, scan_phrase
 from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest, Window
-from bot.results import Estimate, ScanStats
 from bot.settings import Settings
+from bot.worker.budget import ChannelBudget, Refusal, Reservation
+from bot.worker.preflight import Cleared, NeedsConfirmation, OverBudget, preflight
 from tests.conftest import SAMPLE_END, fake_aws_environment
 
 BUCKET = "org-flow-logs"

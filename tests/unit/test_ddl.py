@@ -6,8 +6,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
+from bot.aws.ddl import flow_table, ioc_view, statements
 from bot.cli import main
-from bot.ddl import flow_table, ioc_view, statements
 from bot.settings import MissingSettingError, Settings
 
 V4 = (

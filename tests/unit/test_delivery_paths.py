@@ -13,10 +13,10 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import response_url
-from bot.delivery import post_answer, post_ioc_reply
 from bot.rendering.summary import Summary
 from bot.request import ReplyTarget
+from bot.slack import response_url
+from bot.slack.delivery import post_answer, post_ioc_reply
 from tests.mock_slack import MockSlack
 from tests.summaries import ratio_summary
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.catalog import load_catalog
+from bot.query.catalog import load_catalog
 from bot.settings import Settings
 
 

@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.catalog import load_catalog
-from bot.commands import parse_in_channel
 from bot.echo import ECHO_LIMIT, shown
-from bot.parsing import CommandError, HelpRequest
-from bot.rendering.help import help_text
+from bot.parse.command import HelpRequest
+from bot.parse.help import help_text
+from bot.parse.in_channel import parse_in_channel
+from bot.query.catalog import load_catalog
 from bot.settings import Settings
+from bot.words import CommandError
 
 BIG = "A" * 1_000_000
 NOW = datetime(2026, 11, 20, tzinfo=UTC)

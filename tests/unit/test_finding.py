@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.catalog import ColumnSpec, QueryTemplate, finding_fields, load_catalog
+from bot.query.catalog import ColumnSpec, QueryTemplate, finding_fields, load_catalog
+from bot.query.results import Column, Row
 from bot.rendering.digest import DigestLine, digest_for
 from bot.rendering.finding import finding_sentence
 from bot.request import FlowRequest, Window
-from bot.results import Column, Row
 
 CATALOG = load_catalog()
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 On moto's Glue, S3 and Athena APIs (moto runs no SQL, so the tables are read back from Glue as Athena
 would find them). The expected columns and projection values are written out here from the settings'
-own text, not computed by bot/glue.py or bot/ddl.py.
+own text, not computed by bot/aws/glue.py or bot/aws/ddl.py.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from bot.aws.glue import TableShape, differences
 from bot.cli import main
-from bot.glue import TableShape, differences
 from bot.health import catalog_problem
 from bot.settings import Settings
 from tests.conftest import fake_aws_environment

@@ -15,10 +15,10 @@ from redis import Redis
 from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 
-from bot.catalog import load_catalog
-from bot.data_range import DataRange, data_range, local_range
 from bot.iocs.objects import LocalObjectStore
 from bot.iocs.store import IocStore, Submission
+from bot.query.catalog import load_catalog
+from bot.query.data_range import DataRange, data_range, local_range
 from bot.recent import RecentQueries, RecentQuery
 from bot.rendering.home import MAX_BLOCKS, MAX_SECTION_TEXT, home_view
 from bot.settings import Settings

@@ -18,13 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from bot.catalog import IOC_TABLE, QueryTemplate, load_catalog
-from bot.engines import local_ioc_dir
-from bot.engines.dialect import MAPPED_LOW, install_macros, to_duckdb
-from bot.engines.local import _duckdb_sql, opencsv_fields
 from bot.flowlog_format import ALL_HEADERS, table_columns
+from bot.query.catalog import IOC_TABLE, QueryTemplate, load_catalog
+from bot.query.engines import local_ioc_dir
+from bot.query.engines.dialect import MAPPED_LOW, install_macros, to_duckdb
+from bot.query.engines.local import _duckdb_sql, opencsv_fields
+from bot.query.sql_checks import check_template
 from bot.settings import Settings
-from bot.sql_checks import check_template
 from tests.flowlog_oracle import HUNT_COLUMNS, chosen_indicator, trino_address, trino_contains
 
 HUNT = load_catalog()["hunt"]

@@ -1,9 +1,10 @@
-"""The IAM policies (bot/iam.py): exactly the actions Flowbot's code needs, each on the narrowest resource.
+"""The IAM policies (bot/aws/iam.py): exactly the actions Flowbot's code needs, each on the narrowest
+resource.
 
-What the code needs is written here, independently of bot/iam.py, from reading the code that calls AWS
-(bot/engines/athena.py, bot/iocs/objects.py, bot/ddl.py) and what Athena does with the caller's
+What the code needs is written here, independently of bot/aws/iam.py, from reading the code that calls AWS
+(bot/query/engines/athena.py, bot/iocs/objects.py, bot/aws/ddl.py) and what Athena does with the caller's
 credentials (reads the catalog and the data, writes the results). OAuth mode's installation store
-(bot/installations.py, slack_sdk's S3 stores) is checked by recording every S3 call the stores make.
+(bot/slack/installations.py, slack_sdk's S3 stores) is checked by recording every S3 call the stores make.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-import bot.installations
+import bot.slack.installations
+from bot.aws.iam import runtime_policy, s3_location, setup_policy
 from bot.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, main
-from bot.iam import runtime_policy, s3_location, setup_policy
 from bot.settings import MissingSettingError, Settings
 from tests.conftest import fake_aws_environment
 from tests.slack_installations import installation
@@ -43,7 +44,7 @@ POLICY_FILES = {
     "setup": (ROOT / "helm/flowbot/iam-setup-policy.json", ["--setup"]),
 }
 
-# Read from the code, not from bot/iam.py: the call (or Athena's work) that needs each action.
+# Read from the code, not from bot/aws/iam.py: the call (or Athena's work) that needs each action.
 RUNTIME_NEEDS = {
     "athena:StartQueryExecution": "AthenaEngine._start",
     "athena:GetQueryExecution": "AthenaEngine._execution (status polls)",
@@ -403,7 +404,8 @@ def test_no_installation_store_grants_unless_oauth_mode_keeps_it_on_s3(settings:
 
 
 def test_every_call_the_stores_make_is_granted(monkeypatch: pytest.MonkeyPatch) -> None:
-    """slack_sdk's stores as bot/installations.py builds them, on moto's S3: every S3 call they make, recorded
+    """slack_sdk's stores as bot/slack/installations.py builds them, on moto's S3: every S3 call they make,
+    recorded
     from botocore, is allowed by the policy, and the calls are the four the policy was written from."""
     settings = oauth()
     policy = runtime_policy(settings, account=ACCOUNT)
@@ -416,24 +418,26 @@ def test_every_call_the_stores_make_is_granted(monkeypatch: pytest.MonkeyPatch) 
         else:
             calls.append((S3_OPERATIONS[model.name], f"arn:aws:s3:::{bucket}", params.get("Prefix")))
 
-    made = bot.installations._s3
+    made = bot.slack.installations._s3
 
     def recorded_s3(s: Settings) -> Any:
         client = made(s)
         client.meta.events.register("provide-client-params.s3.*", record)
         return client
 
-    monkeypatch.setattr(bot.installations, "_s3", recorded_s3)
+    monkeypatch.setattr(bot.slack.installations, "_s3", recorded_s3)
     with mock_aws():
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=SLACK_BUCKET)
-        store = bot.installations.installation_store(settings)
+        store = bot.slack.installations.installation_store(settings)
         store.save(installation(team_id=T1))
         store.save(installation(team_id=None, enterprise_id=E1))  # an org-wide install
-        assert bot.installations.find_bot(store, team_id=T1, enterprise_id=None).bot_token == f"xoxb-{T1}"
-        org = bot.installations.find_bot(store, team_id="T0CCC0003", enterprise_id=E1)  # via the org
+        assert (
+            bot.slack.installations.find_bot(store, team_id=T1, enterprise_id=None).bot_token == f"xoxb-{T1}"
+        )
+        org = bot.slack.installations.find_bot(store, team_id="T0CCC0003", enterprise_id=E1)  # via the org
         assert org.bot_token == f"xoxb-{E1}"
         assert store.find_installation(enterprise_id=None, team_id=T1, user_id="U0ADMIN") is not None
-        states = bot.installations.state_store(settings)
+        states = bot.slack.installations.state_store(settings)
         assert states.consume(states.issue()) is True
         # what Bolt's tokens_revoked and app_uninstalled listeners call
         store.delete_installation(enterprise_id=None, team_id=T1, user_id="U0ADMIN")
@@ -461,7 +465,7 @@ def test_the_policy_files_in_helm_match_the_code(kind: str) -> None:
     command = f"env {env} flowbot athena policy --account {ACCOUNT} {' '.join(flags)}".strip()
     assert path.is_file(), f"{path} is missing; regenerate it with: {command} > {path.relative_to(ROOT)}"
     assert path.read_text(encoding="utf-8") == expected, (
-        f"{path.relative_to(ROOT)} is out of step with bot/iam.py; regenerate it with: "
+        f"{path.relative_to(ROOT)} is out of step with bot/aws/iam.py; regenerate it with: "
         f"{command} > {path.relative_to(ROOT)}"
     )
 

@@ -1,5 +1,5 @@
-"""OAuth mode's pieces (bot/installations.py): slack_sdk's installation and state stores on S3 (moto) and
-on disk, the bot token a worker gets for each workspace, the settings it needs, the per-workspace channel
+"""OAuth mode's pieces (bot/slack/installations.py): slack_sdk's installation and state stores on S3 (moto)
+and on disk, the bot token a worker gets for each workspace, the settings it needs, the per-workspace channel
 lists and the manifest for an org.
 
 Installations are saved as Bolt's OAuth flow saves them (`OAuthFlow.run_installation` builds an
@@ -26,7 +26,9 @@ from slack_sdk.oauth.state_store.amazon_s3 import AmazonS3OAuthStateStore
 
 from bot.access import Access
 from bot.cli import EXIT_BAD_INPUT, EXIT_OK, app_manifest, main
-from bot.installations import (
+from bot.manifest import load_manifest
+from bot.settings import MissingSettingError, Settings
+from bot.slack.installations import (
     NotInstalledError,
     bot_client,
     check_oauth,
@@ -34,9 +36,7 @@ from bot.installations import (
     oauth_settings,
     state_store,
 )
-from bot.manifest import load_manifest
-from bot.parsing import CommandError
-from bot.settings import MissingSettingError, Settings
+from bot.words import CommandError
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # tests/unit has no __init__.py: make `tests.*` importable
@@ -116,8 +116,8 @@ def test_each_workspace_gets_its_own_token(settings: Settings) -> None:
 
 
 def test_the_client_is_flowbots(settings: Settings) -> None:
-    """Same base URL and retry handlers as bot.delivery.slack_client's."""
-    from bot.delivery import slack_client
+    """Same base URL and retry handlers as bot.slack.delivery.slack_client's."""
+    from bot.slack.delivery import slack_client
 
     installed(installation_store(settings), token="xoxb-first", team_id=T1)
     client = bot_client(settings, team_id=T1, enterprise_id=None)

@@ -8,8 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.catalog import load_catalog
-from bot.commands import parse
 from bot.iocs.commands import (
     IOC_REQUEST,
     IocAdd,
@@ -20,8 +18,10 @@ from bot.iocs.commands import (
     IocRemove,
     parse_ioc,
 )
-from bot.parsing import CommandError
+from bot.parse.in_channel import parse
+from bot.query.catalog import load_catalog
 from bot.settings import Settings
+from bot.words import CommandError
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 

@@ -160,7 +160,7 @@ def test_s3_put_is_conditional() -> None:
 
 @pytest.mark.parametrize("listed", [False, True], ids=["removed", "refused"])
 def test_s3_403_on_get_is_a_missing_object_only_when_a_listing_agrees(listed: bool) -> None:
-    """Under a prefix-limited s3:ListBucket (bot/iam.py), S3 answers a missing key with 403, not 404."""
+    """Under a prefix-limited s3:ListBucket (bot/aws/iam.py), S3 answers a missing key with 403, not 404."""
     client = boto3.client("s3", region_name=REGION, aws_access_key_id="k", aws_secret_access_key="s")
     key = "p/table/a.csv"
     with Stubber(client) as s3:

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.catalog import load_catalog
-from bot.parsing import CancelRequest, CommandError, HelpRequest, parse_command
+from bot.parse.command import CancelRequest, HelpRequest, parse_command
+from bot.query.catalog import load_catalog
 from bot.request import FlowRequest
 from bot.settings import Settings
+from bot.words import CommandError
 
 NOW = datetime(2026, 11, 25, 14, 30, 15, tzinfo=UTC)
 CATALOG = load_catalog()

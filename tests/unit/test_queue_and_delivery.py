@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 import fakeredis
 import pytest
 
-from bot.catalog import load_catalog
-from bot.delivery import deliver_once
-from bot.parsing import parse_command
-from bot.queue import FlowQueue, job_id_for
+from bot.parse.command import parse_command
+from bot.query.catalog import load_catalog
+from bot.queue.enqueue import FlowQueue, job_id_for
 from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
+from bot.slack.delivery import deliver_once
 
 
 def _request() -> FlowRequest:

@@ -13,12 +13,12 @@ from pathlib import Path
 import fakeredis
 import pytest
 
-from bot.redelivery import next_wait, resend_due, standing
 from bot.redis_keys import ANSWERED_KEY, RESENDING_KEY
 from bot.rendering.summary import Summary
 from bot.request import ReplyTarget
 from bot.settings import Settings
-from bot.undelivered import About, keep_reply, keep_undelivered, read_about
+from bot.worker.redelivery import next_wait, resend_due, standing
+from bot.worker.undelivered import About, keep_reply, keep_undelivered, read_about
 from tests.mock_slack import MockSlack
 from tests.summaries import ratio_summary
 
@@ -77,7 +77,7 @@ def keep_answer(settings: Settings, tmp_path: Path, job: str = JOB, at: datetime
 
 
 def with_status_message(redis: fakeredis.FakeRedis, job: str = JOB) -> None:
-    """The status message the listener posted, as bot/status.py records it."""
+    """The status message the listener posted, as bot/slack/status.py records it."""
     redis.hset(f"flowbot:status:{job}", mapping={"claim": "1", "ts": STATUS_TS})
 
 
@@ -271,7 +271,7 @@ def test_past_its_attempts_an_answer_is_given_up_once_and_kept_for_an_operator(
     assert record is not None
     (folder / "about.json").write_text(record.model_copy(update={"attempts": 20}).model_dump_json())
     now = KEPT_AT + timedelta(hours=1)
-    with caplog.at_level(logging.INFO, logger="bot.redelivery"):
+    with caplog.at_level(logging.INFO, logger="bot.worker.redelivery"):
         assert [o.line() for o in resend_due(settings, redis, now=now)] == ["01234567 gave up: 20 attempts"]
         assert [o.result for o in resend_due(settings, redis, now=now)] == ["gave up"]
     gave_up = [r for r in caplog.records if "gave up" in r.getMessage()]

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.catalog import load_catalog
-from bot.parsing import parse_command
+from bot.parse.command import parse_command
+from bot.query.catalog import load_catalog
+from bot.query.results import Column, ScanStats
 from bot.rendering.cells import cell, human_bytes
 from bot.rendering.csv_out import safe_cell, write_csv
 from bot.rendering.digest import digest_for
 from bot.rendering.summary import Summary
 from bot.request import FlowRequest
-from bot.results import Column, ScanStats
 from bot.settings import Settings
 
 NOW = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)

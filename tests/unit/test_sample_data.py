@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.flowlog_format import DEFAULT_V2_HEADERS, parse_log_format
-from bot.sample_data import (
+from bot.samples.flow_logs import (
     HEADER_LINE,
     INCIDENTS,
     NAT_GATEWAY,

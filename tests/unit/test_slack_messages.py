@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis import Redis
 
-from bot.pacing import BURST, ChannelPacer
-from bot.pages import ResultPages
 from bot.rendering.status import JobState, StatusView
 from bot.rendering.table import MAX_ROWS, MAX_TABLE_CHARS, Grid, monospace, table_block
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
+from bot.slack.pacing import BURST, ChannelPacer
+from bot.slack.pages import ResultPages
 from handlers.buttons import wider
 from tests.mock_slack import _block_problems
 

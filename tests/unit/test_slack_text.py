@@ -17,8 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.iocs.indicators import extract_indicators
-from bot.parsing import CommandError, normalise
-from bot.slack_text import (
+from bot.parse.slack_text import (
     MessageText,
     MismatchedLink,
     MismatchedLinkError,
@@ -27,6 +26,7 @@ from bot.slack_text import (
     message_text,
     mismatch_message,
 )
+from bot.words import CommandError, normalise
 
 Message = dict[str, Any]
 

@@ -12,10 +12,10 @@ import pytest
 from redis import Redis
 from slack_sdk import WebClient
 
-from bot.pacing import ChannelPacer
 from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest, Window
-from bot.status import ATTACH_WAIT_SECONDS, StatusBoard
+from bot.slack.pacing import ChannelPacer
+from bot.slack.status import ATTACH_WAIT_SECONDS, StatusBoard
 from tests.mock_slack import MockSlack
 
 END = datetime(2026, 11, 20, tzinfo=UTC)

@@ -8,9 +8,9 @@ import pytest
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot import worker as worker_module
 from bot.settings import Settings
-from bot.worker import FlowWorker, redis_retries, run_worker, worker_redis
+from bot.worker import runner as worker_module
+from bot.worker.runner import FlowWorker, redis_retries, run_worker, worker_redis
 
 
 def waited(retries: int) -> float:

@@ -1,0 +1,1 @@
+"""Setting up AWS: DDL, Glue, the workgroup, IAM policies, the flow-log format."""

@@ -1,0 +1,84 @@
+"""`flowbot athena …`: the administrator's commands for the Athena side (DDL, setup, policies, formats).
+
+Each prints what it made or found; the CLI (`bot/cli.py`) maps its exit codes and errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from typing import TextIO
+
+from bot.aws.glue import SetupReport, converge
+from bot.settings import Settings
+from bot.words import CommandError
+
+EXIT_OK, EXIT_FAILURE = 0, 1
+"""As `bot/cli.py`'s (which imports this module only when `flowbot athena` runs)."""
+
+
+def athena_command(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
+    """`flowbot athena ACTION`: an administrator's command, printing what it made or found."""
+    from bot.aws.ddl import statements
+
+    policy_options = (args.account, args.partition, args.region, args.output_location, args.setup)
+    if args.apply and args.action != "setup":
+        raise CommandError("--apply goes with `setup`")
+    if args.action != "policy" and any(policy_options):
+        raise CommandError("--account, --partition, --region, --output-location and --setup go with `policy`")
+    if args.action == "policy":
+        from bot.aws.iam import runtime_policy, setup_policy
+        from bot.identifiers import ACCOUNT_ID
+
+        if not args.account or not ACCOUNT_ID.fullmatch(args.account):
+            given = args.account or "missing"
+            raise CommandError(f"--account must be a 12-digit AWS account ID, not {given}")
+        build = setup_policy if args.setup else runtime_policy
+        try:
+            policy = build(
+                settings,
+                account=args.account,
+                partition=args.partition or "aws",
+                region=args.region,
+                output_location=args.output_location,
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        print(json.dumps(policy, indent=2), file=stdout)
+        return EXIT_OK
+    if args.action == "check-format":
+        from bot.aws.format_check import report_formats
+
+        lines, agree = report_formats(settings, datetime.now(UTC).date())
+        print("\n".join(lines), file=stdout)
+        return EXIT_OK if agree else EXIT_FAILURE
+    made = statements(settings)
+    if args.action == "ddl":
+        print(";\n\n".join(s.sql for s in made) + ";", file=stdout)
+        return EXIT_OK
+
+    report = setup(settings, apply=args.apply)
+    print("\n".join(report.lines), file=stdout)
+    return EXIT_FAILURE if report.drifted else EXIT_OK
+
+
+def setup(settings: Settings, *, apply: bool) -> SetupReport:
+    """`flowbot athena setup`: Flowbot's workgroup (bot/aws/workgroup.py), the database and tables through
+    Glue (`converge`), then the IOC view through Athena (`CREATE OR REPLACE VIEW` converges by itself)."""
+    import boto3
+
+    from bot.aws.ddl import ioc_view
+    from bot.aws.workgroup import converge_workgroup
+    from bot.query.engines.athena import AthenaEngine
+
+    athena = boto3.client("athena", region_name=settings.athena_region)
+    workgroup = converge_workgroup(athena, settings)  # first: the view's statement runs in it
+    report = converge(boto3.client("glue", region_name=settings.athena_region), settings, apply=apply)
+    report.lines[:0] = workgroup.lines
+    report.drifted += workgroup.drifted
+    if settings.ioc_table_location is not None:
+        view = ioc_view(settings)
+        AthenaEngine(settings, athena_client=athena).execute_statement(view.sql)
+        report.lines.append(f"created or replaced {view.creates}")
+    return report

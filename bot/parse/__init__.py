@@ -1,0 +1,1 @@
+"""From Slack text to a typed request: commands, channel context, Slack markup."""

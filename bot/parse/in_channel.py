@@ -1,0 +1,52 @@
+"""Everything `/flow` (and `flowbot ask`) understands, parsed from one place.
+
+Queries go to the template parser (bot/parse/command.py), indicator commands to bot/iocs/commands.py and,
+in Slack only, `context …` to bot/parse/channel_context.py; all share the normalisation of Slack's
+rewrites, so a link or a phone dash means the same everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.iocs.commands import IocRequest, parse_ioc
+from bot.parse.channel_context import ChannelContext, ContextRequest, parse_context
+from bot.parse.command import CancelRequest, HelpRequest, parse_command
+from bot.query.catalog import Catalog
+from bot.request import FlowRequest
+from bot.settings import Settings
+from bot.words import CommandError, normalise
+
+Request = FlowRequest | HelpRequest | CancelRequest | IocRequest
+ChannelRequest = Request | ContextRequest
+"""What a command typed in a Slack channel can ask: a channel has a context to show, set or clear."""
+
+
+def _words(text: str) -> list[str]:
+    words = normalise(text)
+    return words[1:] if words[:1] == ["--"] else words
+
+
+def parse(
+    text: str, catalog: Catalog, settings: Settings, now: datetime, context: ChannelContext | None = None
+) -> Request:
+    """What the text asks for; raises `CommandError` with one clear line when it is wrong.
+
+    `context` is the channel's context, if any: queries use its values where they name none.
+    """
+    words = _words(text)
+    if words and words[0].lower() == "ioc":
+        return parse_ioc(words[1:])
+    if words and words[0].lower() == "context":
+        raise CommandError("`context` belongs to a Slack channel; here give --account, --region or --last")
+    return parse_command(text, catalog, settings, now, context)
+
+
+def parse_in_channel(
+    text: str, catalog: Catalog, settings: Settings, now: datetime, context: ChannelContext | None = None
+) -> ChannelRequest:
+    """As `parse`, plus `context …`: the `/flow` listener's entry point (`flowbot ask` has no channel)."""
+    words = _words(text)
+    if words and words[0].lower() == "context":
+        return parse_context(words[1:], settings, now)
+    return parse(text, catalog, settings, now, context)

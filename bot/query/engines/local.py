@@ -1,0 +1,386 @@
+"""The local engine: the Athena templates, run by DuckDB over flow-log files in the S3 layout.
+
+It reads a file the way Athena's delimited-text table does: the header line is skipped, string
+columns keep their text (a missing value stays `-`), numeric columns become NULL where the text is
+not a number. Athena maps fields by position in the table's (the configured) format; here every file's
+header must be that format, and a file written in another one is refused with its name and fields
+(Athena would read it wrong without a word). Given no format (tools, tests), each file is read by its
+own header.
+
+Hunts also read the IOC table, `incident_iocs`: every `<ioc folder>/table/*.csv`, read line by line as
+Athena's OpenCSVSerde reads its rows (see `opencsv_fields`), its first two fields as `threat_ip` and
+`threat_comment` (both VARCHAR, NULL when a line has fewer fields); empty when there are no files.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from bot.flowlog_format import (
+    ALL_HEADERS,
+    BY_HEADER,
+    COLUMN_HEADERS,
+    JSON_FIELDS,
+    PARTITION_COLUMNS,
+    format_difference,
+    table_columns,
+)
+from bot.query.catalog import IOC_COLUMNS, IOC_TABLE, JSON_TABLE, LOGICAL_TABLE, QueryTemplate
+from bot.query.engines.base import EngineError, ResultStream
+from bot.query.engines.dialect import install_macros, to_duckdb
+from bot.query.engines.estimate import estimate_local
+from bot.query.layout import FlowLogFile, json_files, select_files
+from bot.query.results import Column, Estimate, Row, ScanStats
+from bot.request import FlowRequest
+
+BATCH_ROWS = 10_000
+DUCKDB_TO_ATHENA = {
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "SMALLINT": "smallint",
+    "DOUBLE": "double",
+    "VARCHAR": "varchar",
+    "BOOLEAN": "boolean",
+    "TIMESTAMP": "timestamp",
+    "DATE": "date",
+}
+_DUCKDB_TYPE = {"integer": "INTEGER", "bigint": "BIGINT", "smallint": "SMALLINT", "varchar": "VARCHAR"}
+IOC_FOLDER = "table"
+"""The IOC store's folder Athena's IOC table reads (`<store>/table/`), here under the local store."""
+_IOC_INSERT_ROWS = 500
+
+
+@cache
+def _duckdb_sql(sql: str) -> tuple[str, tuple[str, ...]]:
+    """A template in DuckDB's dialect and its placeholder names; transpiled once per process."""
+    schema: dict[str, object] = {
+        LOGICAL_TABLE: dict(table_columns(ALL_HEADERS)),
+        JSON_TABLE: dict(JSON_FIELDS),
+        IOC_TABLE: dict(IOC_COLUMNS),
+    }
+    duck_sql = to_duckdb(sql, schema)
+    names = dict.fromkeys(
+        p.name for p in sqlglot.parse_one(duck_sql, read="duckdb").find_all(exp.Placeholder)
+    )
+    return duck_sql, tuple(names)
+
+
+def read_header(path: Path) -> tuple[str, ...]:
+    """A file's field names, from its first line."""
+    try:
+        with gzip.open(path, "rt", encoding="ascii", errors="replace") as handle:
+            return tuple(handle.readline().split())
+    except (OSError, EOFError) as exc:  # Athena fails the query on such a file too
+        raise EngineError(f"{path.name} is not a readable gzip flow-log file ({exc})") from exc
+
+
+_PARTITION_NAMES = {name for name, _ in PARTITION_COLUMNS}
+_PATH_PARTS = r"'/AWSLogs/(\d{12})/vpcflowlogs/([^/]+)/(\d{4}/\d{2}/\d{2})/[^/]*$'"
+
+
+def _projection(headers: tuple[str, ...]) -> str:
+    """SELECT list turning one header layout into the table's columns (fixed text, no user input).
+
+    Partition values come from each row's file name, as Athena's come from the S3 key.
+    """
+    items = []
+    for column, athena_type in table_columns(ALL_HEADERS):
+        if column in _PARTITION_NAMES:
+            continue
+        header = COLUMN_HEADERS[column]
+        source = f'"{header}"' if header in headers else "NULL"
+        if athena_type == "varchar":
+            items.append(f"CAST({source} AS VARCHAR) AS {column}")
+        else:  # LazySimpleSerDe: text that is not a number reads as NULL
+            items.append(f"TRY_CAST({source} AS {_DUCKDB_TYPE[athena_type]}) AS {column}")
+    items += [
+        f"regexp_extract(filename, {_PATH_PARTS}, 3) AS date_partition",
+        f"regexp_extract(filename, {_PATH_PARTS}, 2) AS region_partition",
+        f"regexp_extract(filename, {_PATH_PARTS}, 1) AS account_partition",
+    ]
+    return ", ".join(items)
+
+
+class LocalEngine:
+    """DuckDB over a folder holding `AWSLogs/` as the flow-log bucket does."""
+
+    name = "local"
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        ioc_dir: Path | None = None,
+        threads: int | None = None,
+        log_format: tuple[str, ...] | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.ioc_dir = ioc_dir
+        """The local IOC store (its `table/` folder holds the IOC table's files); None: no indicators."""
+        self.threads = threads
+        self.log_format = log_format
+        """The configured format's fields (FLOWBOT_LOG_FORMAT), as Athena's table reads them, by position:
+        a file written in another format is refused, not read by its own header (Athena would misread it).
+        None (tools, tests): each file is read by its own header."""
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(":memory:")
+        if self.threads:
+            con.execute(f"SET threads = {int(self.threads)}")
+        con.execute("SET TimeZone = 'UTC'")  # Athena's session zone; from_unixtime and date_format follow it
+        # Past ~2 s DuckDB draws a progress bar on stdout, into a worker's log or `flowbot ask`'s answer.
+        con.execute("SET enable_progress_bar = false")
+        install_macros(con)  # what transpiled CIDR tests call (bot/query/engines/dialect.py)
+        return con
+
+    def _ioc_table(self, con: duckdb.DuckDBPyConnection) -> ScanStats:
+        """Create `incident_iocs` from the IOC files, as Athena's OpenCSVSerde table reads them."""
+        if self.ioc_dir is None:  # a hunt must not quietly find nothing
+            raise EngineError(
+                "the local engine reads indicators from a folder, but FLOWBOT_IOC_STORE is on S3: "
+                "hunt with FLOWBOT_ENGINE=athena, or point the store at a folder"
+            )
+        files = ioc_files(self.ioc_dir)
+        rows: list[tuple[str | None, str | None]] = []
+        for path in files:
+            for line in _split_lines(path.read_bytes()):
+                fields = opencsv_fields(line) or []
+                rows.append((fields[0] if len(fields) > 0 else None, fields[1] if len(fields) > 1 else None))
+        names = ", ".join(f"{name} {_DUCKDB_TYPE[kind]}" for name, kind in IOC_COLUMNS)
+        con.execute(f"CREATE TEMP TABLE {IOC_TABLE} ({names})")  # fixed text, no input
+        for start in range(0, len(rows), _IOC_INSERT_ROWS):
+            chunk = rows[start : start + _IOC_INSERT_ROWS]
+            values = ", ".join(["(?, ?)"] * len(chunk))  # placeholders only: the values are bound
+            con.execute(f"INSERT INTO {IOC_TABLE} VALUES {values}", [v for row in chunk for v in row])  # noqa: S608
+        return ScanStats(files_scanned=len(files), bytes_scanned=sum(p.stat().st_size for p in files))
+
+    def _table(self, con: duckdb.DuckDBPyConnection, files: list[FlowLogFile]) -> None:
+        """Create the `vpcflow` view over exactly these files, one reader per header layout."""
+        by_header: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for file in files:
+            headers = read_header(file.path)
+            unknown = [h for h in headers if h not in BY_HEADER]
+            if not headers or unknown:
+                raise EngineError(
+                    f"{file.path.name}: unknown flow-log fields {unknown or 'none (empty file)'}"
+                )
+            by_header[headers].append(str(file.path))
+        if self.log_format is not None:
+            _refuse_other_formats(by_header, self.log_format)
+        relation = None
+        for headers, paths in by_header.items():
+            part = con.read_csv(  # no sniffing: the header says what each field is
+                paths,
+                header=True,
+                delimiter=" ",
+                columns=dict.fromkeys(headers, "VARCHAR"),
+                auto_detect=False,
+                null_padding=True,  # a short line reads NULL for its missing fields, as in Athena
+                strict_mode=False,  # extra fields are ignored, as in Athena
+                filename=True,
+                quotechar="",
+                escapechar="",
+            ).project(_projection(headers))
+            relation = part if relation is None else relation.union(part)
+        if relation is None:  # no file in scope: an empty table with the right columns and types
+            empty = ", ".join(
+                f"CAST(NULL AS {_DUCKDB_TYPE[t]}) AS {c}" for c, t in table_columns(ALL_HEADERS)
+            )
+            relation = con.sql(f"SELECT {empty} WHERE false")  # fixed text, no input
+        relation.create_view(LOGICAL_TABLE)
+
+    def _json_table(self, con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
+        """Create the `vpc_flow_logs` view: JSON lines read as the OpenX JSON SerDe does.
+
+        Missing keys read NULL, numbers given as text are converted, and a malformed line becomes a
+        row of NULLs (the playbook's `ignore.malformed.json`).
+        """
+        columns = {name: _DUCKDB_TYPE[kind] for name, kind in JSON_FIELDS}
+        if files:
+            relation = con.read_json(
+                [str(p) for p in files], format="newline_delimited", columns=columns, ignore_errors=True
+            )
+        else:
+            empty = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in columns.items())
+            relation = con.sql(f"SELECT {empty} WHERE false")  # fixed text, no input
+        relation.create_view(JSON_TABLE)
+
+    def estimate(self, template: QueryTemplate, request: FlowRequest) -> Estimate | None:
+        """What the query would read: the sizes of the window's files (None for the JSON table, which
+        has no partitions and is read whole)."""
+        if template.table == JSON_TABLE:
+            return None
+        return estimate_local(self.data_dir, request)
+
+    def run(
+        self,
+        template: QueryTemplate,
+        request: FlowRequest,
+        *,
+        token: str | None = None,
+        on_start: Callable[[str], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> ResultStream:
+        """Open only the window's files, bind the request's values, stream the rows.
+
+        The run control arguments are accepted and unused: a local query takes seconds and cannot
+        be interrupted midway (the job checks for a cancel before it starts).
+        """
+        started = time.perf_counter()
+        con = self._connect()
+        try:
+            if template.table == JSON_TABLE:
+                paths = json_files(self.data_dir)
+                self._json_table(con, paths)
+                stats = ScanStats(
+                    files_scanned=len(paths), bytes_scanned=sum(p.stat().st_size for p in paths)
+                )
+            else:
+                files = select_files(self.data_dir, request.window.days(), request.account, request.region)
+                self._table(con, files)
+                stats = ScanStats(files_scanned=len(files), bytes_scanned=sum(f.size for f in files))
+                if template.reads_iocs:  # Athena counts the IOC table's files in the scan too
+                    iocs = self._ioc_table(con)
+                    stats.files_scanned = (stats.files_scanned or 0) + (iocs.files_scanned or 0)
+                    stats.bytes_scanned += iocs.bytes_scanned
+            sql, names = _duckdb_sql(template.sql)
+            bindings = request.bindings()
+            params = {name: bindings[name] for name in names}
+            cursor = con.execute(sql, params)
+        except duckdb.Error as exc:
+            con.close()
+            raise EngineError(f"the local engine could not run {template.name}: {_first_line(exc)}") from exc
+        columns = [
+            Column(d[0], DUCKDB_TO_ATHENA.get(str(d[1]), str(d[1]).lower())) for d in cursor.description or []
+        ]
+        expected = [(c.name, c.type) for c in template.columns]
+        if [(c.name, c.type) for c in columns] != expected:
+            con.close()
+            raise EngineError(
+                f"{template.name}: local result types {columns} differ from Athena's {expected}"
+            )
+        return ResultStream(columns, _fetch(con), stats, started)
+
+
+def _refuse_other_formats(by_header: dict[tuple[str, ...], list[str]], configured: tuple[str, ...]) -> None:
+    """Files whose header is not the configured format: Athena's delimited table maps fields by position, so
+    it would read them wrong without an error; the local engine says which files and which fields."""
+    other = {headers: paths for headers, paths in by_header.items() if headers != configured}
+    if not other:
+        return
+    count = sum(len(paths) for paths in other.values())
+    headers, paths = next(iter(other.items()))
+    raise EngineError(
+        f"{count} file(s) in the window were written in another format than FLOWBOT_LOG_FORMAT, e.g. "
+        f"{Path(paths[0]).name}, which {format_difference(headers, configured)}; Athena reads fields by "
+        "position and would misread them. Set FLOWBOT_LOG_FORMAT to their format (its header line: "
+        f"{' '.join(headers)}), or keep each format in its own table"
+    )
+
+
+def ioc_files(ioc_dir: Path | None) -> list[Path]:
+    """The IOC table's files: `<ioc_dir>/table/*.csv`, in name order; none when the folder is missing.
+
+    Names starting with `.` or `_` are skipped, as Athena (Hive) skips hidden files.
+    """
+    if ioc_dir is None:
+        return []
+    folder = ioc_dir / IOC_FOLDER
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.csv") if p.is_file() and not p.name.startswith((".", "_")))
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _split_lines(data: bytes) -> list[str]:
+    """A text file's rows as Athena's text reader cuts them: UTF-8 (a leading BOM skipped), lines ended by
+    `\\n`, `\\r\\n` or `\\r`, the terminator after the last line starting no extra row, empty lines kept."""
+    text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    lines = _LINE_END.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _java_whitespace(text: str) -> bool:
+    """`Character.isWhitespace` for every character (no-break spaces are not whitespace in Java)."""
+    return all(c.isspace() and c not in "\u00a0\u2007\u202f" for c in text)
+
+
+def opencsv_fields(line: str, separator: str = ",", quote: str = '"', escape: str = "\\") -> list[str] | None:
+    """One row's fields as Hive's OpenCSVSerde gets them from opencsv 2.3's `CSVReader.readNext`.
+
+    OpenCSVSerde reads each line on its own (the text reader has already cut the file into lines), with
+    the table's separator, quote and escape characters, strictQuotes off and ignoreLeadingWhiteSpace on:
+    - a quote opens and closes quoting; inside quotes (or once a field has begun) a doubled quote is one
+      quote, and the escape character before a quote or an escape character yields that character;
+      an escape character before anything else is dropped;
+    - a quote inside a field (not at its edges, nor in the line's first three characters) is kept;
+    - a line whose quoting never closes loses the unfinished field (no fields at all: None);
+    - an empty line reads as no fields (None): every column NULL.
+    """
+    if line == "":
+        return None
+    tokens: list[str] = []
+    token: list[str] = []
+    in_quotes = in_field = False
+    i = 0
+    while i < len(line):
+        c = line[i]
+        following = line[i + 1] if i + 1 < len(line) else None
+        if c == escape:
+            if (in_quotes or in_field) and following in (quote, escape):
+                token.append(following)
+                i += 1
+        elif c == quote:
+            if (in_quotes or in_field) and following == quote:
+                token.append(quote)
+                i += 1
+            else:
+                if i > 2 and line[i - 1] != separator and following is not None and following != separator:
+                    if token and _java_whitespace("".join(token)):
+                        token = []  # white space leading up to the quote is discarded
+                    else:
+                        token.append(c)
+                in_quotes = not in_quotes
+            in_field = not in_field
+        elif c == separator and not in_quotes:
+            tokens.append("".join(token))
+            token = []
+            in_field = False
+        else:
+            token.append(c)
+            in_field = True
+        i += 1
+    if not in_quotes:
+        tokens.append("".join(token))
+    return tokens or None
+
+
+def _first_line(exc: Exception) -> str:
+    """DuckDB's messages run to many lines of advice; a responder needs the first."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _fetch(con: duckdb.DuckDBPyConnection) -> Iterator[list[Row]]:
+    try:
+        while batch := con.fetchmany(BATCH_ROWS):
+            yield batch
+    except duckdb.Error as exc:
+        raise EngineError(f"the local engine failed while reading rows: {_first_line(exc)}") from exc
+    finally:
+        con.close()

@@ -1,0 +1,1 @@
+"""The queue: enqueueing a request once, cancelling, parking a question."""

@@ -1,0 +1,1 @@
+"""Sample flow logs with planted incidents, in the AWS layouts."""

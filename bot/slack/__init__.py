@@ -1,0 +1,1 @@
+"""Slack Web API: answers, status messages, pages, pacing, installations."""

@@ -1,0 +1,1 @@
+"""The worker: its process, its jobs, the pre-flight check, the answer, late delivery."""
