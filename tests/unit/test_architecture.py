@@ -56,3 +56,14 @@ def test_every_listener_words_an_unavailable_queue_the_same_way() -> None:
         if "Flowbot's queue is unavailable" in path.read_text(encoding="utf-8")
     ]
     assert worded == ["handlers/replying.py"]
+
+
+def test_the_job_paths_the_app_enqueues_name_the_workers_functions() -> None:
+    """The app enqueues by name; a move of the job module must move the names with it."""
+    import importlib
+
+    from bot.queue.enqueue import FLOW_JOB, IOC_JOB, ON_FAILURE
+
+    for path in (FLOW_JOB, IOC_JOB, ON_FAILURE):
+        module, _, name = path.rpartition(".")
+        assert callable(getattr(importlib.import_module(module), name)), path
