@@ -7,12 +7,11 @@ the same wherever it was asked.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 from bot.query.catalog import Catalog
-from bot.query.engines.base import Engine
+from bot.query.engines.base import UNSTEERED, Engine, RunControl
 from bot.query.results import Row
 from bot.rendering.csv_out import write_csv
 from bot.rendering.digest import digest_for
@@ -44,23 +43,14 @@ def answer(
     kept_rows: int = 0,
     csv_out: TextIO | None = None,
     keep_rows: bool = False,
-    token: str | None = None,
-    should_cancel: Callable[[], bool] | None = None,
-    on_progress: Callable[[int], None] | None = None,
+    control: RunControl = UNSTEERED,
 ) -> Answer:
     """Run the request; stream rows to `csv_out` while keeping the first rows for the summary.
 
     The summary shows `summary_rows`; up to `kept_rows` are kept for paging (*Show next rows*).
     """
     template = catalog[request.query]
-    result = engine.run(
-        template,
-        request,
-        token=token,
-        on_start=_log_start,
-        should_cancel=should_cancel,
-        on_progress=on_progress,
-    )
+    result = engine.run(template, request, replace(control, on_start=control.on_start or _log_start))
     head_rows = max(summary_rows, kept_rows)
     batches = result.batches()
     digest = digest_for(result.columns)

@@ -29,6 +29,7 @@ from bot.iocs.objects import object_store_for
 from bot.iocs.store import IocStore
 from bot.query.catalog import load_catalog
 from bot.query.engines import EngineError, make_engine
+from bot.query.engines.base import RunControl
 from bot.queue.cancel import cancelled_by, is_cancelled
 from bot.queue.confirmations import PendingConfirmations
 from bot.recent import note_query
@@ -133,9 +134,11 @@ def run_flow_job(
                     summary_rows=settings.summary_rows,
                     kept_rows=settings.kept_rows,
                     csv_out=out,
-                    token=target.job_id,
-                    should_cancel=lambda: is_cancelled(redis, target.job_id),
-                    on_progress=lambda scanned: board.show(view(state=JobState.RUNNING, scanned=scanned)),
+                    control=RunControl(
+                        token=target.job_id,
+                        should_cancel=lambda: is_cancelled(redis, target.job_id),
+                        on_progress=lambda scanned: board.show(view(state=JobState.RUNNING, scanned=scanned)),
+                    ),
                 )
             summary = result.summary
             _settle(budget, cleared, summary.stats.bytes_scanned)

@@ -50,7 +50,7 @@ from bot.iocs.objects import ObjectExists, ObjectMissing, object_store_for
 from bot.iocs.store import IocStore, Submission
 from bot.query.catalog import load_catalog
 from bot.query.engines.athena import AthenaEngine
-from bot.query.engines.base import EngineError
+from bot.query.engines.base import EngineError, RunControl
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
 from bot.slack.installations import bot_client, find_bot, installation_store, state_store
@@ -196,7 +196,9 @@ def run_query() -> tuple[list[Any], str, str]:
     queue_result()
     engine = AthenaEngine(SETTINGS)  # clients built from the environment, as in the pods
     started: list[str] = []
-    result = engine.run(RATIO, request(), token="0123456789abcdef0123456789abcdef", on_start=started.append)
+    result = engine.run(
+        RATIO, request(), RunControl(token="0123456789abcdef0123456789abcdef", on_start=started.append)
+    )
     rows = [row for batch in result.batches() for row in batch]
     out = io.StringIO()
     assert result.csv_copier is not None
@@ -245,7 +247,7 @@ def test_every_call_flowbot_makes_is_allowed_by_the_runtime_policy(aws: Aws) -> 
         engine = AthenaEngine(SETTINGS)
         engine.cancel(query_id)  # StopQueryExecution (raises on AccessDenied, unlike _stop_quietly)
         with pytest.raises(EngineError, match="cancelled"):
-            engine.run(RATIO, request(), should_cancel=lambda: True)
+            engine.run(RATIO, request(), RunControl(should_cancel=lambda: True))
 
         objects = object_store_for(SETTINGS)  # the S3 store, its client built from the environment
         objects.put_new("table/probe.csv", b"203.0.113.7,c2\n")

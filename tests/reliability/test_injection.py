@@ -57,6 +57,7 @@ from bot.query.catalog import (
     load_catalog,
 )
 from bot.query.engines.athena import AthenaEngine, sql_literal, to_athena
+from bot.query.engines.base import RunControl
 from bot.query.engines.local import LocalEngine, _split_lines, opencsv_fields
 from bot.request import FlowRequest
 from bot.settings import Settings
@@ -425,7 +426,7 @@ class StubbedAthena:
             stub.add_response("start_query_execution", {"QueryExecutionId": "q-1"})
             stub.add_response("get_query_execution", _succeeded(), {"QueryExecutionId": "q-1"})
             stub.add_response("get_query_results", _header_only(template))
-            stream = engine.run(template, request, token=TOKEN)
+            stream = engine.run(template, request, RunControl(token=TOKEN))
             assert list(stream.batches()) == []
             stub.assert_no_pending_responses()
         assert len(self.sent) == before + 1

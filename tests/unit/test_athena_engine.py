@@ -36,7 +36,7 @@ from bot.query.engines.athena import (
     to_athena,
     with_fingerprint,
 )
-from bot.query.engines.base import EngineError
+from bot.query.engines.base import EngineError, RunControl
 from bot.query.results import Column
 from bot.rendering.cost import scan_phrase
 from bot.rendering.csv_out import safe_cell
@@ -211,7 +211,9 @@ def test_a_query_runs_on_athena_with_its_values_only_as_parameters(clock: FakeCl
             make_settings(), athena_client=athena, s3_client=s3, clock=clock, sleep=clock.sleep
         )
         started: list[str] = []
-        result = engine.run(load_catalog()["ratio"], ratio_request(), token=TOKEN, on_start=started.append)
+        result = engine.run(
+            load_catalog()["ratio"], ratio_request(), RunControl(token=TOKEN, on_start=started.append)
+        )
 
         [call] = sent
         assert call["ClientRequestToken"] == TOKEN
@@ -251,7 +253,7 @@ def test_the_result_csv_is_streamed_from_s3_with_formula_cells_neutralised(clock
             make_settings(), athena_client=athena, s3_client=s3, clock=clock, sleep=clock.sleep
         )
         started: list[str] = []
-        result = engine.run(load_catalog()["ratio"], ratio_request(), on_start=started.append)
+        result = engine.run(load_catalog()["ratio"], ratio_request(), RunControl(on_start=started.append))
         rows: list[list[str | None]] = [
             HEADER,
             ['=HYPERLINK("http://x")', "-", "1", "2", "3", "+1", "@SUM(A1)"],
@@ -361,7 +363,7 @@ def test_results_page_through_next_token_and_values_take_their_types(clock: Fake
     stub.add_response("get_query_results", page([row] * 3, columns, "t2"), results_call("t1"))
     stub.add_response("get_query_results", page([row], columns), results_call("t2"))
     with stub:
-        result = engine_with(client, clock).run(template, ratio_request(), token=TOKEN)
+        result = engine_with(client, clock).run(template, ratio_request(), RunControl(token=TOKEN))
         batches = list(result.batches())
     stub.assert_no_pending_responses()
     typed = (
@@ -391,7 +393,7 @@ def test_polls_back_off_from_the_first_wait_to_five_seconds(clock: FakeClock) ->
     started: list[str] = []
     with stub:
         result = engine_with(client, clock, athena_poll_seconds=0.5).run(
-            load_catalog()["ratio"], ratio_request(), token=TOKEN, on_start=started.append
+            load_catalog()["ratio"], ratio_request(), RunControl(token=TOKEN, on_start=started.append)
         )
         assert list(result.batches()) == []
     assert started == [QID]
@@ -409,7 +411,7 @@ def test_a_failed_query_reports_athenas_reason_on_one_line(clock: FakeClock) -> 
     )
     stub.add_response("get_query_execution", execution("FAILED", reason=reason), {"QueryExecutionId": QID})
     with stub, pytest.raises(EngineError) as failure:
-        engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), token=TOKEN)
+        engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), RunControl(token=TOKEN))
     message = str(failure.value)
     assert message == (
         "Athena could not run the query: COLUMN_NOT_FOUND: line 3:8: Column 'sourceadress' cannot be resolved"
@@ -421,7 +423,7 @@ def test_a_cancelled_query_says_so(clock: FakeClock) -> None:
     stub.add_response("start_query_execution", {"QueryExecutionId": QID}, start_call())
     stub.add_response("get_query_execution", execution("CANCELLED"), {"QueryExecutionId": QID})
     with stub, pytest.raises(EngineError, match=r"^the query was cancelled$"):
-        engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), token=TOKEN)
+        engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), RunControl(token=TOKEN))
 
 
 def test_too_many_queries_is_retried_with_backoff_under_the_same_token(clock: FakeClock) -> None:
@@ -438,7 +440,9 @@ def test_too_many_queries_is_retried_with_backoff_under_the_same_token(clock: Fa
         "get_query_results", page([HEADER, ratio_row(IP, "10.0.0.2", 1)], RATIO_TYPES), results_call()
     )
     with stub:
-        result = engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), token=TOKEN)
+        result = engine_with(client, clock).run(
+            load_catalog()["ratio"], ratio_request(), RunControl(token=TOKEN)
+        )
         assert sum(len(b) for b in result.batches()) == 1
     stub.assert_no_pending_responses()
     assert clock.sleeps == [1.0, 2.0, 0.5]
@@ -451,7 +455,7 @@ def test_too_many_queries_for_too_long_tells_the_responder_to_try_later(clock: F
             "start_query_execution", "TooManyRequestsException", "limit", 400, None, start_call()
         )
     with stub, pytest.raises(EngineError) as failure:
-        engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), token=TOKEN)
+        engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), RunControl(token=TOKEN))
     stub.assert_no_pending_responses()
     assert str(failure.value) == BUSY
     assert clock.sleeps == [1.0, 2.0, 4.0, 8.0]
@@ -466,7 +470,7 @@ def test_a_query_running_past_the_budget_is_stopped(clock: FakeClock) -> None:
     engine = engine_with(client, clock, query_timeout_seconds=20, athena_poll_seconds=1.0)
     assert engine.budget_seconds == 10  # 20 s less the margin, which is at most half of it
     with stub, pytest.raises(EngineError) as failure:
-        engine.run(load_catalog()["ratio"], ratio_request(), token=TOKEN)
+        engine.run(load_catalog()["ratio"], ratio_request(), RunControl(token=TOKEN))
     stub.assert_no_pending_responses()
     assert str(failure.value) == "the query ran longer than 10 s; narrow the window"
     assert clock.sleeps == [1.0, 2.0, 4.0, 3.0]
@@ -486,7 +490,7 @@ def test_a_query_scanning_past_the_cutoff_is_stopped(clock: FakeClock) -> None:
     progress: list[int] = []
     with stub, pytest.raises(EngineError, match="more than 50,000,000 bytes") as failure:
         engine_with(client, clock, athena_bytes_scanned_cutoff=50_000_000).run(
-            load_catalog()["ratio"], ratio_request(), token=TOKEN, on_progress=progress.append
+            load_catalog()["ratio"], ratio_request(), RunControl(token=TOKEN, on_progress=progress.append)
         )
     stub.assert_no_pending_responses()
     assert "\n" not in str(failure.value)
@@ -499,7 +503,7 @@ def test_other_refusals_and_missing_credentials_are_one_clear_line(clock: FakeCl
         "start_query_execution", "InvalidRequestException", "Idempotent parameters do not match\nx", 400
     )
     with stub, pytest.raises(EngineError) as refused:
-        engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), token=TOKEN)
+        engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), RunControl(token=TOKEN))
     assert str(refused.value) == (
         "Athena refused the query: InvalidRequestException: Idempotent parameters do not match"
     )
@@ -525,7 +529,7 @@ def test_columns_other_than_the_templates_are_refused(clock: FakeClock) -> None:
     wrong = [(n, "integer" if t == "bigint" else t) for n, t in RATIO_TYPES]
     stub.add_response("get_query_results", page([HEADER], wrong), results_call())
     with stub, pytest.raises(EngineError, match="the template expects"):
-        engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), token=TOKEN)
+        engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), RunControl(token=TOKEN))
 
 
 def test_a_cancel_request_between_polls_stops_the_query(clock: FakeClock) -> None:
@@ -536,7 +540,9 @@ def test_a_cancel_request_between_polls_stops_the_query(clock: FakeClock) -> Non
     asked = iter([False, True])
     with stub, pytest.raises(EngineError, match=r"^the query was cancelled$"):
         engine_with(client, clock).run(
-            load_catalog()["ratio"], ratio_request(), token=TOKEN, should_cancel=lambda: next(asked)
+            load_catalog()["ratio"],
+            ratio_request(),
+            RunControl(token=TOKEN, should_cancel=lambda: next(asked)),
         )
     stub.assert_no_pending_responses()
 
@@ -619,7 +625,7 @@ def test_the_copy_streams_the_object_chunk_by_chunk(clock: FakeClock) -> None:
         make_settings(), athena_client=client, s3_client=S3(), clock=clock, sleep=clock.sleep
     )
     with stub:
-        result = engine.run(load_catalog()["ratio"], ratio_request(), token=TOKEN)
+        result = engine.run(load_catalog()["ratio"], ratio_request(), RunControl(token=TOKEN))
     out = io.StringIO()
     assert result.csv_copier is not None
     result.csv_copier(out)
@@ -679,7 +685,7 @@ def test_result_reuse_is_asked_for_and_a_reused_answer_says_it_scanned_nothing(c
     )
     with stub:
         result = engine_with(client, clock, athena_result_reuse_minutes=60).run(
-            load_catalog()["ratio"], ratio_request(), token=TOKEN
+            load_catalog()["ratio"], ratio_request(), RunControl(token=TOKEN)
         )
         list(result.batches())
     stub.assert_no_pending_responses()
@@ -707,7 +713,9 @@ def test_without_reuse_no_reuse_configuration_is_sent(clock: FakeClock) -> None:
     stub.add_response("get_query_execution", execution("SUCCEEDED"), {"QueryExecutionId": QID})
     stub.add_response("get_query_results", page([HEADER], RATIO_TYPES), results_call())
     with stub:
-        result = engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), token=TOKEN)
+        result = engine_with(client, clock).run(
+            load_catalog()["ratio"], ratio_request(), RunControl(token=TOKEN)
+        )
         list(result.batches())
     stub.assert_no_pending_responses()
     assert not result.stats.reused
@@ -719,7 +727,7 @@ def test_a_failed_query_carries_what_it_scanned_and_cost(clock: FakeClock) -> No
     failed = execution("FAILED", reason="Query exhausted resources at this scale factor", scanned=3 * TiB)
     stub.add_response("get_query_execution", failed, {"QueryExecutionId": QID})
     with stub, pytest.raises(EngineError) as failure:
-        engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), token=TOKEN)
+        engine_with(client, clock).run(load_catalog()["ratio"], ratio_request(), RunControl(token=TOKEN))
     spent = failure.value.stats
     assert spent is not None and spent.bytes_scanned == 3 * TiB and spent.cost_usd == pytest.approx(15.0)
     assert scan_phrase(spent) == "scanned 3.3 TB ($15.00)"  # bytes shown in SI units, billed per 2^40
@@ -738,7 +746,9 @@ def test_a_cancelled_query_reads_its_final_bill_after_stopping(clock: FakeClock)
     asked = iter([False, True])
     with stub, pytest.raises(EngineError, match=r"^the query was cancelled$") as failure:
         engine_with(client, clock).run(
-            load_catalog()["ratio"], ratio_request(), token=TOKEN, should_cancel=lambda: next(asked)
+            load_catalog()["ratio"],
+            ratio_request(),
+            RunControl(token=TOKEN, should_cancel=lambda: next(asked)),
         )
     stub.assert_no_pending_responses()
     assert failure.value.stats is not None and failure.value.stats.bytes_scanned == 150 * MiB
@@ -754,6 +764,6 @@ def test_a_stopped_query_keeps_the_last_polled_bill_when_its_status_cannot_be_re
     stub.add_client_error("get_query_execution", "InternalServerException", "oops", 500)
     with stub, pytest.raises(EngineError, match="more than 50,000,000 bytes") as failure:
         engine_with(client, clock, athena_bytes_scanned_cutoff=50_000_000).run(
-            load_catalog()["ratio"], ratio_request(), token=TOKEN
+            load_catalog()["ratio"], ratio_request(), RunControl(token=TOKEN)
         )
     assert failure.value.stats is not None and failure.value.stats.bytes_scanned == 60_000_000

@@ -44,7 +44,7 @@ from pyathena.util import parse_output_location
 from sqlglot import exp
 
 from bot.query.catalog import IOC_TABLE, JSON_TABLE, LITERAL_PARAMS, LOGICAL_TABLE, QueryTemplate
-from bot.query.engines.base import EngineError, ResultStream
+from bot.query.engines.base import UNSTEERED, EngineError, ResultStream, RunControl
 from bot.query.engines.estimate import estimate_s3
 from bot.query.results import Column, Estimate, Row, ScanStats, scan_cost
 from bot.query.sql_checks import in_where
@@ -225,17 +225,13 @@ class AthenaEngine:
         self,
         template: QueryTemplate,
         request: FlowRequest,
-        *,
-        token: str | None = None,
-        on_start: Callable[[str], None] | None = None,
-        should_cancel: Callable[[], bool] | None = None,
-        on_progress: Callable[[int], None] | None = None,
+        control: RunControl = UNSTEERED,
     ) -> ResultStream:
-        """Start the query (idempotently under `token`), wait for it, and stream its result.
+        """Start the query (idempotently under `control.token`), wait for it, and stream its result.
 
-        `on_start` gets the query execution id once Athena gives it; `should_cancel` is asked
-        between polls (a responder's `/flow cancel`), and a yes stops the query; `on_progress` hears
-        the bytes scanned so far after each poll (the job's status message shows them).
+        `control.on_start` gets the query execution id once Athena gives it; `control.should_cancel` is
+        asked between polls (a responder's `/flow cancel`), and a yes stops the query; `control.on_progress`
+        hears the bytes scanned so far after each poll (the job's status message shows them).
         """
         started = time.perf_counter()
         deadline = self._clock() + self.budget_seconds
@@ -243,10 +239,10 @@ class AthenaEngine:
         reuse = self.settings.athena_result_reuse_minutes
         if reuse is not None:
             sql = with_fingerprint(sql, parameters)
-        query_id = self._start(sql, parameters, token, deadline, self.settings.athena_database, reuse)
-        if on_start is not None:
-            on_start(query_id)
-        execution = self._wait(query_id, deadline, should_cancel, on_progress)
+        query_id = self._start(sql, parameters, control.token, deadline, self.settings.athena_database, reuse)
+        if control.on_start is not None:
+            control.on_start(query_id)
+        execution = self._wait(query_id, deadline, control.should_cancel, control.on_progress)
         return self._result(template, execution, started)
 
     def estimate(self, template: QueryTemplate, request: FlowRequest) -> Estimate | None:

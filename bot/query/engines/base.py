@@ -50,28 +50,35 @@ class ResultStream:
             self.stats.elapsed_ms = round((time.perf_counter() - self._started) * 1000)
 
 
+@dataclass(frozen=True)
+class RunControl:
+    """How a caller steers one run, in the one object every engine takes.
+
+    `token` makes a retried job reuse its query (Athena's ClientRequestToken); `on_start` hears the
+    engine's query id; `should_cancel` is asked between polls whether a responder cancelled it;
+    `on_progress` hears the bytes scanned so far after each poll. An engine whose queries finish in seconds
+    (local) may ignore all four.
+    """
+
+    token: str | None = None
+    on_start: Callable[[str], None] | None = None
+    should_cancel: Callable[[], bool] | None = None
+    on_progress: Callable[[int], None] | None = None
+
+
+UNSTEERED = RunControl()
+"""A run nobody steers (a terminal's `flowbot ask`, a benchmark)."""
+
+
 class Engine(Protocol):
     """Runs a template with a request's bound values."""
 
     name: str
 
     def run(
-        self,
-        template: QueryTemplate,
-        request: FlowRequest,
-        *,
-        token: str | None = None,
-        on_start: Callable[[str], None] | None = None,
-        should_cancel: Callable[[], bool] | None = None,
-        on_progress: Callable[[int], None] | None = None,
+        self, template: QueryTemplate, request: FlowRequest, control: RunControl = UNSTEERED
     ) -> ResultStream:
-        """Start the query; the returned stream yields its rows.
-
-        `token` makes a retried job reuse its query (Athena's ClientRequestToken); `on_start` hears the
-        engine's query id; `should_cancel` is asked between polls whether a responder cancelled it;
-        `on_progress` hears the bytes scanned so far after each poll. An engine whose queries finish in
-        seconds (local) may ignore all four.
-        """
+        """Start the query; the returned stream yields its rows (see RunControl for `control`)."""
         ...
 
     def estimate(self, template: QueryTemplate, request: FlowRequest) -> Estimate | None:

@@ -18,7 +18,7 @@ import gzip
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -36,7 +36,7 @@ from bot.flowlog_format import (
     table_columns,
 )
 from bot.query.catalog import IOC_COLUMNS, IOC_TABLE, JSON_TABLE, LOGICAL_TABLE, QueryTemplate
-from bot.query.engines.base import EngineError, ResultStream
+from bot.query.engines.base import UNSTEERED, EngineError, ResultStream, RunControl
 from bot.query.engines.dialect import install_macros, to_duckdb
 from bot.query.engines.estimate import estimate_local
 from bot.query.layout import FlowLogFile, json_files, select_files
@@ -226,16 +226,12 @@ class LocalEngine:
         self,
         template: QueryTemplate,
         request: FlowRequest,
-        *,
-        token: str | None = None,
-        on_start: Callable[[str], None] | None = None,
-        should_cancel: Callable[[], bool] | None = None,
-        on_progress: Callable[[int], None] | None = None,
+        control: RunControl = UNSTEERED,
     ) -> ResultStream:
         """Open only the window's files, bind the request's values, stream the rows.
 
-        The run control arguments are accepted and unused: a local query takes seconds and cannot
-        be interrupted midway (the job checks for a cancel before it starts).
+        `control` is accepted and unused: a local query takes seconds and cannot be interrupted midway
+        (the job checks for a cancel before it starts).
         """
         started = time.perf_counter()
         con = self._connect()
