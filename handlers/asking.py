@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.parse.channel_context import ChannelContext, ContextStore
-from bot.queue.enqueue import FlowQueue, job_id_for
+from bot.queue.enqueue import FlowQueue
 from bot.ratelimit import RateLimiter
 from bot.recent import note_query
 from bot.redis_keys import REQUEST_KEY
@@ -31,6 +31,7 @@ from bot.settings import Settings
 from bot.slack import response_url
 from bot.slack.delivery import NOT_IN_CHANNEL_NOTE
 from bot.slack.status import status_board
+from handlers import ingress
 from handlers.replying import QUEUE_DOWN, tell_presser
 
 log = logging.getLogger(__name__)
@@ -91,17 +92,7 @@ class Asker:
     ) -> None:
         """A query from a button or a menu (`kind`): its target from the payload, enqueued once, what
         went wrong said to the presser alone, then the status message."""
-        action, user = body["actions"][0], body["user"]["id"]
-        team = (body.get("team") or {}).get("id", "")
-        target = ReplyTarget(
-            team_id=team,
-            channel_id=body["channel"]["id"],
-            user_id=user,
-            job_id=job_id_for(team, f"{kind}:{action.get('action_ts')}:{user}"),
-            response_url=body.get("response_url"),
-            thread_ts=thread_ts,
-            enterprise_id=(body.get("enterprise") or {}).get("id"),
-        )
+        target = ingress.from_action(body, kind=kind, thread_ts=thread_ts)
         try:
             fresh = self.submit(request, target)
         except RateLimited as exc:

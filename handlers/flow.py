@@ -18,10 +18,10 @@ from bot.parse.help import help_text
 from bot.parse.in_channel import parse_in_channel
 from bot.parse.slack_text import command_text
 from bot.query.catalog import Catalog
-from bot.queue.enqueue import job_id_for
-from bot.request import FlowRequest, ReplyTarget
+from bot.request import FlowRequest
 from bot.settings import Settings
 from bot.words import CommandError
+from handlers import ingress
 from handlers.asking import Asker, RateLimited
 from handlers.cancelling import cancel_job
 from handlers.context import handle_context
@@ -72,17 +72,7 @@ def register(
         if not isinstance(parsed, FlowRequest):
             on_ioc(ack, parsed, command, client)
             return
-        request_id = (
-            command.get("trigger_id") or f"{command.get('channel_id')}:{command.get('user_id')}:{text}"
-        )
-        target = ReplyTarget(
-            team_id=command.get("team_id", ""),
-            channel_id=command["channel_id"],
-            user_id=command["user_id"],
-            job_id=job_id_for(command.get("team_id", ""), request_id),
-            response_url=command.get("response_url"),
-            enterprise_id=command.get("enterprise_id") or None,
-        )
+        target = ingress.from_command(command)
         try:
             fresh = asker.submit(parsed, target)
         except RateLimited as exc:

@@ -18,11 +18,12 @@ from bot.iocs.store import Source
 from bot.parse.slack_text import message_text
 from bot.permissions import GroupUnreadable, NotYetKnown, Permissions
 from bot.queue.cancel import short_id
-from bot.queue.enqueue import FlowQueue, job_id_for
+from bot.queue.enqueue import FlowQueue
 from bot.rendering.ioc_form import INDICATORS_BLOCK, form_values, ioc_form, notice
 from bot.request import ReplyTarget
 from bot.settings import Settings
 from bot.slack_ids import ADD_IOCS_SHORTCUT, IOC_FORM, IOCS_FROM_MESSAGE_SHORTCUT
+from handlers import ingress
 from handlers.replying import QUEUE_DOWN, QUEUE_DOWN_WORDS, tell
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def register(app: App, settings: Settings, queue: FlowQueue, permissions: Permis
 
     def handle_ioc_command(ack: Ack, request: IocRequest, command: dict[str, Any], client: WebClient) -> None:
         """`/flow ioc …`: open the form, or check rights and ranges and enqueue."""
-        user, channel, team = command["user_id"], command["channel_id"], command.get("team_id", "")
+        user, channel = command["user_id"], command["channel_id"]
         url = command.get("response_url")
         acked = False
 
@@ -97,15 +98,7 @@ def register(app: App, settings: Settings, queue: FlowQueue, permissions: Permis
                 reply(":no_entry: Not added: " + "; ".join(refused))
                 return
             request = IocAdd(indicators=kept, comment=request.comment)
-        request_id = command.get("trigger_id") or f"{channel}:{user}:{command.get('text')}"
-        target = ReplyTarget(
-            team_id=team,
-            channel_id=channel,
-            user_id=user,
-            job_id=job_id_for(team, request_id),
-            response_url=url,
-            enterprise_id=command.get("enterprise_id"),
-        )
+        target = ingress.from_command(command)
         try:
             job = enqueue(request, target, "command")
         except RedisError:
@@ -162,7 +155,7 @@ def register(app: App, settings: Settings, queue: FlowQueue, permissions: Permis
     ) -> None:
         """Form submitted: refuse in the form what cannot be added, else enqueue and close it."""
         form = form_values(view)
-        user, team = body["user"]["id"], body.get("team", {}).get("id", "")
+        user = body["user"]["id"]
         found = extract_indicators(form.text)
         if not found:
             ack(response_action="errors", errors={INDICATORS_BLOCK: "No IP address or CIDR range found."})
@@ -182,14 +175,7 @@ def register(app: App, settings: Settings, queue: FlowQueue, permissions: Permis
             ack(response_action="errors", errors={INDICATORS_BLOCK: why[:150]})
             return
         request = IocAdd(indicators=tuple(i.value for i in found), comment=form.comment[:MAX_COMMENT])
-        target = ReplyTarget(
-            team_id=team,
-            channel_id=form.channel or user,
-            user_id=user,
-            job_id=job_id_for(team, view["id"] + view.get("hash", "")),
-            response_url=form.response_url,
-            enterprise_id=(body.get("enterprise") or {}).get("id"),
-        )
+        target = ingress.from_view(body, channel=form.channel, response_url=form.response_url)
         source: Source = "message_shortcut" if form.source == "message_shortcut" else "modal"
         try:
             enqueue(request, target, source)

@@ -22,10 +22,10 @@ from bot.parse.help import help_text
 from bot.parse.in_channel import parse
 from bot.parse.slack_text import command_text
 from bot.query.catalog import Catalog
-from bot.queue.enqueue import job_id_for
-from bot.request import FlowRequest, ReplyTarget
+from bot.request import FlowRequest
 from bot.settings import Settings
 from bot.words import CommandError
+from handlers import ingress
 from handlers.asking import Asker, RateLimited
 from handlers.cancelling import cancel_job
 from handlers.replying import QUEUE_DOWN
@@ -86,14 +86,7 @@ def register(
         if not isinstance(parsed, FlowRequest):
             tell(f"Indicators are managed with `{settings.command} ioc …` or the *Add IOCs* shortcut.")
             return
-        target = ReplyTarget(
-            team_id=team,
-            channel_id=channel,
-            user_id=user,
-            job_id=job_id_for(team, f"event:{body.get('event_id') or event['ts']}"),
-            thread_ts=thread,
-            enterprise_id=body.get("enterprise_id") or None,
-        )
+        target = ingress.from_mention(body, event)
         try:
             fresh = asker.submit(parsed, target)
         except RateLimited as exc:
