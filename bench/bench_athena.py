@@ -55,7 +55,7 @@ from bench.report import Figure, machine, markdown
 from bot.parse.command import parse_command
 from bot.query.catalog import load_catalog
 from bot.query.engines.athena import PAGE_ROWS, AthenaEngine
-from bot.query.engines.base import ResultStream
+from bot.query.engines.base import UNSTEERED, ResultStream, RunControl
 from bot.request import FlowRequest
 from bot.settings import Settings
 from bot.worker.answer import answer
@@ -235,8 +235,8 @@ class _Marked:
     def __init__(self, engine: AthenaEngine, copy: bool, mark: Callable[[], None]) -> None:
         self._engine, self._copy, self._mark = engine, copy, mark
 
-    def run(self, template: Any, request: FlowRequest, **kwargs: Any) -> ResultStream:
-        stream = self._engine.run(template, request, **kwargs)
+    def run(self, template: Any, request: FlowRequest, control: RunControl = UNSTEERED) -> ResultStream:
+        stream = self._engine.run(template, request, control)
         if not self._copy:
             stream.csv_copier = None  # what an engine without a result file gives `answer`
         self._mark()
