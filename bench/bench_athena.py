@@ -270,7 +270,7 @@ def _export(
     requests = after.pop("HTTP requests", 0)
     size = path.stat().st_size / 1e6
     path.unlink()
-    return Fetch(elapsed, cpu, after, requests, growth, done.summary.stats.rows, size)
+    return Fetch(elapsed, cpu, after, requests, growth, done.stats.rows, size)
 
 
 def _calls(c: Counter[str]) -> str:

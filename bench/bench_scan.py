@@ -69,9 +69,9 @@ class _Query:
         started = time.perf_counter()
         result = answer(self.request, catalog=self.catalog, engine=self.engine, summary_rows=10)
         self.times.append(time.perf_counter() - started)
-        self.stats = result.summary.stats
+        self.stats = result.stats
         if self.request.query == "count":
-            counted = result.summary.head[0][0]
+            counted = result.head[0][0]
             if counted != self.expected:
                 raise RuntimeError(f"{self.label}: counted {counted:,} records, generated {self.expected:,}")
 

@@ -35,7 +35,7 @@ from bot.query.sql_checks import check_catalog
 from bot.request import FlowRequest
 from bot.settings import MissingSettingError, Settings
 from bot.words import CommandError
-from bot.worker.answer import answer
+from bot.worker.answer import answer, answer_rows
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 MANIFEST_FILE = Path(__file__).resolve().parent / "manifest.yml"
@@ -166,15 +166,14 @@ def _ask(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
         return EXIT_OK if parsed.unknown is None else EXIT_BAD_INPUT
     engine = make_engine(settings)
     if args.format == "json":
-        result = answer(
-            parsed, catalog=catalog, engine=engine, summary_rows=settings.summary_rows, keep_rows=True
+        summary, rows = answer_rows(
+            parsed, catalog=catalog, engine=engine, summary_rows=settings.summary_rows
         )
-        summary = result.summary
         window = parsed.window.model_dump(mode="json")
         document = {
             "query": parsed.text,
             "columns": [c.name for c in summary.columns],
-            "rows": [[_json_value(v) for v in row] for row in result.rows or []],
+            "rows": [[_json_value(v) for v in row] for row in rows],
             "window": {"from": window["start"], "to": window["end"]},
             "stats": {
                 "rows": summary.stats.rows,
@@ -197,10 +196,10 @@ def _ask(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
     out_path = args.out or Path("out") / f"{parsed.query}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.csv"
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with out_path.open("w", newline="", encoding="utf-8") as out:
-        result = answer(
+        summary = answer(
             parsed, catalog=catalog, engine=engine, summary_rows=settings.summary_rows, csv_out=out
         )
-    print(result.summary.text(), file=stdout)
+    print(summary.text(), file=stdout)
     print(f"\nCSV: {out_path}", file=stdout)
     return EXIT_OK
 

@@ -127,7 +127,7 @@ def run_flow_job(
         with tempfile.TemporaryDirectory(prefix="flowbot-") as tmp:
             csv_path = Path(tmp) / "result.csv"
             with csv_path.open("w", newline="", encoding="utf-8") as out:
-                result = answer(
+                summary = answer(
                     request,
                     catalog=catalog,
                     engine=engine,
@@ -140,7 +140,6 @@ def run_flow_job(
                         on_progress=lambda scanned: board.show(view(state=JobState.RUNNING, scanned=scanned)),
                     ),
                 )
-            summary = result.summary
             _settle(budget, cleared, summary.stats.bytes_scanned)
             more = ResultPages(redis, settings.summary_rows).keep(
                 target.job_id, summary.grid(), summary.shown

@@ -283,10 +283,10 @@ def test_answer_copies_athenas_csv_and_counts_its_rows(clock: FakeClock) -> None
         )
         out = io.StringIO(newline="")
         result = answer(ratio_request(), catalog=load_catalog(), engine=engine, summary_rows=5, csv_out=out)
-        assert result.summary.stats.rows == 30
-        assert len(result.summary.head) == 5
+        assert result.stats.rows == 30
+        assert len(result.head) == 5
         assert len(list(csv.reader(io.StringIO(out.getvalue())))) == 31
-        assert "(< $0.01)" in result.summary.scope_line()
+        assert "(< $0.01)" in result.scope_line()
 
 
 # --- states and failures on the Stubber ---------------------------------------------------------
