@@ -30,7 +30,7 @@ from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
 from bot.slack import response_url
 from bot.slack.delivery import NOT_IN_CHANNEL_NOTE
-from bot.slack.status import status_board
+from bot.slack.status_board import status_board
 from handlers import ingress
 from handlers.replying import QUEUE_DOWN, tell_presser
 
@@ -47,7 +47,7 @@ class Asker:
     Status messages are posted on threads of their own: a listener thread is what acknowledges the next
     command, and one held for Slack's answer to the post (or a 429's Retry-After) would make later
     commands miss Slack's 3 s. When Slack is slow, status messages wait in line instead; a worker that
-    starts a job first posts its status itself (bot/slack/status.py).
+    starts a job first posts its status itself (bot/slack/status_board.py).
     """
 
     def __init__(self, settings: Settings, queue: FlowQueue, limiter: RateLimiter | None = None) -> None:

@@ -27,7 +27,7 @@ from bot.request import FlowRequest, ReplyTarget, Window
 from bot.settings import Settings
 from bot.slack.delivery import blocks_refused, claim_final
 from bot.slack.pages import ResultPages
-from bot.slack.status import status_board
+from bot.slack.status_board import status_board
 from bot.slack_ids import (
     CANCEL_ACTION,
     CONFIRM_DROP_ACTION,
@@ -37,7 +37,7 @@ from bot.slack_ids import (
 )
 from bot.words import CommandError
 from handlers.asking import Asker
-from handlers.cancelling import cancel_job
+from handlers.cancel_job import cancel_job
 from handlers.replying import QUEUE_DOWN, tell_presser
 
 log = logging.getLogger(__name__)

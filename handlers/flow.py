@@ -23,7 +23,7 @@ from bot.settings import Settings
 from bot.words import CommandError
 from handlers import ingress
 from handlers.asking import Asker, RateLimited
-from handlers.cancelling import cancel_job
+from handlers.cancel_job import cancel_job
 from handlers.context import handle_context
 from handlers.iocs import IocCommandHandler
 from handlers.replying import QUEUE_DOWN, tell

@@ -4,8 +4,8 @@ A job may run twice (a worker died mid-way, RQ retried it); the final answer mus
 final post the job claims `flowbot:answered:<job id>` in Redis with SET NX; if the post fails the
 claim is released so a retry can answer.
 
-The answer goes in the thread of the job's status message (bot/slack/status.py), whose last edit says the
-finding in one sentence and where the answer went. Nothing is lost on the way:
+The answer goes in the thread of the job's status message (bot/slack/status_board.py), whose last edit says
+the finding in one sentence and where the answer went. Nothing is lost on the way:
 - where Flowbot may not post (a private channel or DM it is not in), the answer and its CSV go to the
   asker's direct messages with Flowbot, and the response_url (checked) says so in the channel;
 - in a public channel Flowbot is not in, the summary is posted (`chat:write.public`) but Slack refuses
@@ -38,7 +38,7 @@ from bot.request import ReplyTarget
 from bot.settings import MissingSettingError, Settings
 from bot.slack import response_url
 from bot.slack.pacing import ChannelPacer
-from bot.slack.status import NOT_POSTABLE
+from bot.slack.status_board import NOT_POSTABLE
 
 log = logging.getLogger(__name__)
 UPLOAD_TIMEOUT_SECONDS = 300

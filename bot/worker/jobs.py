@@ -48,7 +48,7 @@ from bot.slack.delivery import (
 from bot.slack.installations import NotInstalledError, bot_client
 from bot.slack.pacing import ChannelPacer
 from bot.slack.pages import ResultPages
-from bot.slack.status import StatusBoard, status_board
+from bot.slack.status_board import StatusBoard, status_board
 from bot.worker.answer import answer
 from bot.worker.budget import ChannelBudget
 from bot.worker.preflight import Cleared, NeedsConfirmation, OverBudget, preflight

@@ -25,7 +25,7 @@ from bot.settings import Settings
 from bot.slack.delivery import Delivered, Posted, permalink, post_message, upload_csv
 from bot.slack.installations import bot_client
 from bot.slack.pacing import ChannelPacer
-from bot.slack.status import status_board
+from bot.slack.status_board import status_board
 from bot.worker.undelivered import CSV, SUMMARY, About, write_about
 
 log = logging.getLogger(__name__)

@@ -77,7 +77,7 @@ def keep_answer(settings: Settings, tmp_path: Path, job: str = JOB, at: datetime
 
 
 def with_status_message(redis: fakeredis.FakeRedis, job: str = JOB) -> None:
-    """The status message the listener posted, as bot/slack/status.py records it."""
+    """The status message the listener posted, as bot/slack/status_board.py records it."""
     redis.hset(f"flowbot:status:{job}", mapping={"claim": "1", "ts": STATUS_TS})
 
 

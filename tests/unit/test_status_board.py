@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest, Window
 from bot.slack.pacing import ChannelPacer
-from bot.slack.status import ATTACH_WAIT_SECONDS, StatusBoard
+from bot.slack.status_board import ATTACH_WAIT_SECONDS, StatusBoard
 from tests.mock_slack import MockSlack
 
 END = datetime(2026, 11, 20, tzinfo=UTC)

@@ -18,7 +18,7 @@ from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
 from bot.slack.delivery import claim_final
-from bot.slack.status import status_board
+from bot.slack.status_board import status_board
 from handlers.replying import QUEUE_DOWN
 
 log = logging.getLogger(__name__)
