@@ -15,6 +15,7 @@ from bot.slack.delivery import slack_client, web_client
 from bot.slack.installations import oauth_settings
 from handlers import buttons, flow, guard, home, iocs, lookup, mention
 from handlers.asking import Asker
+from handlers.replying import on_unhandled_error
 
 GROUP_THREADS = 2
 """Threads reading user groups' members from Slack, apart from the listeners (bot/permissions.py)."""
@@ -77,4 +78,5 @@ def create_app(
     lookup.register(app, settings, catalog, asker)
     buttons.register(app, settings, catalog, asker)
     home.register(app, settings, queue.redis, catalog=catalog)
+    app.error(on_unhandled_error)  # what no listener caught: logged, and one line to the person
     return app

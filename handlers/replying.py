@@ -14,15 +14,40 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from redis.exceptions import RedisError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.slack import response_url
+from bot.words import CommandError
 
 log = logging.getLogger(__name__)
 QUEUE_DOWN_WORDS = "Flowbot's queue is unavailable right now; please try again in a minute."
 """What every listener says when Redis (the queue, or what is kept beside it) does not answer: one wording."""
 QUEUE_DOWN = f":warning: {QUEUE_DOWN_WORDS}"
+INTERNAL_ERROR = (
+    ":warning: Flowbot hit an internal error on that; it is logged. Please try again in a minute."
+)
+"""What a person reads when a listener failed in a way nobody foresaw: no traceback, no detail."""
+
+
+def error_reply(error: Exception) -> str:
+    """The one mapping from what went wrong to the line a person reads, for what no listener caught."""
+    if isinstance(error, RedisError):
+        return QUEUE_DOWN
+    if isinstance(error, CommandError):
+        return f":x: {error}"
+    return INTERNAL_ERROR
+
+
+def on_unhandled_error(error: Exception, body: dict[str, Any]) -> None:
+    """Bolt's global error handler (`app.error`): log what a listener did not catch, and tell the person
+    through the request's response_url where it has one (commands, buttons, message shortcuts). Events
+    and form submissions carry none: they are only logged."""
+    log.error("a listener failed: %s: %s", type(error).__name__, error, exc_info=error)
+    urls = [body.get("response_url"), *(u.get("response_url") for u in body.get("response_urls") or [])]
+    url = next((u for u in urls if u), None)
+    response_url.send(url, text=error_reply(error), response_type="ephemeral", replace_original=False)
 
 
 def tell(
