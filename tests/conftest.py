@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Redis database per test, and one set of sample flow logs per session."""
+"""Shared fixtures: a real Redis database per test, one set of sample flow logs per session, and the
+recording mock Slack Web API in the test's own process."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.samples.flow_logs import generate
 from tests.flowlog_oracle import Row, load_rows
+from tests.mock_slack import MockSlack
 
 TEST_REDIS_URL = os.environ.get("FLOWBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 SAMPLE_END = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
@@ -66,3 +68,13 @@ def sample_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def oracle_rows(sample_root: Path) -> list[Row]:
     """The same files read by the independent pure-Python reader."""
     return load_rows(sample_root)
+
+
+@pytest.fixture
+def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockSlack]:
+    """The recording mock Slack Web API, served in this process for clients in this process. slack_sdk
+    would send calls to 127.0.0.1 through a proxy from the environment (it ignores NO_PROXY)."""
+    for key in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(key, raising=False)
+    with MockSlack() as mock:
+        yield mock

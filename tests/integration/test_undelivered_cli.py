@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from bot.request import ReplyTarget
 from bot.settings import Settings
@@ -22,12 +19,6 @@ WAITING = "1111111122222222333333334444444a"
 OLD = "99999999aaaaaaaabbbbbbbbcccccccc"
 LEGACY = "legacy0000000000000000000000000"
 LONG_QUESTION = "hunt --last 6h --account 111122223333 --region eu-west-1 --limit 500"
-
-
-@pytest.fixture
-def slack() -> Iterator[MockSlack]:
-    with MockSlack() as mock:
-        yield mock
 
 
 def flowbot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,7 @@ line to the person through the request's response_url, never a traceback. Bolt r
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -17,14 +17,6 @@ from tests.mock_slack import MockSlack
 from tests.slack_signing import signed_headers, slash_command_body
 
 SECRET = "unhandled-test-signing-secret"
-
-
-@pytest.fixture
-def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockSlack]:
-    for key in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.delenv(key, raising=False)
-    with MockSlack() as mock:
-        yield mock
 
 
 def failing_app(slack: MockSlack, error: Exception) -> App:
