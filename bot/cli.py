@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from bot.flowlog_layouts import DEFAULT_LAYOUT, LAYOUTS
 from bot.iocs.commands import IocRequest
 from bot.logs import configure_logging
 from bot.parse.command import CancelRequest, HelpRequest
@@ -72,6 +73,13 @@ def _build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--json", action="store_true", help="also write the JSON table's records")
     sample.add_argument(
         "--log-format", help="a flow-log format string, or v5 for every field the console's queries read"
+    )
+    sample.add_argument(
+        "--layout",
+        choices=list(LAYOUTS),
+        default=DEFAULT_LAYOUT,
+        help="how the files are delivered: text or Parquet, plain or Hive prefixes, daily or hourly folders "
+        "(read them with FLOWBOT_LAYOUT set to the same)",
     )
 
     serve = commands.add_parser("serve", help="run the Slack app (HTTP on /slack/events, or Socket Mode)")
@@ -261,7 +269,13 @@ def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
             raise CommandError(f"--log-format: {exc}") from None
     try:
         report = generate(
-            args.dir, end=end, days=args.days, seed=args.seed, scale=args.scale, log_format=log_format
+            args.dir,
+            end=end,
+            days=args.days,
+            seed=args.seed,
+            scale=args.scale,
+            log_format=log_format,
+            layout=args.layout,
         )
     except FileExistsError:
         raise CommandError(
@@ -270,9 +284,11 @@ def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
     print(
         f"wrote {report.records:,} records in {report.files:,} files to {report.root} "
         f"({report.first_day} to {report.last_day}; accounts {', '.join(report.accounts)}; "
-        f"regions {', '.join(report.regions)})",
+        f"regions {', '.join(report.regions)}; layout {args.layout})",
         file=stdout,
     )
+    if args.layout != DEFAULT_LAYOUT:
+        print(f"  read them with FLOWBOT_LAYOUT={args.layout}", file=stdout)
     if args.json:
         from bot.samples.json_logs import write_json_sample
 

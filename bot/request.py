@@ -21,6 +21,16 @@ DELIVERY_GRAIN_MINUTES = 5
 """VPC Flow Logs publishes to S3 every 5 minutes (its delivery grain)."""
 DELIVERY_MARGIN = timedelta(days=1)
 """Flow-log files are foldered by delivery time, so a record can sit in the next day's folder."""
+HOUR_FORMAT = "%Y/%m/%d/%H"
+"""An hourly partition as the layouts' partition predicates compare it (`2026/11/19/05`)."""
+YEAR_FORMAT = "%Y"
+"""A Hive layout's `year_partition` as its partition predicate compares it (`2026`): the years of the
+window's first and last partition days (`first_year`, `last_year`)."""
+HOURLY_DELIVERY_MARGIN = timedelta(hours=1)
+"""With hourly partitions, how far past the window's last hour a record's file can be foldered. VPC Flow Logs
+aggregates a flow for at most 10 minutes and publishes every 5 ("Flow log records", "Flow log files" in the
+Amazon VPC User Guide), so a record is typically in its start hour's folder or the next one; a delivery
+more than an hour late is missed by a window ending at that hour (README, known limits)."""
 
 
 def _utc(value: datetime) -> datetime:
@@ -87,6 +97,21 @@ class Window(BaseModel):
         count = (self.last_day - self.first_day).days + 1
         return [self.first_day + timedelta(days=i) for i in range(count)]
 
+    @property
+    def first_hour(self) -> datetime:
+        """First hourly partition that can hold a record of the window."""
+        return self.start.replace(minute=0, second=0)
+
+    @property
+    def last_hour(self) -> datetime:
+        """Last hourly partition that can hold a record of the window (its last hour plus the margin)."""
+        return (self.end - timedelta(seconds=1)).replace(minute=0, second=0) + HOURLY_DELIVERY_MARGIN
+
+    def hours(self) -> list[datetime]:
+        """Every hourly partition to open, in order."""
+        count = int((self.last_hour - self.first_hour) / timedelta(hours=1)) + 1
+        return [self.first_hour + timedelta(hours=i) for i in range(count)]
+
     def snapped(self, minutes: int = DELIVERY_GRAIN_MINUTES) -> Window:
         """The window widened to whole `minutes` (start down, end up), so that questions asked a few
         minutes apart over "the last hour" become the same query, and Athena can reuse its result."""
@@ -127,6 +152,10 @@ class FlowRequest(BaseModel):
             to_iso=self.window.end.strftime(ISO_FORMAT),
             first_day=self.window.first_day.strftime(DAY_FORMAT),
             last_day=self.window.last_day.strftime(DAY_FORMAT),
+            first_hour=self.window.first_hour.strftime(HOUR_FORMAT),
+            last_hour=self.window.last_hour.strftime(HOUR_FORMAT),
+            first_year=self.window.first_day.strftime(YEAR_FORMAT),
+            last_year=self.window.last_day.strftime(YEAR_FORMAT),
             account=self.account or "",
             region=self.region or "",
             limit=self.limit,

@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.flowlog_format import DEFAULT_V2_FORMAT, parse_log_format
+from bot.flowlog_layouts import DEFAULT_LAYOUT, LAYOUTS, Layout
 from bot.identifiers import ACCOUNT_ID, REGION, SLACK_ID, TEAM_ID
 from bot.manifest import manifest_bot_scopes
 
@@ -48,6 +49,11 @@ class Settings(BaseSettings):
         DEFAULT_V2_FORMAT,
         description="The flow logs' format string, as configured on the flow log (`${version} ${account-id} "
         "...`); the default is version 2's. Decides the table's columns.",
+    )
+    layout: str = Field(
+        DEFAULT_LAYOUT,
+        description="How the flow logs are delivered: file format, prefix style and partition grain, e.g. "
+        "`text-daily` (the default), `text-hourly`, `parquet-hive-hourly` (the README's table of layouts).",
     )
     table_kind: Literal["vpcflow", "json"] = Field(
         "vpcflow",
@@ -271,6 +277,19 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Least severity logged (logs are JSON lines on stderr)."
     )
+
+    @field_validator("layout")
+    @classmethod
+    def _layout(cls, value: str) -> str:
+        """One of the layouts Flowbot reads (bot/flowlog_layouts.py)."""
+        if value not in LAYOUTS:
+            raise ValueError(f"`{value}` is not a flow-log layout; use one of {', '.join(LAYOUTS)}")
+        return value
+
+    @property
+    def flow_layout(self) -> Layout:
+        """The configured layout, as a model."""
+        return LAYOUTS[self.layout]
 
     @field_validator("log_format")
     @classmethod

@@ -1,7 +1,8 @@
 """Which days of flow logs queries can see, told cheaply enough to show on every App Home visit.
 
 Local engine: the first and last day folders under `<local_data_dir>/AWSLogs/<account>/vpcflowlogs/
-<region>/<yyyy>/<MM>/<dd>/` that hold a `.log.gz` file, over every account and region. Only folder
+<region>/<yyyy>/<MM>/<dd>/` (or the configured layout's folders, bot/flowlog_layouts.py) that hold a
+flow-log file, over every account and region. Only folder
 listings are read, never a file. Athena: the partition projection's range, `FLOWBOT_FIRST_DAY` to today
 (UTC); whether S3 holds files for every day in it is Athena's business, not worth a LIST per visit.
 """
@@ -11,19 +12,18 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Literal
 
-from bot.identifiers import ACCOUNT_ID, REGION
-from bot.query.layout import JSON_FOLDER
+from bot.flowlog_layouts import DEFAULT_LAYOUT, LAYOUTS, Layout
+from bot.query.layout import JSON_FOLDER, service_folders
 from bot.settings import Settings
 
 Origin = Literal["folders", "projection", "unpartitioned"]
 _YEAR = re.compile(r"^\d{4}$")
 _TWO_DIGITS = re.compile(r"^\d{2}$")
-LOG_SUFFIX = ".log.gz"
 
 
 @dataclass(frozen=True)
@@ -55,50 +55,65 @@ class DataRange:
         return f"data {span}"
 
 
-def _subdirs(folder: Path, pattern: re.Pattern[str]) -> list[str]:
-    """Names of the subfolders matching `pattern`, sorted; none when the folder is missing."""
+def _subdirs(folder: Path, pattern: re.Pattern[str], prefix: str = "") -> list[str]:
+    """Values of the subfolders named `<prefix><value>` with the value matching `pattern`, sorted; none
+    when the folder is missing."""
     try:
         with os.scandir(folder) as entries:
-            return sorted(e.name for e in entries if pattern.fullmatch(e.name) and e.is_dir())
+            return sorted(
+                e.name[len(prefix) :]
+                for e in entries
+                if e.name.startswith(prefix) and pattern.fullmatch(e.name[len(prefix) :]) and e.is_dir()
+            )
     except OSError:
         return []
 
 
-def _day_folders(region_dir: Path) -> Iterator[tuple[date, Path]]:
-    """Every `<yyyy>/<MM>/<dd>` folder naming a real date, in date order."""
-    for year in _subdirs(region_dir, _YEAR):
-        for month in _subdirs(region_dir / year, _TWO_DIGITS):
-            for day in _subdirs(region_dir / year / month, _TWO_DIGITS):
+def _day_folders(region_dir: Path, layout: Layout) -> Iterator[tuple[date, Path]]:
+    """Every `<yyyy>/<MM>/<dd>` (or `year=<yyyy>/month=<MM>/day=<dd>`) folder naming a real date, in date
+    order."""
+    key = ("year=", "month=", "day=") if layout.hive else ("", "", "")
+    for year in _subdirs(region_dir, _YEAR, key[0]):
+        for month in _subdirs(region_dir / f"{key[0]}{year}", _TWO_DIGITS, key[1]):
+            month_dir = region_dir / f"{key[0]}{year}" / f"{key[1]}{month}"
+            for day in _subdirs(month_dir, _TWO_DIGITS, key[2]):
                 try:
                     when = date(int(year), int(month), int(day))
                 except ValueError:
                     continue
-                yield when, region_dir / year / month / day
+                yield when, month_dir / f"{key[2]}{day}"
 
 
-def _holds_logs(folder: Path) -> bool:
-    """Whether a day folder holds a flow-log file; stops at the first one, opens nothing."""
+def _holds_logs(folder: Path, layout: Layout) -> bool:
+    """Whether a day folder holds a flow-log file (in an hourly layout: in one of its hour folders); stops
+    at the first one, opens nothing."""
     try:
         with os.scandir(folder) as entries:
-            return any(e.name.endswith(LOG_SUFFIX) and e.is_file() for e in entries)
+            for entry in entries:
+                if (
+                    layout.hourly
+                    and entry.is_dir()
+                    and _holds_logs(Path(entry.path), replace(layout, hourly=False))
+                ):
+                    return True
+                if not layout.hourly and entry.name.endswith(layout.suffix) and entry.is_file():
+                    return True
     except OSError:
         return False
+    return False
 
 
-def local_range(root: Path) -> DataRange:
+def local_range(root: Path, layout: Layout = LAYOUTS[DEFAULT_LAYOUT]) -> DataRange:
     """First and last day folders with logs, over every account and region under `root/AWSLogs`."""
     days: dict[date, list[Path]] = {}
-    logs = root / "AWSLogs"
-    for account in _subdirs(logs, ACCOUNT_ID):
-        vpcflowlogs = logs / account / "vpcflowlogs"
-        for region in _subdirs(vpcflowlogs, REGION):
-            for when, folder in _day_folders(vpcflowlogs / region):
-                days.setdefault(when, []).append(folder)
+    for _, _, region_dir in service_folders(root, layout):
+        for when, folder in _day_folders(region_dir, layout):
+            days.setdefault(when, []).append(folder)
     ordered = sorted(days)
 
     def first_with_logs(candidates: list[date]) -> date | None:
         """Only the folders at the ends are looked into, until one holds a file."""
-        return next((d for d in candidates if any(_holds_logs(f) for f in days[d])), None)
+        return next((d for d in candidates if any(_holds_logs(f, layout) for f in days[d])), None)
 
     first = first_with_logs(ordered)
     last = first_with_logs(ordered[::-1]) if first is not None else None
@@ -115,6 +130,6 @@ def data_range(settings: Settings, *, today: date | None = None) -> DataRange:
         )
         return DataRange(None, None, "unpartitioned", where)
     if settings.engine == "local":
-        return local_range(settings.local_data_dir)
+        return local_range(settings.local_data_dir, settings.flow_layout)
     end = today if today is not None else datetime.now(UTC).date()
     return DataRange(settings.first_day, end if settings.first_day else None, "projection")

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from bot.flowlog_format import parse_log_format
+from bot.flowlog_layouts import DEFAULT_LAYOUT, LAYOUTS, Layout
+from bot.samples.parquet import write_parquet
 
 # --------------------------------------------------------------------------------------------------
 # Public API
@@ -859,29 +861,34 @@ def _gzip(data: bytes) -> bytes:
 
 
 def _write_files(
-    root: Path, col: _Collector, header: str, line: Callable[[_Record], str]
+    root: Path, col: _Collector, header: str, line: Callable[[_Record], str], layout: Layout
 ) -> tuple[int, set[date]]:
-    """Deliver the records: one file per flow log per 10-minute boundary, foldered by delivery time."""
+    """Deliver the records: one file per flow log per 10-minute boundary, foldered by delivery time in the
+    layout's folders (days or hours, plain or Hive prefixes), as text or as Parquet."""
     fl = col.flow_log
     by_delivery: dict[int, list[_Record]] = defaultdict(list)
     for r in col.records:
         by_delivery[(r.end // DELIVERY_INTERVAL + 1) * DELIVERY_INTERVAL].append(r)
     days: set[date] = set()
+    parquet: list[tuple[Path, list[str]]] = []
     for delivered, records in sorted(by_delivery.items()):
         records.sort(key=lambda r: (r.start, r.end, r.eni))
-        text = "\n".join([header, *(line(r) for r in records)]) + "\n"
-        data = text.encode()
+        lines = [line(r) for r in records]
+        data = ("\n".join([header, *lines]) + "\n").encode()
         at = datetime.fromtimestamp(delivered, UTC)
-        folder = (
-            root / "AWSLogs" / fl.account / "vpcflowlogs" / fl.region / f"{at:%Y}" / f"{at:%m}" / f"{at:%d}"
-        )
+        folder = root / layout.folder(fl.account, fl.region, at)
         name = (
             f"{fl.account}_vpcflowlogs_{fl.region}_{fl.flow_log_id}_{at:%Y%m%dT%H%MZ}_"
-            f"{hashlib.sha1(data, usedforsecurity=False).hexdigest()[:8]}.log.gz"
+            f"{hashlib.sha1(data, usedforsecurity=False).hexdigest()[:8]}{layout.suffix}"
         )
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(_gzip(data))
+        if layout.file_format == "text":
+            (folder / name).write_bytes(_gzip(data))
+        else:
+            parquet.append((folder / name, lines))
         days.add(at.date())
+    if parquet:
+        write_parquet(tuple(header.split()), parquet)
     return len(by_delivery), days
 
 
@@ -898,6 +905,7 @@ def generate(
     seed: int = 7,
     scale: float = 1.0,
     log_format: str | None = None,
+    layout: str = DEFAULT_LAYOUT,
 ) -> GenerationReport:
     """Write `days` days of flow logs ending at `end` (UTC, default: this hour) under `root/AWSLogs`.
 
@@ -909,7 +917,12 @@ def generate(
     None writes the default version 2 format. The same seed gives the same traffic in every format, plus,
     in a custom format, the NAT gateway's connections (`_nat_path`, which also drops the few NODATA rows of
     the windows they make busy).
+
+    `layout` (a name of bot/flowlog_layouts.LAYOUTS) writes the same files' records in that layout: Hive
+    prefixes, hourly folders, Parquet files (see `write_parquet`). Every layout holds the same records in
+    the same delivery folders' days, so every layout answers every query the same.
     """
+    shape = LAYOUTS[layout]
     headers = None if log_format is None else parse_log_format(log_format)
     if days < 1:
         raise ValueError(f"days must be at least 1, not {days}")
@@ -943,12 +956,12 @@ def generate(
         _status_rows(col, _rng(seed, key, "status"))
         nat_gateway = _NETWORKS[(fl.account, fl.region)].nat_gateway
         if headers is None:
-            n_files, fl_days = _write_files(Path(root), col, HEADER_LINE, partial(_format, fl.account))
+            n_files, fl_days = _write_files(Path(root), col, HEADER_LINE, partial(_format, fl.account), shape)
         else:
             if nat_gateway:  # after the status rows, so that the other records are the same in every format
                 _nat_path(col, _rng(seed, key, "nat"), nat_gateway)
             formatter = _CustomFormatter(fl, headers)
-            n_files, fl_days = _write_files(Path(root), col, formatter.header_line, formatter.line)
+            n_files, fl_days = _write_files(Path(root), col, formatter.header_line, formatter.line, shape)
         files += n_files
         records += len(col.records)
         all_days |= fl_days

@@ -26,6 +26,7 @@ def make_engine(settings: Settings) -> Engine:
             settings.local_data_dir,
             ioc_dir=local_ioc_dir(settings),
             log_format=parse_log_format(settings.log_format),
+            layout=settings.flow_layout,
         )
     from bot.query.engines.athena import AthenaEngine  # boto3 is imported only where Athena is used
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.flowlog_layouts import DEFAULT_LAYOUT, LAYOUTS, Layout
 from bot.query.engines.base import EngineError
-from bot.query.layout import select_files
+from bot.query.layout import select_files, window_partitions
 from bot.query.results import Estimate
 from bot.request import FlowRequest
 from bot.settings import Settings
@@ -98,8 +99,13 @@ def _folder(s3: Any, bucket: str, prefix: str, max_calls: int) -> tuple[int, int
     return total, count, True
 
 
-def estimate_local(data_dir: Path, request: FlowRequest) -> Estimate:
-    """The local engine's estimate: the sizes of exactly the files its query would open."""
-    files = select_files(data_dir, request.window.days(), request.account, request.region)
-    folders = {(f.account, f.region, f.day) for f in files}
+def estimate_local(
+    data_dir: Path, request: FlowRequest, layout: Layout = LAYOUTS[DEFAULT_LAYOUT]
+) -> Estimate:
+    """The local engine's estimate: the sizes of exactly the files its query would open (for Parquet an
+    upper bound: the query reads only its columns' chunks of them)."""
+    files = select_files(
+        data_dir, window_partitions(layout, request.window), request.account, request.region, layout
+    )
+    folders = {(f.account, f.region, f.day, f.hour) for f in files}
     return Estimate(bytes=sum(f.size for f in files), objects=len(files), prefixes=len(folders))

@@ -35,11 +35,12 @@ from bot.flowlog_format import (
     format_difference,
     table_columns,
 )
+from bot.flowlog_layouts import DEFAULT_LAYOUT, LAYOUTS, Layout, parquet_column
 from bot.query.catalog import IOC_COLUMNS, IOC_TABLE, JSON_TABLE, LOGICAL_TABLE, QueryTemplate
 from bot.query.engines.base import UNSTEERED, EngineError, ResultStream, RunControl
 from bot.query.engines.dialect import install_macros, to_duckdb
 from bot.query.engines.estimate import estimate_local
-from bot.query.layout import FlowLogFile, json_files, select_files
+from bot.query.layout import FlowLogFile, json_files, select_files, window_partitions
 from bot.query.results import Column, Estimate, Row, ScanStats
 from bot.request import FlowRequest
 
@@ -85,14 +86,31 @@ def read_header(path: Path) -> tuple[str, ...]:
 
 
 _PARTITION_NAMES = {name for name, _ in PARTITION_COLUMNS}
-_PATH_PARTS = r"'/AWSLogs/(\d{12})/vpcflowlogs/([^/]+)/(\d{4}/\d{2}/\d{2})/[^/]*$'"
 
 
-def _projection(headers: tuple[str, ...]) -> str:
-    """SELECT list turning one header layout into the table's columns (fixed text, no user input).
+def _partition_items(layout: Layout) -> list[str]:
+    """SELECT items giving the partition columns from each row's file name, as Athena's come from the S3 key
+    (fixed text per layout, no user input)."""
+    hour = r"(?:hour=\d{2}/)?" if layout.hive else r"(?:\d{2}/)?"
+    if layout.hive:
+        path = (
+            r"'/AWSLogs/aws-account-id=(\d{12})/aws-service=vpcflowlogs/aws-region=([^/]+)/"
+            rf"year=(\d{{4}})/month=(\d{{2}})/day=(\d{{2}})/{hour}[^/]*$'"
+        )
+        day = " || '/' || ".join(f"regexp_extract(filename, {path}, {g})" for g in (3, 4, 5))
+    else:
+        path = rf"'/AWSLogs/(\d{{12}})/vpcflowlogs/([^/]+)/(\d{{4}}/\d{{2}}/\d{{2}})/{hour}[^/]*$'"
+        day = f"regexp_extract(filename, {path}, 3)"
+    return [
+        f"{day} AS date_partition",
+        f"regexp_extract(filename, {path}, 2) AS region_partition",
+        f"regexp_extract(filename, {path}, 1) AS account_partition",
+    ]
 
-    Partition values come from each row's file name, as Athena's come from the S3 key.
-    """
+
+def _projection(headers: tuple[str, ...], layout: Layout) -> str:
+    """SELECT list turning one header layout of text files into the table's columns (fixed text, no user
+    input). Partition values come from each row's file name, as Athena's come from the S3 key."""
     items = []
     for column, athena_type in table_columns(ALL_HEADERS):
         if column in _PARTITION_NAMES:
@@ -103,12 +121,34 @@ def _projection(headers: tuple[str, ...]) -> str:
             items.append(f"CAST({source} AS VARCHAR) AS {column}")
         else:  # LazySimpleSerDe: text that is not a number reads as NULL
             items.append(f"TRY_CAST({source} AS {_DUCKDB_TYPE[athena_type]}) AS {column}")
-    items += [
-        f"regexp_extract(filename, {_PATH_PARTS}, 3) AS date_partition",
-        f"regexp_extract(filename, {_PATH_PARTS}, 2) AS region_partition",
-        f"regexp_extract(filename, {_PATH_PARTS}, 1) AS account_partition",
-    ]
-    return ", ".join(items)
+    return ", ".join(items + _partition_items(layout))
+
+
+def _parquet_projection(present: set[str], layout: Layout) -> str:
+    """SELECT list turning Parquet flow-log columns (`srcaddr`, `account_id`, ...) into the table's columns.
+
+    Parquet columns are typed and found by name, as Athena's ParquetHiveSerDe finds them: a field the files
+    lack reads NULL; a typed value is cast to the logical type (`protocol` bigint → integer), as the Athena
+    relation of the layout does (bot/query/sources.py)."""
+    items = []
+    for column, athena_type in table_columns(ALL_HEADERS):
+        if column in _PARTITION_NAMES:
+            continue
+        name = parquet_column(COLUMN_HEADERS[column])
+        source = f'"{name}"' if name in present else "NULL"
+        items.append(f"CAST({source} AS {_DUCKDB_TYPE[athena_type]}) AS {column}")
+    return ", ".join(items + _partition_items(layout))
+
+
+@cache
+def _parquet_reads(sql: str) -> frozenset[str] | None:
+    """The Parquet columns a template reads (None: all of them, for `SELECT *`), to count the bytes of
+    only those column chunks, as Athena bills a Parquet scan."""
+    tree = sqlglot.parse_one(sql, read="trino")
+    if any(isinstance(star.parent, exp.Select) for star in tree.find_all(exp.Star)):
+        return None
+    names = {c.name for c in tree.find_all(exp.Column)}
+    return frozenset(parquet_column(COLUMN_HEADERS[n]) for n in names if n in COLUMN_HEADERS)
 
 
 class LocalEngine:
@@ -123,8 +163,11 @@ class LocalEngine:
         ioc_dir: Path | None = None,
         threads: int | None = None,
         log_format: tuple[str, ...] | None = None,
+        layout: Layout = LAYOUTS[DEFAULT_LAYOUT],
     ) -> None:
         self.data_dir = data_dir
+        self.layout = layout
+        """How the files are delivered: where the window's partitions are, and text or Parquet."""
         self.ioc_dir = ioc_dir
         """The local IOC store (its `table/` folder holds the IOC table's files); None: no indicators."""
         self.threads = threads
@@ -165,7 +208,31 @@ class LocalEngine:
         return ScanStats(files_scanned=len(files), bytes_scanned=sum(p.stat().st_size for p in files))
 
     def _table(self, con: duckdb.DuckDBPyConnection, files: list[FlowLogFile]) -> None:
-        """Create the `vpcflow` view over exactly these files, one reader per header layout."""
+        """Create the `vpcflow` view over exactly these files."""
+        if self.layout.file_format == "parquet":
+            relation = self._parquet_relation(con, files)
+        else:
+            relation = self._text_relation(con, files)
+        if relation is None:  # no file in scope: an empty table with the right columns and types
+            empty = ", ".join(
+                f"CAST(NULL AS {_DUCKDB_TYPE[t]}) AS {c}" for c, t in table_columns(ALL_HEADERS)
+            )
+            relation = con.sql(f"SELECT {empty} WHERE false")  # fixed text, no input
+        relation.create_view(LOGICAL_TABLE)
+
+    def _parquet_relation(
+        self, con: duckdb.DuckDBPyConnection, files: list[FlowLogFile]
+    ) -> duckdb.DuckDBPyRelation | None:
+        """Parquet files, read by column name (projection pushed down: only the columns a query uses)."""
+        if not files:
+            return None
+        part = con.read_parquet([str(f.path) for f in files], filename=True, union_by_name=True)
+        return part.project(_parquet_projection(set(part.columns), self.layout))
+
+    def _text_relation(
+        self, con: duckdb.DuckDBPyConnection, files: list[FlowLogFile]
+    ) -> duckdb.DuckDBPyRelation | None:
+        """Text files, one reader per header layout."""
         by_header: dict[tuple[str, ...], list[str]] = defaultdict(list)
         for file in files:
             headers = read_header(file.path)
@@ -190,14 +257,9 @@ class LocalEngine:
                 filename=True,
                 quotechar="",
                 escapechar="",
-            ).project(_projection(headers))
+            ).project(_projection(headers, self.layout))
             relation = part if relation is None else relation.union(part)
-        if relation is None:  # no file in scope: an empty table with the right columns and types
-            empty = ", ".join(
-                f"CAST(NULL AS {_DUCKDB_TYPE[t]}) AS {c}" for c, t in table_columns(ALL_HEADERS)
-            )
-            relation = con.sql(f"SELECT {empty} WHERE false")  # fixed text, no input
-        relation.create_view(LOGICAL_TABLE)
+        return relation
 
     def _json_table(self, con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
         """Create the `vpc_flow_logs` view: JSON lines read as the OpenX JSON SerDe does.
@@ -215,12 +277,27 @@ class LocalEngine:
             relation = con.sql(f"SELECT {empty} WHERE false")  # fixed text, no input
         relation.create_view(JSON_TABLE)
 
+    def _bytes_read(
+        self, con: duckdb.DuckDBPyConnection, files: list[FlowLogFile], template: QueryTemplate
+    ) -> int:
+        """What the scan reads: whole text files; of Parquet files, the column chunks of the columns the
+        template uses (what Athena bills for Parquet: "Amazon Athena pricing", per bytes scanned, and
+        columnar formats let it read only the needed columns)."""
+        if self.layout.file_format == "text" or not files:
+            return sum(f.size for f in files)
+        columns = _parquet_reads(template.sql)
+        chunks = con.execute(
+            "SELECT path_in_schema, total_compressed_size FROM parquet_metadata(?)",
+            [[str(f.path) for f in files]],
+        ).fetchall()
+        return sum(int(size) for name, size in chunks if columns is None or name in columns)
+
     def estimate(self, template: QueryTemplate, request: FlowRequest) -> Estimate | None:
         """What the query would read: the sizes of the window's files (None for the JSON table, which
         has no partitions and is read whole)."""
         if template.table == JSON_TABLE:
             return None
-        return estimate_local(self.data_dir, request)
+        return estimate_local(self.data_dir, request, self.layout)
 
     def run(
         self,
@@ -243,9 +320,17 @@ class LocalEngine:
                     files_scanned=len(paths), bytes_scanned=sum(p.stat().st_size for p in paths)
                 )
             else:
-                files = select_files(self.data_dir, request.window.days(), request.account, request.region)
+                files = select_files(
+                    self.data_dir,
+                    window_partitions(self.layout, request.window),
+                    request.account,
+                    request.region,
+                    self.layout,
+                )
                 self._table(con, files)
-                stats = ScanStats(files_scanned=len(files), bytes_scanned=sum(f.size for f in files))
+                stats = ScanStats(
+                    files_scanned=len(files), bytes_scanned=self._bytes_read(con, files, template)
+                )
                 if template.reads_iocs:  # Athena counts the IOC table's files in the scan too
                     iocs = self._ioc_table(con)
                     stats.files_scanned = (stats.files_scanned or 0) + (iocs.files_scanned or 0)
