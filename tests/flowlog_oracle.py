@@ -162,15 +162,25 @@ def parse_line(
     )
 
 
+_PLAIN_PATH = re.compile(r"(\d{12})/vpcflowlogs/([a-z0-9-]+)/(\d{4})/(\d{2})/(\d{2})/(?:\d{2}/)?[^/]+")
+_HIVE_PATH = re.compile(
+    r"aws-account-id=(\d{12})/aws-service=vpcflowlogs/aws-region=([a-z0-9-]+)/"
+    r"year=(\d{4})/month=(\d{2})/day=(\d{2})/(?:hour=\d{2}/)?[^/]+"
+)
+"""Delivered text files' keys below AWSLogs/ (VPC User Guide, "Flow log files"): plain or Hive-compatible
+prefixes, daily or with an hour folder. The day folder is the date partition in every one of them."""
+
+
 def load_rows(root: Path) -> list[Row]:
     """Every record under root/AWSLogs, each file's first (header) line naming its fields, in path order."""
     rows: list[Row] = []
     base = Path(root) / "AWSLogs"
     for path in sorted(base.rglob("*.log.gz")):
-        parts = path.relative_to(base).parts
-        if len(parts) != 7 or parts[1] != "vpcflowlogs":
+        key = path.relative_to(base).as_posix()
+        match = _PLAIN_PATH.fullmatch(key) or _HIVE_PATH.fullmatch(key)
+        if match is None:
             continue
-        account, _, region, yyyy, mm, dd, _ = parts
+        account, region, yyyy, mm, dd = match.groups()
         with gzip.open(path, "rb") as f:
             data = f.read()
         lines = split_lines(data)

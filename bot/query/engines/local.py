@@ -226,7 +226,9 @@ class LocalEngine:
         """Parquet files, read by column name (projection pushed down: only the columns a query uses)."""
         if not files:
             return None
-        part = con.read_parquet([str(f.path) for f in files], filename=True, union_by_name=True)
+        part = con.read_parquet(  # partition values come from the key, as for text (`_partition_items`)
+            [str(f.path) for f in files], filename=True, union_by_name=True, hive_partitioning=False
+        )
         return part.project(_parquet_projection(set(part.columns), self.layout))
 
     def _text_relation(
