@@ -3,7 +3,10 @@
 Statements, in the order `flowbot athena setup` applies them:
 1. the database;
 2. the partition-projected flow-log table, with the columns of the configured log format in its order
-   (Athena maps delimited fields by position), partitions projected on date, region and account;
+   (Athena maps delimited fields by position; Parquet columns by name, under their Parquet names), stored
+   and partitioned as the configured layout (FLOWBOT_LAYOUT) delivers: text or Parquet; partitions
+   projected on date (or, with Hive-compatible prefixes, year, month and day), hour in an hourly layout,
+   region and account;
 3. the JSON-serde `vpc_flow_logs` table (when its location is set);
 4. the IOC table and 5. the directional IOC view (when the IOC location is set). The view keeps the
    partition columns, so a query on it still prunes partitions.
@@ -14,11 +17,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.flowlog_format import BY_HEADER, JSON_FIELDS, parse_log_format
+from bot.flowlog_format import JSON_FIELDS
+from bot.flowlog_layouts import Layout
 from bot.query.catalog import IOC_COLUMNS
+from bot.query.sources import (
+    DAY_PARTITION,
+    HOUR_PARTITION,
+    MONTH_PARTITION,
+    YEAR_CEILING,
+    YEAR_PARTITION,
+    flow_relation,
+    partition_keys,
+    physical_columns,
+)
 from bot.settings import MissingSettingError, Settings
 
 HIVE_TYPES = {"integer": "int", "bigint": "bigint", "smallint": "smallint", "varchar": "string"}
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+"""The Parquet SerDe and formats of AWS's reference DDL for Parquet flow logs (Athena User Guide, "Create
+tables for flow logs in Apache Parquet format", https://docs.aws.amazon.com/athena/latest/ug/vpc-flow-logs-parquet.html)."""
 JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"
 JSON_SERDE_PROPERTIES = {"ignore.malformed.json": "true"}
 IOC_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
@@ -60,42 +79,113 @@ def require_flow_logs(settings: Settings) -> str:
 
 
 def flow_table_columns(settings: Settings) -> list[tuple[str, str]]:
-    """The flow-log table's columns (name, Athena type), in the configured format's field order."""
-    return [(BY_HEADER[h].column, BY_HEADER[h].athena_type) for h in parse_log_format(settings.log_format)]
+    """The flow-log table's columns (name, Athena type), in the configured format's field order: the logical
+    names for text, the Parquet names and types of AWS's reference DDL for Parquet (bot/query/sources.py)."""
+    return physical_columns(settings)
+
+
+def flow_partition_keys(settings: Settings) -> list[tuple[str, str]]:
+    """The flow-log table's partition columns (name, Hive type) for the configured layout: all strings.
+
+    Strings, not integers, even where the projection is an integer one: a string column holds the value as
+    the path writes it (`05`, the projection's `digits`), and the logical partition columns are text compared
+    as text ('yyyy/MM/dd', 'yyyy/MM/dd/HH'). AWS's own hourly projection example declares `hour string`
+    with an integer projection likewise (Athena User Guide,
+    "Create tables for flow logs in Apache Parquet format using partition projection",
+    https://docs.aws.amazon.com/athena/latest/ug/vpc-flow-logs-partition-projection-parquet-example.html).
+    """
+    return [(name, "string") for name in partition_keys(settings.flow_layout)]
+
+
+def _integer_projection(column: str, low: int, high: int, digits: int) -> dict[str, str]:
+    """An integer projection whose values are written with `digits` digits (`05`): Athena User Guide,
+    "Supported types for partition projection", `projection.<column>.digits`."""
+    return {
+        f"projection.{column}.type": "integer",
+        f"projection.{column}.range": f"{low},{high}",
+        f"projection.{column}.digits": str(digits),
+    }
+
+
+def location_template(settings: Settings) -> str:
+    """`storage.location.template`: the folder of one partition, as the layout's S3 prefixes are
+    (Amazon VPC User Guide, "Flow log files", https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-path.html:
+    `AWSLogs/<account>/vpcflowlogs/<region>/<yyyy>/<MM>/<dd>[/<HH>]`, or with Hive-compatible prefixes
+    `AWSLogs/aws-account-id=<account>/aws-service=vpcflowlogs/aws-region=<region>/year=<yyyy>/month=<MM>/day=<dd>
+    [/hour=<HH>]`)."""
+    base, layout = require_flow_logs(settings), settings.flow_layout
+    if layout.hive:
+        folder = (
+            "aws-account-id=${account_partition}/aws-service=vpcflowlogs/aws-region=${region_partition}/"
+            "year=${year_partition}/month=${month_partition}/day=${day_partition}"
+        )
+        return base + folder + ("/hour=${hour_partition}" if layout.hourly else "")
+    folder = "${account_partition}/vpcflowlogs/${region_partition}/${date_partition}"
+    return base + folder + ("/${hour_partition}" if layout.hourly else "")
 
 
 def flow_table_properties(settings: Settings) -> dict[str, str]:
-    """The flow-log table's TBLPROPERTIES: the header line skipped, partitions projected."""
-    base = require_flow_logs(settings)
+    """The flow-log table's TBLPROPERTIES: the header line skipped (text only: a Parquet file has none),
+    partitions projected (Athena User Guide, "Supported types for partition projection").
+
+    Plain layouts project `date_partition` as a date from FLOWBOT_FIRST_DAY to NOW (and an hourly one
+    `hour_partition` as 00 to 23, as AWS's hourly Parquet example does). Hive layouts project the path's
+    year, month and day (and hour) as integers: month 01-12, day 01-31 (a day a month lacks is an empty
+    partition, which Athena reads as no rows), year from FLOWBOT_FIRST_DAY's year to YEAR_CEILING
+    (bot/query/sources.py says why a constant).
+    """
+    require_flow_logs(settings)
     assert settings.first_day is not None  # require_flow_logs checked it
-    return {
-        "skip.header.line.count": "1",
-        "projection.enabled": "true",
-        "projection.date_partition.type": "date",
-        "projection.date_partition.range": f"{settings.first_day:%Y/%m/%d},NOW",
-        "projection.date_partition.format": "yyyy/MM/dd",
-        "projection.date_partition.interval": "1",
-        "projection.date_partition.interval.unit": "DAYS",
+    layout = settings.flow_layout
+    properties = {"skip.header.line.count": "1"} if layout.file_format == "text" else {}
+    properties["projection.enabled"] = "true"
+    if layout.hive:
+        properties |= _integer_projection(YEAR_PARTITION, settings.first_day.year, YEAR_CEILING, 4)
+        properties |= _integer_projection(MONTH_PARTITION, 1, 12, 2)
+        properties |= _integer_projection(DAY_PARTITION, 1, 31, 2)
+    else:
+        properties |= {
+            "projection.date_partition.type": "date",
+            "projection.date_partition.range": f"{settings.first_day:%Y/%m/%d},NOW",
+            "projection.date_partition.format": "yyyy/MM/dd",
+            "projection.date_partition.interval": "1",
+            "projection.date_partition.interval.unit": "DAYS",
+        }
+    if layout.hourly:
+        properties |= _integer_projection(HOUR_PARTITION, 0, 23, 2)
+    properties |= {
         "projection.region_partition.type": "enum",
         "projection.region_partition.values": ",".join(settings.regions),
         "projection.account_partition.type": "enum",
         "projection.account_partition.values": ",".join(settings.accounts),
-        "storage.location.template": base
-        + "${account_partition}/vpcflowlogs/${region_partition}/${date_partition}",
+        "storage.location.template": location_template(settings),
     }
+    return properties
+
+
+def _storage_clause(layout: Layout) -> str:
+    """How the files are read: space-delimited text, or Parquet (AWS's reference DDL for Parquet flow logs,
+    https://docs.aws.amazon.com/athena/latest/ug/vpc-flow-logs-parquet.html)."""
+    if layout.file_format == "text":
+        return "ROW FORMAT DELIMITED\nFIELDS TERMINATED BY ' '\n"
+    return (
+        f"ROW FORMAT SERDE '{PARQUET_SERDE}'\n"
+        f"STORED AS INPUTFORMAT '{PARQUET_INPUT}'\nOUTPUTFORMAT '{PARQUET_OUTPUT}'\n"
+    )
 
 
 def flow_table(settings: Settings) -> Statement:
-    """The playbook's `vpcflow` table, for the configured format (numpackets, starttime and endtime as
-    bigint, as AWS's reference DDL has them: see bot/flowlog_format.py)."""
+    """The flow-log table for the configured format and layout (for text-daily, the playbook's `vpcflow`
+    table, but for numpackets, starttime and endtime as bigint, as AWS's reference DDL has them: see
+    bot/flowlog_format.py)."""
     base, database = require_flow_logs(settings), settings.athena_database
     columns = ",\n".join(f"  `{name}` {HIVE_TYPES[kind]}" for name, kind in flow_table_columns(settings))
+    keys = ",\n".join(f"  `{name}` {kind}" for name, kind in flow_partition_keys(settings))
     props = ",\n".join(f"  '{k}' = '{v}'" for k, v in flow_table_properties(settings).items())
     sql = (
         f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{settings.athena_table}` (\n{columns}\n)\n"
-        "PARTITIONED BY (\n  `date_partition` string,\n  `region_partition` string,\n"
-        "  `account_partition` string\n)\n"
-        "ROW FORMAT DELIMITED\nFIELDS TERMINATED BY ' '\n"
+        f"PARTITIONED BY (\n{keys}\n)\n"
+        f"{_storage_clause(settings.flow_layout)}"
         f"LOCATION '{base}'\nTBLPROPERTIES (\n{props}\n)"
     )
     return Statement(f"table {database}.{settings.athena_table}", sql)
@@ -129,8 +219,9 @@ def ioc_table(settings: Settings) -> Statement:
     return Statement(f"table {settings.athena_database}.{settings.athena_ioc_table}", sql)
 
 
-def _direction_select(table: str, iocs: str, direction: str, peer: str, match: str) -> str:
-    """One arm of the view; every interpolated name is a validated setting or a constant here."""
+def _direction_select(table: str, iocs: str, direction: str, peer: str, match: str, hourly: bool) -> str:
+    """One arm of the view; every interpolated name is a validated setting or a constant here, and `table`
+    the logical flow-log relation (`flow_relation`, built from the same)."""
     return (
         "SELECT vpc.account,\n"
         "  vpc.interfaceid,\n"
@@ -143,22 +234,29 @@ def _direction_select(table: str, iocs: str, direction: str, peer: str, match: s
         "  CAST(from_unixtime(vpc.starttime) AS TIMESTAMP) AS starttime,\n"
         "  CAST(from_unixtime(vpc.endtime) AS TIMESTAMP) AS endtime,\n"
         "  date_diff('second', from_unixtime(vpc.starttime), from_unixtime(vpc.endtime)) AS sessiontime,\n"
-        "  vpc.date_partition, vpc.region_partition, vpc.account_partition\n"
-        f"FROM {table} AS vpc\n"
+        "  vpc.date_partition, vpc.region_partition, vpc.account_partition"
+        + (", vpc.hour_partition\n" if hourly else "\n")
+        + f"FROM {table} AS vpc\n"
         f"WHERE vpc.{match}address IN (SELECT threat_ip FROM {iocs})"
     )
 
 
 def ioc_view(settings: Settings) -> Statement:
-    """The playbook's `incident_vpc_flow_directional` view: flows to and from any IOC, labelled."""
+    """The playbook's `incident_vpc_flow_directional` view: flows to and from any IOC, labelled.
+
+    It reads the logical flow-log relation, so it has the same columns whatever the layout: the table itself
+    for text-daily, else the layout's subquery without its window predicate (a view binds no values; a query
+    on the view prunes through its own predicates on the partition columns, which it keeps, `hour_partition`
+    too in an hourly layout)."""
     db = settings.athena_database
-    table = f'"{db}"."{settings.athena_table}"'
+    table = flow_relation(settings, window=False)
     iocs = f'"{db}"."{settings.athena_ioc_table}"'
+    hourly = settings.flow_layout.hourly
     sql = (
         f'CREATE OR REPLACE VIEW "{db}"."{settings.athena_ioc_view}" AS\n'
-        + _direction_select(table, iocs, "INBOUND", "source", "destination")
+        + _direction_select(table, iocs, "INBOUND", "source", "destination", hourly)
         + "\nUNION ALL\n"
-        + _direction_select(table, iocs, "OUTBOUND", "destination", "source")
+        + _direction_select(table, iocs, "OUTBOUND", "destination", "source", hourly)
     )
     return Statement(f"view {db}.{settings.athena_ioc_view}", sql)
 

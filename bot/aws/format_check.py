@@ -6,7 +6,8 @@ file's first line is its header (the field names in the file's order), so one lo
 tells: the oldest object (ListObjectsV2 is in key order, and keys start with the day) and the newest day's
 first object, each read only as far as its first line (a ranged GetObject of the first 64 KiB, gunzipped
 as a stream). Bounded: at most 1 + RECENT_DAYS listings of one key and two small reads per account and
-region.
+region. The folders are the configured layout's (Hive-compatible prefixes, hourly folders); a Parquet
+layout needs no check (`report_formats`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.aws.ddl import require_flow_logs
 from bot.flowlog_format import format_difference, parse_log_format
+from bot.flowlog_layouts import DEFAULT_LAYOUT, LAYOUTS, Layout
 from bot.settings import Settings
 
 HEAD_BYTES = 1 << 16
@@ -51,15 +53,18 @@ def _first_key(s3: Any, bucket: str, prefix: str) -> str | None:
     return str(found[0]["Key"]) if found else None
 
 
-def sample_keys(s3: Any, bucket: str, base: str, today: date) -> list[str]:
-    """The oldest object under `base`, and the first of the newest of the last RECENT_DAYS days."""
+def sample_keys(
+    s3: Any, bucket: str, base: str, today: date, layout: Layout = LAYOUTS[DEFAULT_LAYOUT]
+) -> list[str]:
+    """The oldest object under `base`, and the first of the newest of the last RECENT_DAYS days (a day's
+    folder in the layout's shape; in an hourly layout, its hours' folders are below it)."""
     keys = []
     oldest = _first_key(s3, bucket, base)
     if oldest is not None:
         keys.append(oldest)
         for back in range(RECENT_DAYS):
             day = today - timedelta(days=back)
-            newest = _first_key(s3, bucket, f"{base}{day:%Y/%m/%d}/")
+            newest = _first_key(s3, bucket, f"{base}{layout.time_folder(day)}/")
             if newest is not None:
                 if newest != oldest:
                     keys.append(newest)
@@ -73,12 +78,13 @@ def check_formats(s3: Any, settings: Settings, today: date) -> list[Sample]:
     location = require_flow_logs(settings)  # s3://bucket/[prefix/]AWSLogs/
     bucket, _, root = location.removeprefix("s3://").partition("/")
     configured = parse_log_format(settings.log_format)
+    layout = settings.flow_layout
     samples = []
     for account in settings.accounts:
         for region in settings.regions:
-            base = f"{root}{account}/vpcflowlogs/{region}/"
+            base = f"{root}{layout.service_folder(account, region)}/"
             try:
-                keys = sample_keys(s3, bucket, base, today)
+                keys = sample_keys(s3, bucket, base, today, layout)
                 if not keys:
                     samples.append(Sample(account, region, base, "no objects under this prefix"))
                 for key in keys:
@@ -90,7 +96,18 @@ def check_formats(s3: Any, settings: Settings, today: date) -> list[Sample]:
 
 
 def report_formats(settings: Settings, today: date) -> tuple[list[str], bool]:
-    """What `flowbot athena check-format` prints, a line per sample, and whether every sample agrees."""
+    """What `flowbot athena check-format` prints, a line per sample, and whether every sample agrees.
+
+    A Parquet layout has nothing to check: each file names its columns and Athena reads Parquet columns by
+    name ("By default, Parquet will access columns by name": Athena User Guide, "Handle schema updates",
+    https://docs.aws.amazon.com/athena/latest/ug/handling-schema-updates-chapter.html), so a file in another
+    format cannot be read wrong; a field it lacks reads as NULL.
+    """
+    if settings.flow_layout.file_format == "parquet":
+        return [
+            f"not needed for {settings.layout}: Parquet files name their columns and Athena reads them by "
+            "name (a field a file lacks reads as NULL, never as another field's value)"
+        ], True
     import boto3
 
     samples = check_formats(boto3.client("s3", region_name=settings.athena_region), settings, today)

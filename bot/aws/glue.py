@@ -9,8 +9,11 @@ then CreateTable or (with `--apply`) UpdateTable. These are external tables: the
 files in S3, and replacing it moves no data.
 
 The wanted shapes come from the same pieces as the printed DDL (`bot/aws/ddl.py`): the columns of the log
-format, the projection properties, the locations. Only what Flowbot sets is compared; properties Athena or
-Glue add themselves (`transient_lastDdlTime`, ...) are left alone.
+format, the layout's storage format (text or Parquet) and partition keys, the projection properties, the
+locations. A Parquet table's column order is not compared: "By default, Parquet will access columns by
+name" (Athena User Guide, "Handle schema updates",
+https://docs.aws.amazon.com/athena/latest/ug/handling-schema-updates-chapter.html). Only what Flowbot sets
+is compared; properties Athena or Glue add themselves (`transient_lastDdlTime`, ...) are left alone.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from bot.aws.ddl import (
     IOC_SERDE_PROPERTIES,
     JSON_SERDE,
     JSON_SERDE_PROPERTIES,
+    PARQUET_INPUT,
+    PARQUET_OUTPUT,
+    PARQUET_SERDE,
+    flow_partition_keys,
     flow_table_columns,
     flow_table_properties,
     require_flow_logs,
@@ -39,11 +46,7 @@ TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
 TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 LAZY_SIMPLE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 """What Athena's `ROW FORMAT DELIMITED FIELDS TERMINATED BY ' '` stands for."""
-PARTITION_KEYS = (
-    ("date_partition", "string"),
-    ("region_partition", "string"),
-    ("account_partition", "string"),
-)
+TEXT_SERDE_PARAMETERS = {"field.delim": " ", "serialization.format": " "}
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,13 @@ class TableShape:
     serde_parameters: Mapping[str, str] = field(default_factory=dict)
     parameters: Mapping[str, str] = field(default_factory=dict)
     partition_keys: tuple[tuple[str, str], ...] = ()
+    input_format: str = TEXT_INPUT
+    output_format: str = TEXT_OUTPUT
+
+    @property
+    def by_name(self) -> bool:
+        """Whether the files' columns are matched by name (Parquet), not by position (delimited text)."""
+        return self.serde == PARQUET_SERDE
 
     def table_input(self) -> dict[str, Any]:
         """Glue's TableInput for CreateTable / UpdateTable."""
@@ -68,8 +78,8 @@ class TableShape:
             "StorageDescriptor": {
                 "Columns": [{"Name": n, "Type": t} for n, t in self.columns],
                 "Location": self.location,
-                "InputFormat": TEXT_INPUT,
-                "OutputFormat": TEXT_OUTPUT,
+                "InputFormat": self.input_format,
+                "OutputFormat": self.output_format,
                 "SerdeInfo": {"SerializationLibrary": self.serde, "Parameters": dict(self.serde_parameters)},
             },
         }
@@ -79,15 +89,18 @@ def wanted_tables(settings: Settings) -> list[TableShape]:
     """Every table `flowbot athena setup` keeps for these settings: the flow-log table, then the JSON and
     IOC tables when their locations are set."""
     base = require_flow_logs(settings)
+    parquet = settings.flow_layout.file_format == "parquet"
     tables = [
         TableShape(
             settings.athena_table,
             tuple((name, HIVE_TYPES[kind]) for name, kind in flow_table_columns(settings)),
             base,
-            LAZY_SIMPLE,
-            {"field.delim": " ", "serialization.format": " "},
+            PARQUET_SERDE if parquet else LAZY_SIMPLE,
+            {} if parquet else TEXT_SERDE_PARAMETERS,
             flow_table_properties(settings),
-            PARTITION_KEYS,
+            tuple(flow_partition_keys(settings)),
+            PARQUET_INPUT if parquet else TEXT_INPUT,
+            PARQUET_OUTPUT if parquet else TEXT_OUTPUT,
         )
     ]
     if settings.athena_json_location is not None:
@@ -127,6 +140,8 @@ def live_shape(table: Mapping[str, Any], like: TableShape) -> TableShape:
         {k: str(serde_params[k]) for k in like.serde_parameters if k in serde_params},
         {k: str(params[k]) for k in like.parameters if k in params},
         tuple((str(c["Name"]), str(c["Type"]).lower()) for c in table.get("PartitionKeys") or []),
+        str(storage.get("InputFormat", "")),
+        str(storage.get("OutputFormat", "")),
     )
 
 
@@ -147,7 +162,7 @@ def differences(wanted: TableShape, live: TableShape) -> list[str]:
             out.append(f"columns to drop: {', '.join(removed)}")
         common_live = [n for n in live_names if n in wanted_names]
         common_wanted = [n for n in wanted_names if n in live_names]
-        if common_live != common_wanted:
+        if common_live != common_wanted and not wanted.by_name:
             out.append(
                 f"column order: the table has {', '.join(common_live)}; the settings have "
                 f"{', '.join(common_wanted)} (Athena reads fields by position)"
@@ -164,6 +179,11 @@ def differences(wanted: TableShape, live: TableShape) -> list[str]:
         out.append(f"location: {live.location or 'none'}; wanted {wanted.location}")
     if live.serde != wanted.serde:
         out.append(f"SerDe: {live.serde or 'none'}; wanted {wanted.serde}")
+    if (live.input_format, live.output_format) != (wanted.input_format, wanted.output_format):
+        out.append(
+            f"storage format: {live.input_format or 'none'}, {live.output_format or 'none'}; "
+            f"wanted {wanted.input_format}, {wanted.output_format}"
+        )
     for name in ("serde_parameters", "parameters"):
         have, want = getattr(live, name), getattr(wanted, name)
         for key, value in want.items():

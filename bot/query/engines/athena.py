@@ -47,6 +47,7 @@ from bot.query.catalog import IOC_TABLE, JSON_TABLE, LITERAL_PARAMS, LOGICAL_TAB
 from bot.query.engines.base import UNSTEERED, EngineError, ResultStream, RunControl
 from bot.query.engines.estimate import estimate_s3
 from bot.query.results import Column, Estimate, Row, ScanStats, scan_cost
+from bot.query.sources import flow_relation, is_the_table
 from bot.query.sql_checks import in_where
 from bot.request import FlowRequest
 from bot.settings import Settings
@@ -72,13 +73,16 @@ def to_athena(sql: str, settings: Settings, bindings: dict[str, object]) -> tupl
     Athena takes `?` only in WHERE conditions; the validated integers of `LITERAL_PARAMS` (the row limit)
     are written into the text as number literals instead.
 
-    Each occurrence of `:name` becomes one `?` (a name used twice gives two, and its value twice);
-    a template's tables (`vpcflow`, or the JSON table `vpc_flow_logs`, and the IOC table `incident_iocs`)
-    become the settings' quoted `"database"."table"` (identifiers the settings validated). The order
-    comes from the written text, not the tree: each placeholder is first written under a numbered name,
-    and the numbers' order in that text is the parameters' order.
+    A template's tables become the settings' own: `vpcflow` becomes the configured layout's logical relation
+    (bot/query/sources.py: the quoted `"database"."table"` for text-daily, a subquery over it for every other
+    layout, whose partition predicate brings placeholders of its own, `:first_hour` ...), the JSON table
+    `vpc_flow_logs` and the IOC table `incident_iocs` their quoted `"database"."table"` (identifiers the
+    settings validated). Then each occurrence of `:name` becomes one `?` (a name used twice gives two, and
+    its value twice). The order comes from the written text, not the tree: each placeholder is first written
+    under a numbered name, and the numbers' order in that text is the parameters' order.
     """
     tree = sqlglot.parse_one(sql, read="trino")
+    _point_tables(tree, settings)
     names: list[str] = []
     for placeholder in list(tree.find_all(exp.Placeholder)):
         if not placeholder.this:  # an anonymous `?` has no `this` (its .name reads "?")
@@ -90,17 +94,6 @@ def to_athena(sql: str, settings: Settings, bindings: dict[str, object]) -> tupl
             raise ValueError(f":{placeholder.name} is outside a WHERE clause, where Athena takes no ?")
         placeholder.replace(exp.Placeholder(this=f"{_MARK}{len(names)}"))
         names.append(placeholder.name)
-    real_tables = {
-        LOGICAL_TABLE: settings.athena_table,
-        JSON_TABLE: settings.athena_json_table,
-        IOC_TABLE: settings.athena_ioc_table,
-    }
-    for table in tree.find_all(exp.Table):
-        real = real_tables.get(table.name)
-        if real is None or table.args.get("db") or table.args.get("catalog"):
-            raise ValueError(f"templates read {sorted(real_tables)}, not {table.sql('trino')}")
-        table.set("this", exp.to_identifier(real, quoted=True))
-        table.set("db", exp.to_identifier(settings.athena_database, quoted=True))
     order = [int(n) for n in _MARK_RE.findall(tree.sql(dialect="trino", pretty=True))]
     if sorted(order) != list(range(len(names))):
         raise ValueError("could not place every parameter of the template")
@@ -110,6 +103,27 @@ def to_athena(sql: str, settings: Settings, bindings: dict[str, object]) -> tupl
     if missing:
         raise ValueError(f"no value for {missing}")
     return tree.sql(dialect="trino", pretty=True), [sql_literal(bindings[names[i]]) for i in order]
+
+
+def _point_tables(tree: exp.Expr, settings: Settings) -> None:
+    """Replace the template's tables, in place, by what stands for them on Athena (see `to_athena`)."""
+    real_tables = {
+        LOGICAL_TABLE: settings.athena_table,
+        JSON_TABLE: settings.athena_json_table,
+        IOC_TABLE: settings.athena_ioc_table,
+    }
+    relation = None if is_the_table(settings.flow_layout) else flow_relation(settings)
+    for table in list(tree.find_all(exp.Table)):  # the template's own: a relation's table is not revisited
+        real = real_tables.get(table.name)
+        if real is None or table.args.get("db") or table.args.get("catalog"):
+            raise ValueError(f"templates read {sorted(real_tables)}, not {table.sql('trino')}")
+        if table.name == LOGICAL_TABLE and relation is not None:
+            select = sqlglot.parse_one(relation, read="trino").unnest()  # the SELECT inside the parentheses
+            alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(LOGICAL_TABLE))
+            table.replace(exp.Subquery(this=select, alias=alias))
+            continue
+        table.set("this", exp.to_identifier(real, quoted=True))
+        table.set("db", exp.to_identifier(settings.athena_database, quoted=True))
 
 
 def integer_literal(name: str, bindings: dict[str, object]) -> exp.Expression:

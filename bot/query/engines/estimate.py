@@ -20,6 +20,7 @@ from bot.flowlog_layouts import DEFAULT_LAYOUT, LAYOUTS, Layout
 from bot.query.engines.base import EngineError
 from bot.query.layout import select_files, window_partitions
 from bot.query.results import Estimate
+from bot.query.sources import projected_days
 from bot.request import FlowRequest
 from bot.settings import Settings
 
@@ -28,24 +29,33 @@ LIST_THREADS = 8
 
 
 def partition_prefixes(settings: Settings, request: FlowRequest, today: date | None = None) -> list[str]:
-    """The key prefixes the window and the projection open, in account, region, day order.
+    """The key prefixes the window and the projection open, in account, region, partition order.
 
-    The same folders `storage.location.template` gives Athena (bot/aws/ddl.py): the request's account and
-    region, or every configured one; the window's days (with the delivery margin) that lie within the
-    date projection's range, from FLOWBOT_FIRST_DAY to NOW.
+    The same folders `storage.location.template` gives Athena (bot/aws/ddl.py), in the configured layout's
+    shape (`settings.flow_layout.folder`): the request's account and region, or every configured one; the
+    window's days, or its hours in an hourly layout (with the delivery margin), that lie within the
+    projection's range (bot/query/sources.py `projected_days`: from FLOWBOT_FIRST_DAY, or from January 1 of
+    its year with Hive prefixes) and not after today (a later folder holds nothing yet).
     """
+    layout = settings.flow_layout
     base = f"{settings.flow_logs_prefix}/" if settings.flow_logs_prefix else ""
-    last = today or datetime.now(UTC).date()
-    first = settings.first_day or date.min
-    days = [d for d in request.window.days() if first <= d <= last]
+    projected = projected_days(settings)
+    last = min(today or datetime.now(UTC).date(), projected.last or date.max)
+    partitions = window_partitions(layout, request.window)
+    inside = [p for p in partitions if projected.first <= _day(p) <= last]
     accounts = [request.account] if request.account else list(settings.accounts)
     regions = [request.region] if request.region else list(settings.regions)
     return [
-        f"{base}AWSLogs/{account}/vpcflowlogs/{region}/{day:%Y/%m/%d}/"
+        f"{base}{layout.folder(account, region, when)}/"
         for account in accounts
         for region in regions
-        for day in days
+        for when in inside
     ]
+
+
+def _day(partition: date | datetime) -> date:
+    """The day of a partition (an hour's day, or the day itself)."""
+    return partition.date() if isinstance(partition, datetime) else partition
 
 
 def spread(items: list[str], count: int) -> list[str]:
