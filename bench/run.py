@@ -15,7 +15,16 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench import bench_ack, bench_answer, bench_athena, bench_deadlines, bench_export, bench_scan, datasets
+from bench import (
+    bench_ack,
+    bench_answer,
+    bench_athena,
+    bench_deadlines,
+    bench_export,
+    bench_layouts,
+    bench_scan,
+    datasets,
+)
 from bench.report import Figure, machine, markdown
 from tests.conftest import SAMPLE_END
 
@@ -93,6 +102,10 @@ def main() -> None:
         start,
         start + timedelta(days=1),
         sizes=(1_000, 10_000) if args.quick else (100_000, 1_000_000),
+    )
+    print("… layouts", flush=True)
+    figures += bench_layouts.figures(
+        args.data_dir, scale=1 if args.quick else 10, runs=1 if args.quick else 3
     )
     print("… athena", flush=True)
     figures += bench_athena.figures(rows=10_000 if args.quick else 1_000_000)

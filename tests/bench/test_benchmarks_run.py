@@ -16,6 +16,7 @@ from bench import (
     bench_deadlines,
     bench_export,
     bench_faults,
+    bench_layouts,
     bench_one_scan,
     bench_scan,
     datasets,
@@ -68,6 +69,14 @@ def test_export_bench_uploads_every_row(sample_root: Path) -> None:
 def test_scan_bench_counts_what_it_generated(tmp_path: Path) -> None:
     figures = bench_scan.figures(tmp_path, runs=1, records=20_000, light_records=1_000)
     assert any("30-day dataset" in f.what for f in figures), [f.what for f in figures]
+
+
+def test_layout_bench_gets_the_same_answers_from_both_layouts(tmp_path: Path) -> None:
+    figures = bench_layouts.figures(tmp_path, scale=0.05, runs=1)  # asserts the layouts' answers agree
+    read = [f for f in figures if f.what.startswith("bytes read")]
+    assert len(read) == 6 and all(f.reference for f in read)
+    one_hour_count = next(f for f in read if "`count`, 1-hour" in f.what)
+    assert one_hour_count.value < one_hour_count.reference  # type: ignore[operator]
 
 
 def test_athena_bench_counts_calls() -> None:
