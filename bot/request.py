@@ -112,6 +112,28 @@ class Window(BaseModel):
         count = int((self.last_hour - self.first_hour) / timedelta(hours=1)) + 1
         return [self.first_hour + timedelta(hours=i) for i in range(count)]
 
+    def column_bounds(self) -> dict[str, str]:
+        """Each time partition column's own range, for layouts that keep month, day and hour in separate
+        columns: `first_month`/`last_month`, `first_mday`/`last_mday`, `first_hh`/`last_hh` (two digits).
+
+        A range narrows a column only where the ones above it are the same at both ends (months within one
+        year, days within one month, hours within one day); otherwise it is the column's whole range. So
+        each is a plain one-column range that a partition projection can apply by itself, and together they
+        hold every partition of the window (the exact bound is the joined predicate beside them).
+        """
+        first, last = self.first_day, self.last_day
+        one_year, one_month = first.year == last.year, (first.year, first.month) == (last.year, last.month)
+        hour_from, hour_to = self.first_hour, self.last_hour
+        one_day = hour_from.date() == hour_to.date()
+        return {
+            "first_month": f"{first.month:02d}" if one_year else "01",
+            "last_month": f"{last.month:02d}" if one_year else "12",
+            "first_mday": f"{first.day:02d}" if one_month else "01",
+            "last_mday": f"{last.day:02d}" if one_month else "31",
+            "first_hh": f"{hour_from.hour:02d}" if one_day else "00",
+            "last_hh": f"{hour_to.hour:02d}" if one_day else "23",
+        }
+
     def snapped(self, minutes: int = DELIVERY_GRAIN_MINUTES) -> Window:
         """The window widened to whole `minutes` (start down, end up), so that questions asked a few
         minutes apart over "the last hour" become the same query, and Athena can reuse its result."""
@@ -156,6 +178,7 @@ class FlowRequest(BaseModel):
             last_hour=self.window.last_hour.strftime(HOUR_FORMAT),
             first_year=self.window.first_day.strftime(YEAR_FORMAT),
             last_year=self.window.last_day.strftime(YEAR_FORMAT),
+            **self.window.column_bounds(),
             account=self.account or "",
             region=self.region or "",
             limit=self.limit,

@@ -15,9 +15,13 @@ for it on Athena:
   - the partition predicate is written on the physical partition columns, inside the subquery, so that
     Athena prunes on them whatever the template does with the logical ones: hourly layouts bound the
     hour (`concat(<day>, '/', hour_partition) BETWEEN :first_hour AND :last_hour`), Hive layouts also
-    the year (`year_partition BETWEEN :first_year AND :last_year`, a plain range on one column) and,
-    when daily, the day. A plain daily layout needs none: the template's `date_partition BETWEEN
-    :first_day AND :last_day` is already on the physical column.
+    the year (`year_partition BETWEEN :first_year AND :last_year`) and, when daily, the joined day.
+    Beside each joined bound, every time column gets a plain range of its own (`month_partition BETWEEN
+    :first_month AND :last_month`, ..., widened to the whole column where the window crosses the column
+    above: `Window.column_bounds`): a projection that prunes only on one-column ranges still opens few
+    partitions, whether or not Athena applies the joined predicate before listing (not confirmed). A
+    plain daily layout needs none: the template's `date_partition BETWEEN :first_day AND :last_day` is
+    already on the physical column.
 
 Everything here is text built from constants and validated settings (the database and table names,
 bot/settings.py); values appear only as named placeholders, which `to_athena` turns into `?`.
@@ -143,7 +147,13 @@ def window_predicate(layout: Layout) -> str | None:
     whose template predicate `date_partition BETWEEN :first_day AND :last_day` is on a physical column)."""
     conditions = []
     if layout.hive:
-        conditions.append(f"{_quoted(YEAR_PARTITION)} BETWEEN :first_year AND :last_year")
+        conditions += [
+            f"{_quoted(YEAR_PARTITION)} BETWEEN :first_year AND :last_year",
+            f"{_quoted(MONTH_PARTITION)} BETWEEN :first_month AND :last_month",
+            f"{_quoted(DAY_PARTITION)} BETWEEN :first_mday AND :last_mday",
+        ]
+    if layout.hourly:
+        conditions.append(f"{_quoted(HOUR_PARTITION)} BETWEEN :first_hh AND :last_hh")
     if layout.hourly:
         conditions.append(f"{hour_expression(layout)} BETWEEN :first_hour AND :last_hour")
     elif layout.hive:

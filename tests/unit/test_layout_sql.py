@@ -285,7 +285,9 @@ def test_parquet_hive_hourly_maps_aws_names_and_types_and_reads_the_day_from_the
         '"account_partition"',
         '"hour_partition"',
         f"FROM {REAL}",
-        'WHERE "year_partition" BETWEEN :first_year AND :last_year AND concat("year_partition", \'/\', '
+        'WHERE "year_partition" BETWEEN :first_year AND :last_year AND "month_partition" BETWEEN '
+        ':first_month AND :last_month AND "day_partition" BETWEEN :first_mday AND :last_mday AND '
+        '"hour_partition" BETWEEN :first_hh AND :last_hh AND concat("year_partition", \'/\', '
         '"month_partition", \'/\', "day_partition", \'/\', "hour_partition") BETWEEN :first_hour AND '
         ":last_hour)",
     ]
@@ -293,11 +295,14 @@ def test_parquet_hive_hourly_maps_aws_names_and_types_and_reads_the_day_from_the
     assert 'CAST("tcp_flags" AS smallint) AS tcpflags' in every
     assert '"traffic_path" AS trafficpath' in every and "WHERE" not in every
     assert flow_relation(settings("text-hive-daily", V2)).endswith(
-        'WHERE "year_partition" BETWEEN :first_year AND :last_year AND concat("year_partition", \'/\', '
-        '"month_partition", \'/\', "day_partition") BETWEEN :first_day AND :last_day)'
+        'WHERE "year_partition" BETWEEN :first_year AND :last_year AND "month_partition" BETWEEN '
+        ':first_month AND :last_month AND "day_partition" BETWEEN :first_mday AND :last_mday AND '
+        'concat("year_partition", \'/\', "month_partition", \'/\', "day_partition") BETWEEN :first_day AND '
+        ":last_day)"
     )
     assert flow_relation(settings("text-hourly", V2)).endswith(
-        'WHERE concat("date_partition", \'/\', "hour_partition") BETWEEN :first_hour AND :last_hour)'
+        'WHERE "hour_partition" BETWEEN :first_hh AND :last_hh AND concat("date_partition", \'/\', '
+        '"hour_partition") BETWEEN :first_hour AND :last_hour)'
     )
 
 
@@ -306,11 +311,22 @@ def test_a_window_across_new_year_binds_both_years_and_the_hours_with_their_marg
     window = (datetime(2026, 12, 31, 22, 30, tzinfo=UTC), datetime(2026, 12, 31, 23, 45, tzinfo=UTC))
     bindings = request(ratio, *window).bindings()
     _, parameters = to_athena(ratio.sql, settings("parquet-hive-hourly"), bindings)
-    assert parameters[:4] == ["'2026'", "'2027'", "'2026/12/31/22'", "'2027/01/01/00'"]
-    # year from the first partition day; the last day (with its one-day margin) is in the next year
-    assert parameters[4:8] == ["'10.0.0.5'", "'10.0.0.5'", "'2026/12/31'", "'2027/01/01'"]
+    # year from the first partition day; the last day (with its one-day margin) is in the next year, so
+    # month and day of month span their whole columns, and so do the hours (the margin crosses midnight)
+    assert parameters[:10] == [
+        *("'2026'", "'2027'", "'01'", "'12'", "'01'", "'31'", "'00'", "'23'"),
+        *("'2026/12/31/22'", "'2027/01/01/00'"),
+    ]
+    assert parameters[10:14] == ["'10.0.0.5'", "'10.0.0.5'", "'2026/12/31'", "'2027/01/01'"]
     _, hourly = to_athena(ratio.sql, settings("text-hourly"), bindings)
-    assert hourly[:2] == ["'2026/12/31/22'", "'2027/01/01/00'"]  # the last hour plus the 1-hour margin
+    assert hourly[:4] == ["'00'", "'23'", "'2026/12/31/22'", "'2027/01/01/00'"]  # last hour + 1-hour margin
+    one_day = request(ratio, datetime(2026, 11, 19, 10, tzinfo=UTC), datetime(2026, 11, 19, 11, tzinfo=UTC))
+    _, narrow = to_athena(ratio.sql, settings("parquet-hive-hourly"), one_day.bindings())
+    # within one month and one day, every column narrows: November 19-20 (the day's margin), hours 10-11
+    assert narrow[:10] == [
+        *("'2026'", "'2026'", "'11'", "'11'", "'19'", "'20'", "'10'", "'11'"),
+        *("'2026/11/19/10'", "'2026/11/19/11'"),
+    ]
     _, daily = to_athena(ratio.sql, settings("parquet-daily"), bindings)
     assert daily == to_athena(ratio.sql, settings(DEFAULT_LAYOUT), bindings)[1]  # no predicate of its own
 
