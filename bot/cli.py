@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from bot.detect import MAX_LISTS
 from bot.flowlog_layouts import DEFAULT_LAYOUT, LAYOUTS
 from bot.iocs.commands import IocRequest
 from bot.logs import configure_logging
@@ -82,6 +83,19 @@ def _build_parser() -> argparse.ArgumentParser:
         "(read them with FLOWBOT_LAYOUT set to the same)",
     )
 
+    detect = commands.add_parser(
+        "detect",
+        help="look at a folder holding AWSLogs/ (a copy of the flow-log bucket) and print the settings that "
+        "read it: layout, log format, accounts, regions",
+    )
+    detect.add_argument("dir", type=Path, help="the folder holding AWSLogs/")
+    detect.add_argument(
+        "--max-lists",
+        type=int,
+        default=MAX_LISTS,
+        help=f"most folders listed (default {MAX_LISTS}); the report says what it left out",
+    )
+
     serve = commands.add_parser("serve", help="run the Slack app (HTTP on /slack/events, or Socket Mode)")
     serve.add_argument("--socket", action="store_true", help="use Socket Mode instead of HTTP")
     serve.add_argument("--port", type=int, help="HTTP port (default: FLOWBOT_HTTP_PORT)")
@@ -109,10 +123,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     athena.add_argument(
         "action",
-        choices=["ddl", "setup", "policy", "check-format"],
+        choices=["ddl", "setup", "policy", "check-format", "detect"],
         help="ddl prints the statements; setup creates the tables in Glue, or shows how they differ from "
         "the settings; policy prints the pods' IAM policy (JSON); check-format reads the header line of "
-        "a few flow-log files per account and region and compares it with FLOWBOT_LOG_FORMAT",
+        "a few flow-log files per account and region and compares it with FLOWBOT_LOG_FORMAT; detect "
+        "lists a bounded sample of the flow-log bucket and prints the settings that read it (layout, log "
+        "format, accounts, regions, first day)",
     )
     athena.add_argument(
         "--apply", action="store_true", help="setup: update tables that differ from the settings"
@@ -125,6 +141,15 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     athena.add_argument(
         "--setup", action="store_true", help="policy: the one-time policy `flowbot athena setup` needs"
+    )
+    athena.add_argument("--bucket", help="detect: the bucket (default: FLOWBOT_FLOW_LOGS_BUCKET)")
+    athena.add_argument(
+        "--prefix", help="detect: what comes before AWSLogs/ in it (default: FLOWBOT_FLOW_LOGS_PREFIX)"
+    )
+    athena.add_argument(
+        "--max-lists",
+        type=int,
+        help=f"detect: most ListObjectsV2 calls (default {MAX_LISTS}); the report says what it left out",
     )
 
     commands.add_parser(
@@ -253,6 +278,15 @@ def _emit(path: Path | None, stdout: TextIO, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as out:
         write(out)
+
+
+def _detect(args: argparse.Namespace, stdout: TextIO) -> int:
+    """`flowbot detect DIR`: the settings that read a local copy of the flow-log bucket (bot/detect.py)."""
+    from bot.detect import run_local
+
+    if args.max_lists < 1:
+        raise CommandError(f"--max-lists must be at least 1, not {args.max_lists}")
+    return run_local(args.dir, max_lists=args.max_lists, stdout=stdout)
 
 
 def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
@@ -463,6 +497,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
             return _ask(args, settings, stdout)
         if args.command == "sample-data":
             return _sample_data(args, stdout)
+        if args.command == "detect":
+            return _detect(args, stdout)
         if args.command == "serve":
             return _serve(args, settings)
         if args.command == "athena":

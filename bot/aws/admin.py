@@ -23,10 +23,15 @@ def athena_command(args: argparse.Namespace, settings: Settings, stdout: TextIO)
     from bot.aws.ddl import statements
 
     policy_options = (args.account, args.partition, args.region, args.output_location, args.setup)
+    detect_options = (args.bucket, args.prefix, args.max_lists)
     if args.apply and args.action != "setup":
         raise CommandError("--apply goes with `setup`")
     if args.action != "policy" and any(policy_options):
         raise CommandError("--account, --partition, --region, --output-location and --setup go with `policy`")
+    if args.action != "detect" and any(option is not None for option in detect_options):
+        raise CommandError("--bucket, --prefix and --max-lists go with `detect`")
+    if args.action == "detect":
+        return detect(args, settings, stdout)
     if args.action == "policy":
         from bot.aws.iam import runtime_policy, setup_policy
         from bot.identifiers import ACCOUNT_ID
@@ -61,6 +66,29 @@ def athena_command(args: argparse.Namespace, settings: Settings, stdout: TextIO)
     report = setup(settings, apply=args.apply)
     print("\n".join(report.lines), file=stdout)
     return EXIT_FAILURE if report.drifted else EXIT_OK
+
+
+def detect(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
+    """`flowbot athena detect`: list a bounded sample of the flow-log bucket (FLOWBOT_FLOW_LOGS_BUCKET and
+    _PREFIX, or --bucket and --prefix) and print the settings that read it (bot/detect.py)."""
+    import boto3
+
+    from bot.detect import MAX_LISTS, run_s3
+    from bot.settings import BUCKET, PREFIX
+
+    bucket = args.bucket or settings.flow_logs_bucket
+    prefix = settings.flow_logs_prefix if args.prefix is None else args.prefix
+    max_lists = MAX_LISTS if args.max_lists is None else args.max_lists
+    if bucket is None:
+        raise CommandError("which bucket? give --bucket or set FLOWBOT_FLOW_LOGS_BUCKET")
+    if not BUCKET.fullmatch(bucket):
+        raise CommandError(f"--bucket `{bucket}` is not an S3 bucket name")
+    if not PREFIX.fullmatch(prefix):
+        raise CommandError(f"--prefix `{prefix}`: a prefix holds letters, digits and ! _ . * ( ) / - only")
+    if max_lists < 1:
+        raise CommandError(f"--max-lists must be at least 1, not {max_lists}")
+    s3 = boto3.client("s3", region_name=settings.athena_region)
+    return run_s3(s3, bucket, prefix, max_lists=max_lists, stdout=stdout)
 
 
 def setup(settings: Settings, *, apply: bool) -> SetupReport:
