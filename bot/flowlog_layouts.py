@@ -22,7 +22,12 @@ from typing import Literal
 
 from bot.flowlog_format import FIELDS
 
-FileFormat = Literal["text", "parquet"]
+FileFormat = Literal["text", "parquet", "ocsf"]
+
+SECURITY_LAKE_ROOT = "aws/VPC_FLOW/2.0"
+"""Where Amazon Security Lake keeps VPC flow logs (source version 2, OCSF Parquet) in its bucket, with
+`region=<r>/accountId=<id>/eventDay=<yyyymmdd>/` below it (not confirmed on a Security Lake bucket: README,
+known limits)."""
 
 
 @dataclass(frozen=True)
@@ -35,23 +40,35 @@ class Layout:
 
     @property
     def name(self) -> str:
-        """`text-daily`, `text-hourly`, `parquet-hive-hourly`, ..."""
+        """`text-daily`, `text-hourly`, `parquet-hive-hourly`, ..., `security-lake`."""
+        if self.file_format == "ocsf":
+            return "security-lake"
         parts = [self.file_format, *(["hive"] if self.hive else []), "hourly" if self.hourly else "daily"]
         return "-".join(parts)
 
     @property
     def suffix(self) -> str:
-        """How a delivered file's name ends: `.log.gz` (text) or `.log.parquet` (Parquet, gzip inside)."""
-        return ".log.gz" if self.file_format == "text" else ".log.parquet"
+        """How a delivered file's name ends: `.log.gz` (text), `.log.parquet` (Parquet, gzip inside) or
+        `.parquet` (Security Lake's OCSF files)."""
+        return {"text": ".log.gz", "parquet": ".log.parquet", "ocsf": ".parquet"}[self.file_format]
+
+    @property
+    def root_folder(self) -> str:
+        """The top folder of the logs: `AWSLogs` (VPC Flow Logs) or Security Lake's `aws/VPC_FLOW/2.0`."""
+        return SECURITY_LAKE_ROOT if self.file_format == "ocsf" else "AWSLogs"
 
     def service_folder(self, account: str, region: str) -> str:
-        """The folder of one account's and region's logs, below `AWSLogs/`."""
+        """The folder of one account's and region's logs, below `root_folder`."""
+        if self.file_format == "ocsf":
+            return f"region={region}/accountId={account}"
         if self.hive:
             return f"aws-account-id={account}/aws-service=vpcflowlogs/aws-region={region}"
         return f"{account}/vpcflowlogs/{region}"
 
     def time_folder(self, when: date | datetime) -> str:
         """The folder of one partition (a day, or an hour when hourly), below the service folder."""
+        if self.file_format == "ocsf":
+            return f"eventDay={when:%Y%m%d}"
         if self.hive:
             folder = f"year={when:%Y}/month={when:%m}/day={when:%d}"
             return f"{folder}/hour={when:%H}" if self.hourly and isinstance(when, datetime) else folder
@@ -60,19 +77,31 @@ class Layout:
 
     def folder(self, account: str, region: str, when: date | datetime) -> str:
         """`AWSLogs/...`: where the files of one account, region and partition are delivered."""
-        return f"AWSLogs/{self.service_folder(account, region)}/{self.time_folder(when)}"
+        return f"{self.root_folder}/{self.service_folder(account, region)}/{self.time_folder(when)}"
 
+
+SECURITY_LAKE = Layout("ocsf", hive=True, hourly=False)
+"""Amazon Security Lake's VPC flow logs: OCSF records in Parquet, partitioned by region, account and event
+day; read through the mapping of bot/query/ocsf.py."""
 
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
     for layout in (
-        Layout(file_format, hive, hourly)
-        for file_format in ("text", "parquet")
-        for hive in (False, True)
-        for hourly in (False, True)
+        *(
+            Layout(file_format, hive, hourly)
+            for file_format in ("text", "parquet")
+            for hive in (False, True)
+            for hourly in (False, True)
+        ),
+        SECURITY_LAKE,
     )
 }
-"""Every layout by name; the order is text before Parquet, plain before Hive, daily before hourly."""
+"""Every layout by name: text before Parquet, plain before Hive, daily before hourly, then Security Lake."""
+
+FLOW_LOG_LAYOUTS: tuple[str, ...] = tuple(
+    name for name, layout in LAYOUTS.items() if layout.file_format != "ocsf"
+)
+"""The layouts VPC Flow Logs itself delivers to S3 (all but Security Lake's)."""
 
 DEFAULT_LAYOUT = "text-daily"
 """What a flow log writes unless told otherwise, and what the playbook's table reads."""

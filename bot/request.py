@@ -21,6 +21,8 @@ DELIVERY_GRAIN_MINUTES = 5
 """VPC Flow Logs publishes to S3 every 5 minutes (its delivery grain)."""
 DELIVERY_MARGIN = timedelta(days=1)
 """Flow-log files are foldered by delivery time, so a record can sit in the next day's folder."""
+EVENT_DAY_FORMAT = "%Y%m%d"
+"""Security Lake's `eventDay` partition (`20261119`)."""
 HOUR_FORMAT = "%Y/%m/%d/%H"
 """An hourly partition as the layouts' partition predicates compare it (`2026/11/19/05`)."""
 YEAR_FORMAT = "%Y"
@@ -176,6 +178,8 @@ class FlowRequest(BaseModel):
             last_day=self.window.last_day.strftime(DAY_FORMAT),
             first_hour=self.window.first_hour.strftime(HOUR_FORMAT),
             last_hour=self.window.last_hour.strftime(HOUR_FORMAT),
+            first_eventday=self.window.first_day.strftime(EVENT_DAY_FORMAT),
+            last_eventday=self.window.last_day.strftime(EVENT_DAY_FORMAT),
             first_year=self.window.first_day.strftime(YEAR_FORMAT),
             last_year=self.window.last_day.strftime(YEAR_FORMAT),
             **self.window.column_bounds(),

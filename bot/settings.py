@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     first_day: date | None = Field(None, description="First day of logs (start of the date projection).")
     athena_database: str = Field("flowbot", description="Athena database holding Flowbot's tables.")
     athena_table: str = Field("vpcflow", description="The partition-projected flow-log table.")
+    athena_flow_database: str | None = Field(
+        None,
+        description="Database of the flow-log table when another service owns it (Security Lake's "
+        "`amazon_security_lake_glue_db_<region>`); unset: FLOWBOT_ATHENA_DATABASE.",
+    )
     athena_json_table: str = Field("vpc_flow_logs", description="The JSON-serde flow-log table.")
     athena_json_location: str | None = Field(None, description="S3 URL of the JSON flow-log records.")
     athena_ioc_table: str = Field("incident_iocs", description="The IOC table.")
@@ -291,6 +296,17 @@ class Settings(BaseSettings):
         """The configured layout, as a model."""
         return LAYOUTS[self.layout]
 
+    @property
+    def flow_database(self) -> str:
+        """The database holding the flow-log table."""
+        return self.athena_flow_database or self.athena_database
+
+    @property
+    def flow_table_managed(self) -> bool:
+        """Whether `flowbot athena setup` makes and keeps the flow-log table: not Security Lake's, which
+        Security Lake owns (setup checks that it is there and has what Flowbot reads)."""
+        return self.flow_layout.file_format != "ocsf"
+
     @field_validator("log_format")
     @classmethod
     def _log_format(cls, value: str) -> str:
@@ -299,12 +315,17 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "athena_database", "athena_table", "athena_json_table", "athena_ioc_table", "athena_ioc_view"
+        "athena_database",
+        "athena_table",
+        "athena_flow_database",
+        "athena_json_table",
+        "athena_ioc_table",
+        "athena_ioc_view",
     )
     @classmethod
-    def _identifier(cls, value: str) -> str:
+    def _identifier(cls, value: str | None) -> str | None:
         """Only plain lower-case identifiers may ever be written into SQL."""
-        if not IDENTIFIER.fullmatch(value):
+        if value is not None and not IDENTIFIER.fullmatch(value):
             raise ValueError(
                 "must be a lower-case identifier: letters, digits and _, not starting with a digit"
             )

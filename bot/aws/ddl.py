@@ -268,8 +268,9 @@ def statements(settings: Settings) -> list[Statement]:
             f"database {settings.athena_database}",
             f"CREATE DATABASE IF NOT EXISTS `{settings.athena_database}`",
         ),
-        flow_table(settings),
     ]
+    if settings.flow_table_managed:  # Security Lake's table is Security Lake's
+        out.append(flow_table(settings))
     if settings.athena_json_location is not None:
         out.append(json_table(settings))
     if settings.ioc_table_location is not None:

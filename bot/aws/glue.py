@@ -40,6 +40,7 @@ from bot.aws.ddl import (
 )
 from bot.flowlog_format import JSON_FIELDS
 from bot.query.catalog import IOC_COLUMNS
+from bot.query.sources import SECURITY_LAKE_PARTITIONS
 from bot.settings import Settings
 
 TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
@@ -85,24 +86,73 @@ class TableShape:
         }
 
 
-def wanted_tables(settings: Settings) -> list[TableShape]:
-    """Every table `flowbot athena setup` keeps for these settings: the flow-log table, then the JSON and
-    IOC tables when their locations are set."""
+def _flow_table_shape(settings: Settings) -> TableShape:
+    """The flow-log table Flowbot makes for the configured layout."""
     base = require_flow_logs(settings)
     parquet = settings.flow_layout.file_format == "parquet"
-    tables = [
-        TableShape(
-            settings.athena_table,
-            tuple((name, HIVE_TYPES[kind]) for name, kind in flow_table_columns(settings)),
-            base,
-            PARQUET_SERDE if parquet else LAZY_SIMPLE,
-            {} if parquet else TEXT_SERDE_PARAMETERS,
-            flow_table_properties(settings),
-            tuple(flow_partition_keys(settings)),
-            PARQUET_INPUT if parquet else TEXT_INPUT,
-            PARQUET_OUTPUT if parquet else TEXT_OUTPUT,
-        )
-    ]
+    return TableShape(
+        settings.athena_table,
+        tuple((name, HIVE_TYPES[kind]) for name, kind in flow_table_columns(settings)),
+        base,
+        PARQUET_SERDE if parquet else LAZY_SIMPLE,
+        {} if parquet else TEXT_SERDE_PARAMETERS,
+        flow_table_properties(settings),
+        tuple(flow_partition_keys(settings)),
+        PARQUET_INPUT if parquet else TEXT_INPUT,
+        PARQUET_OUTPUT if parquet else TEXT_OUTPUT,
+    )
+
+
+SECURITY_LAKE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "metadata": ("product", "version"),
+    "cloud": ("account", "uid", "region", "zone"),
+    "src_endpoint": ("ip", "port", "interface_uid", "vpc_uid", "subnet_uid", "instance_uid", "svc_name"),
+    "dst_endpoint": ("ip", "port", "interface_uid", "vpc_uid", "subnet_uid", "instance_uid", "svc_name"),
+    "connection_info": ("protocol_num", "tcp_flags", "direction"),
+    "traffic": ("packets", "bytes"),
+    "start_time": (),
+    "end_time": (),
+    "action_id": (),
+    "status_code": (),
+}
+"""The columns of Security Lake's VPC flow table that bot/query/ocsf.py reads, with the struct fields it reads
+in each (checked as names inside Glue's `struct<...>` type text)."""
+
+
+def security_lake_problems(glue: Any, settings: Settings) -> list[str]:
+    """What Security Lake's flow table lacks of what Flowbot reads (empty: it has it all). Flowbot never
+    changes that table: Security Lake owns it."""
+    database, name = settings.flow_database, settings.athena_table
+    try:
+        table = glue.get_table(DatabaseName=database, Name=name)["Table"]
+    except ClientError as exc:
+        if _missing(exc):
+            return [
+                f"table {database}.{name} does not exist: point FLOWBOT_ATHENA_FLOW_DATABASE and "
+                "FLOWBOT_ATHENA_TABLE at Security Lake's VPC flow table "
+                "(amazon_security_lake_glue_db_<region>.amazon_security_lake_table_<region>_vpc_flow_2_0)"
+            ]
+        raise
+    columns = {c["Name"].lower(): c.get("Type", "").lower() for c in table["StorageDescriptor"]["Columns"]}
+    keys = [k["Name"].lower() for k in table.get("PartitionKeys") or []]
+    problems = []
+    for column, fields in SECURITY_LAKE_COLUMNS.items():
+        if column not in columns:
+            problems.append(f"column {column} is missing")
+            continue
+        lacking = [f for f in fields if f"{f}:" not in columns[column]]
+        if lacking:
+            problems.append(f"column {column} lacks {', '.join(lacking)}")
+    lacking_keys = [k for k in SECURITY_LAKE_PARTITIONS if k not in keys]
+    if lacking_keys:
+        problems.append(f"partition keys lack {', '.join(lacking_keys)}")
+    return [f"table {database}.{name} (Security Lake's): {p}" for p in problems]
+
+
+def wanted_tables(settings: Settings) -> list[TableShape]:
+    """Every table `flowbot athena setup` keeps for these settings: the flow-log table (unless another
+    service owns it: Security Lake), then the JSON and IOC tables when their locations are set."""
+    tables = [_flow_table_shape(settings)] if settings.flow_table_managed else []
     if settings.athena_json_location is not None:
         tables.append(
             TableShape(
@@ -237,7 +287,7 @@ def drift(glue: Any, settings: Settings) -> list[str]:
     database = settings.athena_database
     if not database_exists(glue, database):
         return [f"database {database} does not exist (run `flowbot athena setup`)"]
-    lines = []
+    lines = [] if settings.flow_table_managed else security_lake_problems(glue, settings)
     for wanted in wanted_tables(settings):
         state = compare(glue, database, wanted)
         if state.live is None:
@@ -267,6 +317,12 @@ def converge(glue: Any, settings: Settings, *, apply: bool) -> SetupReport:
     if not database_exists(glue, database):
         glue.create_database(DatabaseInput={"Name": database})
         report.lines.append(f"created database {database}")
+    problems = [] if settings.flow_table_managed else security_lake_problems(glue, settings)
+    if not settings.flow_table_managed:
+        report.drifted += len(problems)
+        report.lines += problems or [
+            f"table {settings.flow_database}.{settings.athena_table} (Security Lake's) has what Flowbot reads"
+        ]
     for shape in shapes:
         state = compare(glue, database, shape)
         name = f"table {database}.{shape.name}"
@@ -284,7 +340,7 @@ def converge(glue: Any, settings: Settings, *, apply: bool) -> SetupReport:
                 f"{name} differs from the settings:",
                 *(f"  {line}" for line in state.differences),
             ]
-    if report.drifted:
+    if report.drifted > len(problems):  # Flowbot's own tables; Security Lake's is not Flowbot's to change
         report.lines.append(
             "run `flowbot athena setup --apply` to update them (external tables: the files in S3 stay)"
         )

@@ -21,6 +21,7 @@ from bot.echo import shown
 from bot.flowlog_format import COLUMN_HEADERS, format_columns
 from bot.identifiers import ACCOUNT_ID, REGION
 from bot.query.catalog import TABLE_OF_KIND, Catalog, QueryTemplate
+from bot.query.ocsf import OCSF_FORMAT
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
 from bot.words import CommandError, normalise, refang
@@ -265,13 +266,16 @@ def parse_command(
             )
         return HelpRequest(unknown=positional[0] if positional else words[0])
     template, used = matched
-    missing = template.fields_used - format_columns(settings.log_format)
+    security_lake = settings.flow_layout.file_format == "ocsf"
+    missing = template.fields_used - format_columns(OCSF_FORMAT if security_lake else settings.log_format)
     if missing:
         headers = ", ".join(sorted(COLUMN_HEADERS[c] for c in missing))
-        raise CommandError(
-            f"`{' '.join(template.command)}` needs the flow-log fields {headers}, "
-            "which the configured log format (FLOWBOT_LOG_FORMAT) does not include"
+        source = (
+            "which Security Lake's OCSF records do not carry"
+            if security_lake
+            else "which the configured log format (FLOWBOT_LOG_FORMAT) does not include"
         )
+        raise CommandError(f"`{' '.join(template.command)}` needs the flow-log fields {headers}, {source}")
     rest = positional[used:]
     args: dict[str, str] = {}
     for spec in template.params:

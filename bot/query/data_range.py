@@ -24,6 +24,7 @@ from bot.settings import Settings
 Origin = Literal["folders", "projection", "unpartitioned"]
 _YEAR = re.compile(r"^\d{4}$")
 _TWO_DIGITS = re.compile(r"^\d{2}$")
+_EVENT_DAY = re.compile(r"^\d{8}$")
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,15 @@ def _subdirs(folder: Path, pattern: re.Pattern[str], prefix: str = "") -> list[s
 
 
 def _day_folders(region_dir: Path, layout: Layout) -> Iterator[tuple[date, Path]]:
-    """Every `<yyyy>/<MM>/<dd>` (or `year=<yyyy>/month=<MM>/day=<dd>`) folder naming a real date, in date
-    order."""
+    """Every `<yyyy>/<MM>/<dd>` (or `year=<yyyy>/month=<MM>/day=<dd>`, or Security Lake's
+    `eventDay=<yyyymmdd>`) folder naming a real date, in date order."""
+    if layout.file_format == "ocsf":
+        for day in _subdirs(region_dir, _EVENT_DAY, "eventDay="):
+            try:
+                yield date(int(day[:4]), int(day[4:6]), int(day[6:])), region_dir / f"eventDay={day}"
+            except ValueError:
+                continue
+        return
     key = ("year=", "month=", "day=") if layout.hive else ("", "", "")
     for year in _subdirs(region_dir, _YEAR, key[0]):
         for month in _subdirs(region_dir / f"{key[0]}{year}", _TWO_DIGITS, key[1]):

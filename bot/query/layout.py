@@ -52,9 +52,15 @@ def _subdirs(
 def service_folders(
     root: Path, layout: Layout, account: str | None = None, region: str | None = None
 ) -> list[tuple[str, str, Path]]:
-    """(account, region, folder) of every account's and region's logs under `root/AWSLogs`, in that order."""
-    logs = root / "AWSLogs"
+    """(account, region, folder) of every account's and region's logs under `root/AWSLogs` (or Security
+    Lake's folder), in that order."""
+    logs = root / layout.root_folder
     found = []
+    if layout.file_format == "ocsf":  # Security Lake: region first, then account
+        for reg, reg_dir in _subdirs(logs, REGION, region, "region="):
+            for acct, acct_dir in _subdirs(reg_dir, ACCOUNT_ID, account, "accountId="):
+                found.append((acct, reg, acct_dir))
+        return sorted(found, key=lambda item: (item[0], item[1]))
     if layout.hive:
         for acct, acct_dir in _subdirs(logs, ACCOUNT_ID, account, "aws-account-id="):
             for reg, reg_dir in _subdirs(acct_dir / "aws-service=vpcflowlogs", REGION, region, "aws-region="):

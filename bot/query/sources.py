@@ -36,6 +36,7 @@ from datetime import date
 
 from bot.flowlog_format import BY_HEADER, parse_log_format
 from bot.flowlog_layouts import PARQUET_COLUMNS, Layout
+from bot.query.ocsf import ocsf_columns, ocsf_partitions
 from bot.settings import Settings
 
 DATE_PARTITION = "date_partition"
@@ -163,7 +164,7 @@ def window_predicate(layout: Layout) -> str | None:
 
 def physical_table(settings: Settings) -> str:
     """The flow-log table as a quoted name, `"db"."table"` (validated identifiers)."""
-    return f'"{settings.athena_database}"."{settings.athena_table}"'
+    return f'"{settings.flow_database}"."{settings.athena_table}"'
 
 
 def is_the_table(layout: Layout) -> bool:
@@ -178,12 +179,29 @@ def flow_relation(settings: Settings, *, window: bool = True) -> str:
     layout = settings.flow_layout
     if is_the_table(layout):
         return physical_table(settings)
+    if layout.file_format == "ocsf":
+        return _security_lake_relation(settings, window=window)
     items = [*column_mapping(settings), *logical_partitions(layout)]
     select = ",\n       ".join(
         value if value == _quoted(name) else f"{value} AS {name}" for name, value in items
     )
     predicate = window_predicate(layout) if window else None
     where = f"\n WHERE {predicate}" if predicate else ""
+    # Constants and validated identifiers only (module docstring); values stay named placeholders.
+    return f"(SELECT {select}\n FROM {physical_table(settings)}{where})"  # noqa: S608
+
+
+SECURITY_LAKE_PARTITIONS = ("region", "accountid", "eventday")
+"""Security Lake's partition keys (its example queries filter on `region`, `accountid` and `eventDay`)."""
+
+
+def _security_lake_relation(settings: Settings, *, window: bool) -> str:
+    """Security Lake's OCSF table as the logical `vpcflow` (bot/query/ocsf.py), pruned on `eventday`
+    (yyyymmdd) by the window's days."""
+    region, account, eventday = (_quoted(c) for c in ("region", "accountid", "eventday"))
+    items = [*ocsf_columns("trino"), *ocsf_partitions("trino", eventday, region, account)]
+    select = ",\n       ".join(f"{value} AS {name}" for name, value in items)
+    where = f"\n WHERE {eventday} BETWEEN :first_eventday AND :last_eventday" if window else ""
     # Constants and validated identifiers only (module docstring); values stay named placeholders.
     return f"(SELECT {select}\n FROM {physical_table(settings)}{where})"  # noqa: S608
 

@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 from bot.flowlog_format import parse_log_format
 from bot.flowlog_layouts import DEFAULT_LAYOUT, LAYOUTS, Layout
-from bot.samples.parquet import write_parquet
+from bot.samples.parquet import write_ocsf, write_parquet
 
 # --------------------------------------------------------------------------------------------------
 # Public API
@@ -864,19 +864,24 @@ def _write_files(
     root: Path, col: _Collector, header: str, line: Callable[[_Record], str], layout: Layout
 ) -> tuple[int, set[date]]:
     """Deliver the records: one file per flow log per 10-minute boundary, foldered by delivery time in the
-    layout's folders (days or hours, plain or Hive prefixes), as text or as Parquet."""
+    layout's folders (days or hours, plain or Hive prefixes), as text or as Parquet. Security Lake folders
+    by event day instead, so a delivery whose records start on two days makes a file in each."""
     fl = col.flow_log
-    by_delivery: dict[int, list[_Record]] = defaultdict(list)
+    by_file: dict[tuple[int, date | None], list[_Record]] = defaultdict(list)
     for r in col.records:
-        by_delivery[(r.end // DELIVERY_INTERVAL + 1) * DELIVERY_INTERVAL].append(r)
+        delivered = (r.end // DELIVERY_INTERVAL + 1) * DELIVERY_INTERVAL
+        event_day = datetime.fromtimestamp(r.start, UTC).date() if layout.file_format == "ocsf" else None
+        by_file[(delivered, event_day)].append(r)
     days: set[date] = set()
-    parquet: list[tuple[Path, list[str]]] = []
-    for delivered, records in sorted(by_delivery.items()):
+    binary: list[tuple[Path, list[str]]] = []
+    for (delivered, event_day), records in sorted(
+        by_file.items(), key=lambda item: (item[0][0], str(item[0][1]))
+    ):
         records.sort(key=lambda r: (r.start, r.end, r.eni))
         lines = [line(r) for r in records]
         data = ("\n".join([header, *lines]) + "\n").encode()
         at = datetime.fromtimestamp(delivered, UTC)
-        folder = root / layout.folder(fl.account, fl.region, at)
+        folder = root / layout.folder(fl.account, fl.region, event_day or at)
         name = (
             f"{fl.account}_vpcflowlogs_{fl.region}_{fl.flow_log_id}_{at:%Y%m%dT%H%MZ}_"
             f"{hashlib.sha1(data, usedforsecurity=False).hexdigest()[:8]}{layout.suffix}"
@@ -885,11 +890,13 @@ def _write_files(
         if layout.file_format == "text":
             (folder / name).write_bytes(_gzip(data))
         else:
-            parquet.append((folder / name, lines))
-        days.add(at.date())
-    if parquet:
-        write_parquet(tuple(header.split()), parquet)
-    return len(by_delivery), days
+            binary.append((folder / name, lines))
+        days.add(event_day or at.date())
+    if binary and layout.file_format == "ocsf":
+        write_ocsf(tuple(header.split()), binary)
+    elif binary:
+        write_parquet(tuple(header.split()), binary)
+    return len(by_file), days
 
 
 def _rng(seed: int, *parts: str) -> random.Random:
@@ -923,6 +930,8 @@ def generate(
     the same delivery folders' days, so every layout answers every query the same.
     """
     shape = LAYOUTS[layout]
+    if shape.file_format == "ocsf" and log_format is None:  # Security Lake's records carry the v3-v5 fields
+        log_format = V5_FORMAT
     headers = None if log_format is None else parse_log_format(log_format)
     if days < 1:
         raise ValueError(f"days must be at least 1, not {days}")
@@ -934,7 +943,7 @@ def generate(
         end = end.replace(tzinfo=UTC)
     stop = math.floor(end.timestamp())
     start = stop - days * 86_400
-    logs_dir = Path(root) / "AWSLogs"
+    logs_dir = Path(root) / shape.root_folder
     if logs_dir.exists() and any(p.is_file() for p in logs_dir.rglob("*")):
         raise FileExistsError(f"{logs_dir} already holds files; remove it or choose another root")
 

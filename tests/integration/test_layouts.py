@@ -27,6 +27,7 @@ from bot.flowlog_layouts import LAYOUTS
 from bot.query.engines.local import LocalEngine
 from bot.samples.flow_logs import BRUTE_FORCE_SOURCE, EXFIL_HOST, EXFIL_PEER, MINING_POOL, V5_FORMAT, generate
 from bot.settings import Settings
+from bot.words import CommandError
 from tests.conftest import SAMPLE_END
 from tests.flowlog_oracle import (
     Row,
@@ -89,6 +90,16 @@ def iocs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return store
 
 
+NOT_IN_SECURITY_LAKE = {"pktsrcaddr", "pktdstaddr", "type", "trafficpath", "sublocationtype", "sublocationid"}
+"""Fields Security Lake's OCSF records do not carry (bot/query/ocsf.py); the templates reading them are
+refused on that layout."""
+
+
+def _settings(layout: str) -> Settings:
+    """The v5 settings, with the layout (Security Lake's decides which fields a template may read)."""
+    return Settings(log_format=V5_FORMAT, max_limit=1_000_000, layout=layout)
+
+
 def _oracle(name: str, text_rows: dict[str, list[Row]]) -> list[Row]:
     return text_rows[name] if name in text_rows else text_rows["text-daily"]
 
@@ -125,8 +136,13 @@ def test_console_queries_on_every_layout(
     engine = LocalEngine(roots[layout], layout=LAYOUTS[layout])
     rows = _oracle(layout, text_rows)
     start, end, scope = WINDOWS[window]
+    settings = _settings(layout)
     for template, text in ALL:
-        req = request(f"{text} --limit 1000000", V5, start, end, **scope)
+        if CATALOG[template].fields_used & NOT_IN_SECURITY_LAKE and layout == "security-lake":
+            with pytest.raises(CommandError, match="Security Lake's OCSF records do not carry"):
+                request(f"{text} --limit 1000000", settings, start, end, **scope)
+            continue
+        req = request(f"{text} --limit 1000000", settings, start, end, **scope)
         assert req.query == template
         assert run(engine, req) == expected(rows, req), text
 
@@ -140,7 +156,7 @@ def test_playbook_queries_on_every_layout(
     rows = _oracle(layout, text_rows)
     start, end, scope = WINDOWS[window]
     for text in PLAYBOOK:
-        req = request(f"{text} --limit 1000000", V5, start, end, **scope)
+        req = request(f"{text} --limit 1000000", _settings(layout), start, end, **scope)
         got = run(engine, req)
         if text.startswith("timeline"):
             names = [c.name for c in CATALOG["timeline"].columns]
@@ -165,13 +181,16 @@ def test_the_exfiltration_shows_in_every_layout(roots: dict[str, Path]) -> None:
         assert top[:2] == (EXFIL_HOST, EXFIL_PEER), name
 
 
-_FOLDER = re.compile(r"/(?:year=)?(\d{4})/(?:month=)?(\d{2})/(?:day=)?(\d{2})(?:/(?:hour=)?(\d{2}))?$")
-"""A delivery folder's day and hour, plain (`2026/11/19/05`) or Hive (`year=2026/.../hour=05`)."""
+_FOLDER = re.compile(
+    r"/(?:year=|eventDay=)?(\d{4})/?(?:month=)?(\d{2})/?(?:day=)?(\d{2})(?:/(?:hour=)?(\d{2}))?$"
+)
+"""A delivery folder's day and hour, plain (`2026/11/19/05`), Hive (`year=2026/.../hour=05`) or Security
+Lake's event day (`eventDay=20261119`)."""
 
 
 def test_a_layout_opens_only_the_windows_partitions(roots: dict[str, Path]) -> None:
     """An hour's question opens the files of that hour and the next (the delivery margin) in an hourly
-    layout, and of that day and the next in a daily one."""
+    layout, and of that day and the next in a daily one (Security Lake's: event days)."""
     start = MIDNIGHT + timedelta(hours=5)
     req = request("count", V5, start, start + timedelta(hours=1))
     hours = {(start + timedelta(hours=h)).strftime("%Y%m%d%H") for h in (0, 1)}

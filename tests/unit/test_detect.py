@@ -25,7 +25,7 @@ from bot.detect import (
     walk,
 )
 from bot.flowlog_format import DEFAULT_V2_HEADERS, parse_log_format
-from bot.flowlog_layouts import LAYOUTS, Layout, parquet_column
+from bot.flowlog_layouts import FLOW_LOG_LAYOUTS, LAYOUTS, Layout, parquet_column
 from bot.samples.flow_logs import V5_FORMAT
 from bot.settings import Settings
 
@@ -58,7 +58,7 @@ def fields_of(layout: Layout, headers: Sequence[str], key: str = "AWSLogs/x") ->
     return FieldsRead(key, tuple(names))
 
 
-@pytest.mark.parametrize("name", list(LAYOUTS))
+@pytest.mark.parametrize("name", FLOW_LOG_LAYOUTS)
 def test_every_layout_is_recognised_with_its_accounts_regions_and_first_day(name: str) -> None:
     layout = LAYOUTS[name]
     found = classify(keys_of(layout), [fields_of(layout, DEFAULT_V2_HEADERS)])

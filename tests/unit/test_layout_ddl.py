@@ -29,7 +29,7 @@ from sqlglot import exp
 from bot.aws.ddl import flow_table, ioc_view, statements
 from bot.aws.format_check import check_formats, report_formats
 from bot.aws.glue import converge, differences, drift, wanted_tables
-from bot.flowlog_layouts import LAYOUTS
+from bot.flowlog_layouts import FLOW_LOG_LAYOUTS
 from bot.query.engines.estimate import partition_prefixes
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
@@ -142,7 +142,7 @@ def _properties(tree: exp.Expression) -> dict[str, str]:
 # --- the printed DDL ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("layout", FLOW_LOG_LAYOUTS)
 def test_the_ddl_parses_and_declares_the_layouts_storage_columns_partitions_and_projection(
     layout: str,
 ) -> None:
@@ -207,7 +207,7 @@ def test_the_default_layouts_ddl_is_the_playbooks_as_before() -> None:
     )
 
 
-@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("layout", FLOW_LOG_LAYOUTS)
 def test_the_ioc_view_parses_and_reads_the_logical_relation_without_a_window(layout: str) -> None:
     made = statements(settings(layout))
     assert [s.creates for s in made][-1] == "view ir.incident_vpc_flow_directional"
@@ -243,7 +243,7 @@ def glue(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[object]:
         yield boto3.client("glue", region_name=REGION)
 
 
-@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("layout", FLOW_LOG_LAYOUTS)
 def test_glue_setup_makes_the_layouts_table_and_then_finds_it_matching(glue: object, layout: str) -> None:
     wanted = settings(layout)
     report = converge(glue, wanted, apply=False)
@@ -327,7 +327,7 @@ def _folder(layout: str, account: str, region: str, when: datetime) -> str:
     return template.removeprefix("s3://central-logs/") + "/"
 
 
-@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("layout", FLOW_LOG_LAYOUTS)
 def test_the_estimates_prefixes_are_the_projected_folders_of_the_window(layout: str) -> None:
     start = datetime(2026, 11, 18, 22, 30, tzinfo=UTC)
     window = Window(start=start, end=start + timedelta(hours=1))

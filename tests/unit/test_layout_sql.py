@@ -24,7 +24,7 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
-from bot.flowlog_layouts import DEFAULT_LAYOUT, LAYOUTS
+from bot.flowlog_layouts import DEFAULT_LAYOUT, FLOW_LOG_LAYOUTS
 from bot.query.catalog import LOGICAL_TABLE, QueryTemplate, load_catalog
 from bot.query.engines.athena import to_athena
 from bot.query.engines.dialect import install_macros, to_duckdb
@@ -84,7 +84,7 @@ PARTITION_KEYS = {
 PARTITION_KEYS |= {name.replace("text", "parquet"): keys for name, keys in PARTITION_KEYS.items()}
 LOGICAL_PARTITIONS = ("date_partition", "region_partition", "account_partition")
 
-SUBQUERY_LAYOUTS = [name for name in LAYOUTS if name != DEFAULT_LAYOUT]
+SUBQUERY_LAYOUTS = [name for name in FLOW_LOG_LAYOUTS if name != DEFAULT_LAYOUT]
 FLOW_TEMPLATES = [t for t in load_catalog() if t.table == LOGICAL_TABLE]
 REAL = '"flow_db"."flow_v2"'
 IOCS = '"flow_db"."iocs_v1"'
@@ -242,7 +242,7 @@ def test_every_template_reads_the_layouts_physical_table_through_a_pruning_subqu
     assert filled_in(sql, parameters) == by_name(template, settings(layout), bindings)
 
 
-@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("layout", FLOW_LOG_LAYOUTS)
 def test_the_relation_has_the_logical_types_whatever_the_physical_ones(layout: str) -> None:
     """Typed by sqlglot against the physical table as the DDL declares it: each logical column has the
     type the templates expect (the Parquet DDL's `protocol bigint` is read as integer, `tcp_flags int` as

@@ -14,7 +14,8 @@ from bot.settings import Settings
 def make_engine(settings: Settings) -> Engine:
     """The engine the settings name, ready to run; fails fast with a clear message."""
     if settings.engine == "local":
-        folder = settings.local_data_dir / ("AWSLogs" if settings.table_kind == "vpcflow" else JSON_FOLDER)
+        logs = settings.flow_layout.root_folder  # AWSLogs, or Security Lake's aws/VPC_FLOW/2.0
+        folder = settings.local_data_dir / (logs if settings.table_kind == "vpcflow" else JSON_FOLDER)
         if not folder.is_dir():
             raise EngineError(
                 f"no flow logs at {folder} "

@@ -122,8 +122,9 @@ def _point_tables(tree: exp.Expr, settings: Settings) -> None:
             alias = table.args.get("alias") or exp.TableAlias(this=exp.to_identifier(LOGICAL_TABLE))
             table.replace(exp.Subquery(this=select, alias=alias))
             continue
+        database = settings.flow_database if table.name == LOGICAL_TABLE else settings.athena_database
         table.set("this", exp.to_identifier(real, quoted=True))
-        table.set("db", exp.to_identifier(settings.athena_database, quoted=True))
+        table.set("db", exp.to_identifier(database, quoted=True))
 
 
 def integer_literal(name: str, bindings: dict[str, object]) -> exp.Expression:

@@ -41,6 +41,7 @@ from bot.query.engines.base import UNSTEERED, EngineError, ResultStream, RunCont
 from bot.query.engines.dialect import install_macros, to_duckdb
 from bot.query.engines.estimate import estimate_local
 from bot.query.layout import FlowLogFile, json_files, select_files, window_partitions
+from bot.query.ocsf import ocsf_columns, ocsf_partitions
 from bot.query.results import Column, Estimate, Row, ScanStats
 from bot.request import FlowRequest
 
@@ -122,6 +123,27 @@ def _projection(headers: tuple[str, ...], layout: Layout) -> str:
         else:  # LazySimpleSerDe: text that is not a number reads as NULL
             items.append(f"TRY_CAST({source} AS {_DUCKDB_TYPE[athena_type]}) AS {column}")
     return ", ".join(items + _partition_items(layout))
+
+
+_SECURITY_LAKE_PATH = r"'/aws/VPC_FLOW/2\.0/region=([^/]+)/accountId=(\d{12})/eventDay=(\d{8})/[^/]*$'"
+
+
+def _ocsf_projection() -> str:
+    """SELECT list turning Security Lake's OCSF columns into the table's (bot/query/ocsf.py); a field it does
+    not give reads NULL. Partitions come from the key (`region=`, `accountId=`, `eventDay=`)."""
+    given = dict(ocsf_columns("duckdb"))
+    items = []
+    for column, athena_type in table_columns(ALL_HEADERS):
+        if column not in _PARTITION_NAMES:
+            items.append(f"{given.get(column, f'CAST(NULL AS {_DUCKDB_TYPE[athena_type]})')} AS {column}")
+    path = _SECURITY_LAKE_PATH
+    parts = ocsf_partitions(
+        "duckdb",
+        f"regexp_extract(filename, {path}, 3)",
+        f"regexp_extract(filename, {path}, 1)",
+        f"regexp_extract(filename, {path}, 2)",
+    )
+    return ", ".join(items + [f"{expression} AS {name}" for name, expression in parts])
 
 
 def _parquet_projection(present: set[str], layout: Layout) -> str:
@@ -209,7 +231,9 @@ class LocalEngine:
 
     def _table(self, con: duckdb.DuckDBPyConnection, files: list[FlowLogFile]) -> None:
         """Create the `vpcflow` view over exactly these files."""
-        if self.layout.file_format == "parquet":
+        if self.layout.file_format == "ocsf":
+            relation = self._ocsf_relation(con, files)
+        elif self.layout.file_format == "parquet":
             relation = self._parquet_relation(con, files)
         else:
             relation = self._text_relation(con, files)
@@ -230,6 +254,17 @@ class LocalEngine:
             [str(f.path) for f in files], filename=True, union_by_name=True, hive_partitioning=False
         )
         return part.project(_parquet_projection(set(part.columns), self.layout))
+
+    def _ocsf_relation(
+        self, con: duckdb.DuckDBPyConnection, files: list[FlowLogFile]
+    ) -> duckdb.DuckDBPyRelation | None:
+        """Security Lake's OCSF Parquet files, mapped field by field onto the table."""
+        if not files:
+            return None
+        part = con.read_parquet(
+            [str(f.path) for f in files], filename=True, union_by_name=True, hive_partitioning=False
+        )
+        return part.project(_ocsf_projection())
 
     def _text_relation(
         self, con: duckdb.DuckDBPyConnection, files: list[FlowLogFile]
