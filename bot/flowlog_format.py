@@ -3,7 +3,9 @@ and how a file's header maps onto it.
 
 One place holds the field list so that the local engine, the DDL (later) and the tests agree on
 names and on Athena types. Header names are what VPC Flow Logs writes on a file's first line
-(`account-id`); column names are the playbook's (`account`).
+(`account-id`); column names are the playbook's (`account`). The fields of Transit Gateway flow logs are known
+too (appended after the VPC ones, column names written like the playbook's: `tgwattachmentid`), so that
+`FLOWBOT_LOG_FORMAT` may be a transit gateway's format, e.g. `TGW_DEFAULT_FORMAT`.
 """
 
 from __future__ import annotations
@@ -57,6 +59,31 @@ FIELDS: tuple[FlowField, ...] = (
     FlowField("pkt-dst-aws-service", "pktdstawsservice", "varchar"),
     FlowField("flow-direction", "flowdirection", "varchar"),
     FlowField("traffic-path", "trafficpath", "integer"),
+    # Transit Gateway flow logs' own fields (version 6), appended: the VPC fields keep their order. A transit
+    # gateway's records also carry version, account-id, srcaddr, dstaddr, srcport, dstport, protocol,
+    # packets, bytes, start, end, log-status, type, tcp-flags, region, flow-direction, pkt-src-aws-service
+    # and pkt-dst-aws-service, the fields above of the same names; they have no interface-id, action,
+    # vpc-id or subnet-id (Amazon VPC Transit Gateways, "Transit Gateway Flow Log records", Available
+    # fields, https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html#flow-logs-fields). Ids are
+    # varchar; the four loss counters bigint, as the packets they count (Parquet type INT_64 there).
+    FlowField("resource-type", "resourcetype", "varchar"),
+    FlowField("tgw-id", "tgwid", "varchar"),
+    FlowField("tgw-attachment-id", "tgwattachmentid", "varchar"),
+    FlowField("tgw-src-vpc-account-id", "tgwsrcvpcaccountid", "varchar"),
+    FlowField("tgw-dst-vpc-account-id", "tgwdstvpcaccountid", "varchar"),
+    FlowField("tgw-src-vpc-id", "tgwsrcvpcid", "varchar"),
+    FlowField("tgw-dst-vpc-id", "tgwdstvpcid", "varchar"),
+    FlowField("tgw-src-subnet-id", "tgwsrcsubnetid", "varchar"),
+    FlowField("tgw-dst-subnet-id", "tgwdstsubnetid", "varchar"),
+    FlowField("tgw-src-eni", "tgwsrceni", "varchar"),
+    FlowField("tgw-dst-eni", "tgwdsteni", "varchar"),
+    FlowField("tgw-src-az-id", "tgwsrcazid", "varchar"),
+    FlowField("tgw-dst-az-id", "tgwdstazid", "varchar"),
+    FlowField("tgw-pair-attachment-id", "tgwpairattachmentid", "varchar"),
+    FlowField("packets-lost-no-route", "packetslostnoroute", "bigint"),
+    FlowField("packets-lost-blackhole", "packetslostblackhole", "bigint"),
+    FlowField("packets-lost-mtu-exceeded", "packetslostmtuexceeded", "bigint"),
+    FlowField("packets-lost-ttl-expired", "packetslostttlexpired", "bigint"),
 )
 
 BY_HEADER: dict[str, FlowField] = {f.header: f for f in FIELDS}
@@ -66,6 +93,22 @@ DEFAULT_V2_HEADERS: tuple[str, ...] = tuple(f.header for f in FIELDS[:14])
 
 DEFAULT_V2_FORMAT = " ".join(f"${{{h}}}" for h in DEFAULT_V2_HEADERS)
 """The same, as a flow log's format string: `${version} ${account-id} ...`."""
+
+TGW_DEFAULT_HEADERS: tuple[str, ...] = (
+    "version", "resource-type", "account-id", "tgw-id", "tgw-attachment-id", "tgw-src-vpc-account-id",
+    "tgw-dst-vpc-account-id", "tgw-src-vpc-id", "tgw-dst-vpc-id", "tgw-src-subnet-id", "tgw-dst-subnet-id",
+    "tgw-src-eni", "tgw-dst-eni", "tgw-src-az-id", "tgw-dst-az-id", "tgw-pair-attachment-id", "srcaddr",
+    "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "log-status", "type",
+    "packets-lost-no-route", "packets-lost-blackhole", "packets-lost-mtu-exceeded",
+    "packets-lost-ttl-expired", "tcp-flags", "region", "flow-direction", "pkt-src-aws-service",
+    "pkt-dst-aws-service",
+)  # fmt: skip
+"""A Transit Gateway flow log's default format: "all version 2 to version 6 fields, in the order shown in the
+available fields table" (Amazon VPC Transit Gateways, "Transit Gateway Flow Log records", Default format,
+https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html#flow-logs-default), which is this order."""
+
+TGW_DEFAULT_FORMAT = " ".join(f"${{{h}}}" for h in TGW_DEFAULT_HEADERS)
+"""The same, as a flow log's format string (`FLOWBOT_LOG_FORMAT` for a transit gateway's flow log)."""
 
 _FORMAT_FIELD = re.compile(r"\$\{([a-z0-9-]+)\}")
 

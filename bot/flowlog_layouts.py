@@ -118,11 +118,16 @@ PARQUET_TYPES: dict[str, str] = {
     "end": "bigint",
     "tcp-flags": "integer",
     "traffic-path": "integer",
+    "packets-lost-no-route": "bigint",
+    "packets-lost-blackhole": "bigint",
+    "packets-lost-mtu-exceeded": "bigint",
+    "packets-lost-ttl-expired": "bigint",
 }
 """Parquet flow-log fields that are not strings, with the Athena types of AWS's reference DDL for them
 (Amazon Athena User Guide, "Create tables for flow logs in Apache Parquet format",
 https://docs.aws.amazon.com/athena/latest/ug/vpc-flow-logs-parquet.html: `version int`, `protocol bigint`,
-`tcp_flags int`, ...; every other field is `string`)."""
+`tcp_flags int`, ...; every other field is `string`), and a transit gateway's four loss counters, INT_64 in
+its Parquet files ("Transit Gateway Flow Log records", https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html)."""
 
 
 def parquet_column(header: str) -> str:

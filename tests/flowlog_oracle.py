@@ -14,6 +14,10 @@ space, `skip.header.line.count` = 1, no `serialization.null.format`, partition p
 - an integer column is NULL when its text is empty, `\\N`, not a number or out of the column's range;
   an optional sign and a decimal part (digits only, dropped) are accepted, as Trino's text reader does;
 - the partition columns come from the folders: `AWSLogs/<account>/vpcflowlogs/<region>/<yyyy>/<MM>/<dd>/`.
+
+Transit Gateway flow logs are read the same way (same folders, header line, `-`); their own fields (tgw-*,
+resource-type, packets-lost-*) are more columns of the same Row, None where a header lacks them, and the
+`tgw` queries' answers are below (`expected_tgw_*`, `expected_hunt(..., tgw=True)`).
 """
 
 from __future__ import annotations
@@ -72,6 +76,25 @@ class Row:
     pktdstawsservice: str | None = None
     flowdirection: str | None = None
     trafficpath: int | None = None
+    # Transit Gateway flow logs' own fields (version 6): None where the file's header lacks them
+    resourcetype: str | None = None
+    tgwid: str | None = None
+    tgwattachmentid: str | None = None
+    tgwsrcvpcaccountid: str | None = None
+    tgwdstvpcaccountid: str | None = None
+    tgwsrcvpcid: str | None = None
+    tgwdstvpcid: str | None = None
+    tgwsrcsubnetid: str | None = None
+    tgwdstsubnetid: str | None = None
+    tgwsrceni: str | None = None
+    tgwdsteni: str | None = None
+    tgwsrcazid: str | None = None
+    tgwdstazid: str | None = None
+    tgwpairattachmentid: str | None = None
+    packetslostnoroute: int | None = None
+    packetslostblackhole: int | None = None
+    packetslostmtuexceeded: int | None = None
+    packetslostttlexpired: int | None = None
 
 
 V2_HEADERS: tuple[str, ...] = (
@@ -111,11 +134,43 @@ FIELD_COLUMNS: dict[str, tuple[str, str]] = {
     "pkt-dst-aws-service": ("pktdstawsservice", _STR),
     "flow-direction": ("flowdirection", _STR),
     "traffic-path": ("trafficpath", _INT),
+    "resource-type": ("resourcetype", _STR),
+    "tgw-id": ("tgwid", _STR),
+    "tgw-attachment-id": ("tgwattachmentid", _STR),
+    "tgw-src-vpc-account-id": ("tgwsrcvpcaccountid", _STR),
+    "tgw-dst-vpc-account-id": ("tgwdstvpcaccountid", _STR),
+    "tgw-src-vpc-id": ("tgwsrcvpcid", _STR),
+    "tgw-dst-vpc-id": ("tgwdstvpcid", _STR),
+    "tgw-src-subnet-id": ("tgwsrcsubnetid", _STR),
+    "tgw-dst-subnet-id": ("tgwdstsubnetid", _STR),
+    "tgw-src-eni": ("tgwsrceni", _STR),
+    "tgw-dst-eni": ("tgwdsteni", _STR),
+    "tgw-src-az-id": ("tgwsrcazid", _STR),
+    "tgw-dst-az-id": ("tgwdstazid", _STR),
+    "tgw-pair-attachment-id": ("tgwpairattachmentid", _STR),
+    "packets-lost-no-route": ("packetslostnoroute", _BIGINT),
+    "packets-lost-blackhole": ("packetslostblackhole", _BIGINT),
+    "packets-lost-mtu-exceeded": ("packetslostmtuexceeded", _BIGINT),
+    "packets-lost-ttl-expired": ("packetslostttlexpired", _BIGINT),
 }
 """Header name → (column, kind), written out here rather than taken from `bot/`, so that the oracle stays an
 independent reading of the AWS field list and the playbook's DDL (tcp-flags is a smallint there), except
 packets, start and end: bigint, as in AWS's reference DDL for flow logs in Athena, where the playbook's int
-would read a record of more than 2^31-1 packets, or a time from 2038-01-19 03:14:08 UTC on, as NULL."""
+would read a record of more than 2^31-1 packets, or a time from 2038-01-19 03:14:08 UTC on, as NULL.
+The Transit Gateway fields (Amazon VPC Transit Gateways, "Transit Gateway Flow Log records", Available
+fields) follow: ids are strings, the four packets-lost counters bigint (INT_64 in AWS's Parquet types)."""
+
+TGW_V6_HEADERS: tuple[str, ...] = (
+    "version", "resource-type", "account-id", "tgw-id", "tgw-attachment-id", "tgw-src-vpc-account-id",
+    "tgw-dst-vpc-account-id", "tgw-src-vpc-id", "tgw-dst-vpc-id", "tgw-src-subnet-id", "tgw-dst-subnet-id",
+    "tgw-src-eni", "tgw-dst-eni", "tgw-src-az-id", "tgw-dst-az-id", "tgw-pair-attachment-id", "srcaddr",
+    "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "log-status", "type",
+    "packets-lost-no-route", "packets-lost-blackhole", "packets-lost-mtu-exceeded",
+    "packets-lost-ttl-expired", "tcp-flags", "region", "flow-direction", "pkt-src-aws-service",
+    "pkt-dst-aws-service",
+)  # fmt: skip
+"""A Transit Gateway flow log's default format: every field of versions 2 to 6, in the order of the AWS field
+table ("Transit Gateway Flow Log records", Default format)."""
 
 
 def parse_int(text: str | None, bounds: tuple[int, int] = INT32) -> int | None:
@@ -647,6 +702,125 @@ def expected_tcp_from(
 
 
 # --------------------------------------------------------------------------------------------------
+# Transit Gateway flow logs (query_templates/tgw_*): a flow through a transit gateway is recorded on the
+# attachment it enters by (flow-direction `ingress`) and on the one it leaves by (`egress`).
+
+TGW_ATTACHMENTS_COLUMNS = (
+    "tgwattachmentid", "total_bytes", "ingress_bytes", "egress_bytes", "total_packets", "record_count",
+)  # fmt: skip
+TGW_VPCS_COLUMNS = (
+    "src_account", "src_vpc", "dst_account", "dst_vpc", "total_bytes", "total_packets", "record_count",
+)  # fmt: skip
+TGW_DROPS_COLUMNS = (
+    "tgwattachmentid", "sourceaddress", "destinationaddress", "lost_packets", "lost_no_route",
+    "lost_blackhole", "lost_mtu_exceeded", "lost_ttl_expired", "record_count", "first_seen", "last_seen",
+)  # fmt: skip
+TGW_RECORD_COLUMNS = (
+    "start_utc", "account", "tgwattachmentid", "sourceaddress", "sourceport", "destinationaddress",
+    "destinationport", "protocol", "numpackets", "numbytes", "starttime", "endtime", "flowdirection",
+    "logstatus",
+)  # fmt: skip
+"""`tgw timeline`'s columns: the record lists', the attachment for the interface, flow-direction for the
+action."""
+
+
+def expected_tgw_attachments(
+    rows: Iterable[Row], limit: int | None = None, **scope: object
+) -> list[tuple[str, int | None, int | None, int | None, int | None, int]]:
+    """`tgw attachments`: (tgwattachmentid, total_bytes, ingress_bytes, egress_bytes, total_packets,
+    record_count) per attachment (`-` and NULL left out: `NULL <> '-'` is not true), every record of it
+    counted (status rows too, their NULL bytes ignored by SUM); ingress_bytes sums the records whose
+    flow-direction is `ingress`, egress_bytes `egress`; most bytes first, then most records, then the id."""
+    groups: dict[str, list[Row]] = {}
+    for r in _scoped(rows, scope):
+        if r.tgwattachmentid is not None and r.tgwattachmentid != "-":
+            groups.setdefault(r.tgwattachmentid, []).append(r)
+    out = [
+        (
+            attachment,
+            _sum(m.numbytes for m in members),
+            _sum(m.numbytes for m in members if m.flowdirection == "ingress"),
+            _sum(m.numbytes for m in members if m.flowdirection == "egress"),
+            _sum(m.numpackets for m in members),
+            len(members),
+        )
+        for attachment, members in groups.items()
+    ]
+    out.sort(key=lambda t: _by_bytes(t, 1, 5, (0,)))
+    return out[:limit]
+
+
+def expected_tgw_vpcs(
+    rows: Iterable[Row], limit: int | None = None, **scope: object
+) -> list[tuple[str | None, str | None, str | None, str | None, int | None, int | None, int]]:
+    """`tgw vpcs`: (src_account, src_vpc, dst_account, dst_vpc, total_bytes, total_packets, record_count)
+    over the records whose flow-direction is `ingress` (each flow once: the record of the attachment it
+    entered by), per (tgw-src-vpc-account-id, tgw-src-vpc-id, tgw-dst-vpc-account-id, tgw-dst-vpc-id), `-`
+    kept as a value; most bytes first, then most records, then src_vpc, dst_vpc, src_account, dst_account."""
+    groups: dict[tuple[str | None, str | None, str | None, str | None], list[Row]] = {}
+    for r in _scoped(rows, scope):
+        if r.flowdirection == "ingress":
+            key = (r.tgwsrcvpcaccountid, r.tgwsrcvpcid, r.tgwdstvpcaccountid, r.tgwdstvpcid)
+            groups.setdefault(key, []).append(r)
+    out = [
+        (*key, _sum(m.numbytes for m in members), _sum(m.numpackets for m in members), len(members))
+        for key, members in groups.items()
+    ]
+    out.sort(key=lambda t: _by_bytes(t, 4, 6, (1, 3, 0, 2)))
+    return out[:limit]
+
+
+_LOSSES = ("packetslostnoroute", "packetslostblackhole", "packetslostmtuexceeded", "packetslostttlexpired")
+
+
+def expected_tgw_drops(
+    rows: Iterable[Row], limit: int | None = None, **scope: object
+) -> list[tuple[Any, ...]]:
+    """`tgw drops`: over the records with any packets-lost counter above zero (NULL is not), per
+    (tgwattachmentid, sourceaddress, destinationaddress): (those three, lost_packets: the four counters
+    summed with NULL as 0, lost_no_route, lost_blackhole, lost_mtu_exceeded, lost_ttl_expired: each summed,
+    NULL when all NULL, record_count, first_seen, last_seen); most lost first, then most records, then the
+    three keys."""
+    groups: dict[tuple[str | None, str | None, str | None], list[Row]] = {}
+    for r in _scoped(rows, scope):
+        counters = [getattr(r, name) for name in _LOSSES]
+        if any(c is not None and c > 0 for c in counters):
+            groups.setdefault((r.tgwattachmentid, r.sourceaddress, r.destinationaddress), []).append(r)
+    out = []
+    for key, members in groups.items():
+        starts = [m.starttime for m in members if m.starttime is not None]
+        ends = [m.endtime for m in members if m.endtime is not None]
+        out.append(
+            (
+                *key,
+                sum(getattr(m, name) or 0 for m in members for name in _LOSSES),
+                *(_sum(getattr(m, name) for m in members) for name in _LOSSES),
+                len(members),
+                utc_text(min(starts) if starts else None),
+                utc_text(max(ends) if ends else None),
+            )
+        )
+    out.sort(key=lambda t: _by_bytes(t, 3, 8, (0, 1, 2)))
+    return out[:limit]
+
+
+def expected_tgw_timeline(
+    rows: Iterable[Row], ip: str, limit: int | None = None, **scope: object
+) -> list[RecordTuple]:
+    """`tgw timeline <ip>`: TGW_RECORD_COLUMNS tuples of every record with ip as source or destination,
+    ordered by (starttime, endtime, tgwattachmentid, sourceaddress, destinationaddress, sourceport,
+    destinationport, protocol, flowdirection, numbytes, numpackets, logstatus, account), NULLs last: every
+    column, so the order is total."""
+    hits = [r for r in _scoped(rows, scope) if r.sourceaddress == ip or r.destinationaddress == ip]
+    order = (
+        "starttime", "endtime", "tgwattachmentid", "sourceaddress", "destinationaddress", "sourceport",
+        "destinationport", "protocol", "flowdirection", "numbytes", "numpackets", "logstatus", "account",
+    )  # fmt: skip
+    hits.sort(key=lambda r: tuple(_asc_nulls_last(getattr(r, name)) for name in order))
+    return [(utc_text(r.starttime), *(getattr(r, c) for c in TGW_RECORD_COLUMNS[1:])) for r in hits[:limit]]
+
+
+# --------------------------------------------------------------------------------------------------
 # IOC hunts: the playbook's directional view, indicators matched as CIDR ranges the way Trino does
 
 HUNT_COLUMNS = (
@@ -668,6 +842,10 @@ HUNT_COLUMNS = (
     "sessiontime",
 )
 """`hunt`'s columns: the playbook view's, with the matching indicator after connecting_port."""
+TGW_HUNT_COLUMNS = tuple(
+    {"interfaceid": "tgwattachmentid", "action": "flowdirection"}.get(c, c) for c in HUNT_COLUMNS
+)
+"""`tgw hunt`'s columns: hunt's, the attachment in the interface's place and flow-direction in action's."""
 _INDICATOR_TEXT = re.compile(r"[0-9A-Fa-f:.]+(/[0-9]{1,3})?")
 """What the hunt lets reach contains(): address characters, then maybe `/` and up to three digits."""
 _MAPPED = 0xFFFF << 32
@@ -773,8 +951,11 @@ def expected_hunt(
     last_day: str | date,
     account: str | None = None,
     region: str | None = None,
+    *,
+    tgw: bool = False,
 ) -> list[tuple[object, ...]]:
-    """`hunt`: the playbook's incident_vpc_flow_directional rows of the window (HUNT_COLUMNS tuples).
+    """`hunt`: the playbook's incident_vpc_flow_directional rows of the window (HUNT_COLUMNS tuples);
+    with `tgw`, `tgw hunt`'s (TGW_HUNT_COLUMNS: the attachment for the interface, flow-direction for action).
 
     INBOUND: the destination is in an indicator's range (connecting_ip is the source); OUTBOUND: the
     source is (connecting_ip is the destination); a record with both sides matching gives both rows.
@@ -797,7 +978,7 @@ def expected_hunt(
             out.append(
                 (
                     r.account,
-                    r.interfaceid,
+                    r.tgwattachmentid if tgw else r.interfaceid,
                     _endpoint(r.sourceaddress, r.sourceport),
                     _endpoint(r.destinationaddress, r.destinationport),
                     direction,
@@ -807,7 +988,7 @@ def expected_hunt(
                     r.protocol,
                     r.numpackets,
                     r.numbytes,
-                    r.action,
+                    r.flowdirection if tgw else r.action,
                     r.logstatus,
                     _utc_timestamp(r.starttime),
                     _utc_timestamp(r.endtime),

@@ -36,9 +36,14 @@ EVERY_FIELD = (
     "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} "
     "${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${type} ${tcp-flags} ${subnet-id} "
     "${sublocation-type} ${sublocation-id} ${region} ${pkt-srcaddr} ${pkt-dstaddr} ${instance-id} ${az-id} "
-    "${pkt-src-aws-service} ${pkt-dst-aws-service} ${flow-direction} ${traffic-path}"
+    "${pkt-src-aws-service} ${pkt-dst-aws-service} ${flow-direction} ${traffic-path} "
+    "${resource-type} ${tgw-id} ${tgw-attachment-id} ${tgw-src-vpc-account-id} ${tgw-dst-vpc-account-id} "
+    "${tgw-src-vpc-id} ${tgw-dst-vpc-id} ${tgw-src-subnet-id} ${tgw-dst-subnet-id} ${tgw-src-eni} "
+    "${tgw-dst-eni} ${tgw-src-az-id} ${tgw-dst-az-id} ${tgw-pair-attachment-id} ${packets-lost-no-route} "
+    "${packets-lost-blackhole} ${packets-lost-mtu-exceeded} ${packets-lost-ttl-expired}"
 )
-"""Every field, so that every template's columns exist in every layout's relation."""
+"""Every field, so that every template's columns exist in every layout's relation: the VPC fields, then
+those of Transit Gateway flow logs (Amazon VPC Transit Gateways, "Transit Gateway Flow Log records")."""
 V2 = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} " + (
     "${packets} ${bytes} ${start} ${end} ${action} ${log-status}"
 )
@@ -53,6 +58,13 @@ LOGICAL_TYPES = {
     "pktsrcaddr": "VARCHAR", "pktdstaddr": "VARCHAR", "instanceid": "VARCHAR", "azid": "VARCHAR",
     "pktsrcawsservice": "VARCHAR", "pktdstawsservice": "VARCHAR", "flowdirection": "VARCHAR",
     "trafficpath": "INT",
+    "resourcetype": "VARCHAR", "tgwid": "VARCHAR", "tgwattachmentid": "VARCHAR",
+    "tgwsrcvpcaccountid": "VARCHAR", "tgwdstvpcaccountid": "VARCHAR", "tgwsrcvpcid": "VARCHAR",
+    "tgwdstvpcid": "VARCHAR", "tgwsrcsubnetid": "VARCHAR", "tgwdstsubnetid": "VARCHAR",
+    "tgwsrceni": "VARCHAR", "tgwdsteni": "VARCHAR", "tgwsrcazid": "VARCHAR", "tgwdstazid": "VARCHAR",
+    "tgwpairattachmentid": "VARCHAR",
+    "packetslostnoroute": "BIGINT", "packetslostblackhole": "BIGINT", "packetslostmtuexceeded": "BIGINT",
+    "packetslostttlexpired": "BIGINT",
 }  # fmt: skip
 """The logical table's columns, in EVERY_FIELD's order, with their types (sqlglot's names for Athena's
 integer, bigint, smallint and varchar): the playbook's, packets, start and end widened to bigint."""
@@ -66,13 +78,24 @@ PARQUET_NAMES = {
     "pktdstaddr": "pkt_dstaddr", "instanceid": "instance_id", "azid": "az_id",
     "pktsrcawsservice": "pkt_src_aws_service", "pktdstawsservice": "pkt_dst_aws_service",
     "flowdirection": "flow_direction", "trafficpath": "traffic_path",
+    "resourcetype": "resource_type", "tgwid": "tgw_id", "tgwattachmentid": "tgw_attachment_id",
+    "tgwsrcvpcaccountid": "tgw_src_vpc_account_id", "tgwdstvpcaccountid": "tgw_dst_vpc_account_id",
+    "tgwsrcvpcid": "tgw_src_vpc_id", "tgwdstvpcid": "tgw_dst_vpc_id", "tgwsrcsubnetid": "tgw_src_subnet_id",
+    "tgwdstsubnetid": "tgw_dst_subnet_id", "tgwsrceni": "tgw_src_eni", "tgwdsteni": "tgw_dst_eni",
+    "tgwsrcazid": "tgw_src_az_id", "tgwdstazid": "tgw_dst_az_id",
+    "tgwpairattachmentid": "tgw_pair_attachment_id", "packetslostnoroute": "packets_lost_no_route",
+    "packetslostblackhole": "packets_lost_blackhole", "packetslostmtuexceeded": "packets_lost_mtu_exceeded",
+    "packetslostttlexpired": "packets_lost_ttl_expired",
 }  # fmt: skip
 """Logical column → the Parquet column AWS's reference DDL names for the same field."""
 PARQUET_TYPES = {
     "version": "int", "protocol": "bigint", "srcport": "int", "dstport": "int", "packets": "bigint",
     "bytes": "bigint", "start": "bigint", "end": "bigint", "tcp_flags": "int", "traffic_path": "int",
+    "packets_lost_no_route": "bigint", "packets_lost_blackhole": "bigint",
+    "packets_lost_mtu_exceeded": "bigint", "packets_lost_ttl_expired": "bigint",
 }  # fmt: skip
-"""AWS's reference DDL's non-string Parquet columns (`protocol bigint`, `tcp_flags int`, ...)."""
+"""AWS's reference DDL's non-string Parquet columns (`protocol bigint`, `tcp_flags int`, ...), and the Transit
+Gateway loss counters, INT_64 in Parquet ("Transit Gateway Flow Log records", Available fields)."""
 PARTITION_KEYS = {
     "text-daily": ("date_partition", "region_partition", "account_partition"),
     "text-hourly": ("date_partition", "hour_partition", "region_partition", "account_partition"),
@@ -357,6 +380,12 @@ def _record(i: int, src: str, dst: str, dport: int, proto: int, action: str, siz
         "sublocationtype": "-", "sublocationid": "-", "region": "eu-west-3", "pktsrcaddr": src,
         "pktdstaddr": dst, "instanceid": f"i-{i % 3}", "azid": "euw3-az1", "pktsrcawsservice": "-",
         "pktdstawsservice": "-", "flowdirection": "ingress", "trafficpath": 1,
+        "resourcetype": "TransitGateway", "tgwid": "tgw-1", "tgwattachmentid": f"tgw-attach-{i % 3}",
+        "tgwsrcvpcaccountid": "012345678901", "tgwdstvpcaccountid": "111122223333", "tgwsrcvpcid": "vpc-1",
+        "tgwdstvpcid": f"vpc-{2 + i % 2}", "tgwsrcsubnetid": "subnet-0", "tgwdstsubnetid": "subnet-9",
+        "tgwsrceni": "eni-a", "tgwdsteni": "eni-b", "tgwsrcazid": "euw3-az1", "tgwdstazid": "euw3-az2",
+        "tgwpairattachmentid": f"tgw-attach-{(i + 1) % 3}", "packetslostnoroute": i % 2,
+        "packetslostblackhole": 2 * (i % 3), "packetslostmtuexceeded": 0, "packetslostttlexpired": i // 5,
     }  # fmt: skip
 
 
