@@ -12,10 +12,10 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.flowlog_format import DEFAULT_V2_FORMAT, parse_log_format
+from bot.flowlog_format import COLUMN_HEADERS, DEFAULT_V2_FORMAT, parse_log_format
 from bot.flowlog_layouts import DEFAULT_LAYOUT, LAYOUTS, Layout
 from bot.identifiers import ACCOUNT_ID, REGION, SLACK_ID, TEAM_ID
 from bot.manifest import manifest_bot_scopes
@@ -29,6 +29,44 @@ URL_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
 RESERVED_PATHS = frozenset({"/slack/events", "/healthz", "/readyz"})
 """Paths `flowbot serve` answers itself: the install pages may not take them."""
 CommaList = Annotated[tuple[str, ...], NoDecode]
+
+ADOPTED_TYPES = ("tinyint", "smallint", "int", "integer", "bigint", "string", "varchar")
+"""The Hive types an adopted table's flow-log column may have (Flowbot casts them to its own)."""
+ADOPTED_COLUMN = re.compile(
+    rf"([a-z_][a-z0-9_]{{0,127}}):([a-z][a-z0-9]{{0,63}})(?::({'|'.join(ADOPTED_TYPES)}))?"
+)
+PARTITION_ROLES = ("account", "region", "service", "year", "month", "day", "hour", "date", "date-slashes",
+                   "date-dashes")  # fmt: skip
+"""What an adopted table's partition key holds: the account, the region, the service (`vpcflowlogs`, not
+read), Hive's year, month, day of the month and hour strings, or the whole day as a `date`, as 'yyyy/MM/dd'
+text (`date-slashes`) or as 'yyyy-MM-dd' text (`date-dashes`)."""
+DAY_ROLES = ("date", "date-slashes", "date-dashes")
+ADOPTED_PARTITION = re.compile(rf"([a-z_][a-z0-9_-]{{0,127}}):({'|'.join(PARTITION_ROLES)})")
+"""`column:logical[:type]` and `key:role`, the entries of FLOWBOT_ATHENA_ADOPTED_COLUMNS and _PARTITIONS.
+
+Parsed by hand, not as JSON: they are comma lists like every other list setting (one line in an env file or a
+Helm value), and each entry is matched whole by these patterns before it is split, so every name written
+into SQL is a plain lower-case identifier (a partition key may also hold `-`, as AWS's `aws-account-id` does;
+Flowbot writes it double-quoted)."""
+
+
+def adopted_column(entry: str) -> tuple[str, str, str | None]:
+    """`protocol:protocol:bigint` → ('protocol', 'protocol', 'bigint'); the type is None when the table's
+    is Flowbot's own. The entry must match ADOPTED_COLUMN (the settings checked it)."""
+    match = ADOPTED_COLUMN.fullmatch(entry)
+    if match is None:
+        raise ValueError(f"`{entry}` is not `column:logical` or `column:logical:type`")
+    column, logical, kind = match.groups()
+    return column, logical, kind
+
+
+def adopted_partition(entry: str) -> tuple[str, str]:
+    """`aws-region:region` → ('aws-region', 'region'). The entry must match ADOPTED_PARTITION."""
+    match = ADOPTED_PARTITION.fullmatch(entry)
+    if match is None:
+        raise ValueError(f"`{entry}` is not `key:role` with a role of {', '.join(PARTITION_ROLES)}")
+    key, role = match.groups()
+    return key, role
 
 
 class MissingSettingError(RuntimeError):
@@ -68,6 +106,12 @@ class Settings(BaseSettings):
     flow_logs_bucket: str | None = Field(None, description="S3 bucket the flow logs are delivered to.")
     flow_logs_prefix: str = Field("", description="Prefix before `AWSLogs/` in that bucket, if any.")
     accounts: CommaList = Field((), description="Account IDs whose logs the table covers (comma-separated).")
+    account_projection: Literal["enum", "injected"] = Field(
+        "enum",
+        description="How the table projects accounts: `enum` lists FLOWBOT_ACCOUNTS in the table (a few "
+        "dozen at most, as AWS advises); `injected` takes each query's accounts from the query, for an "
+        "organisation's hundreds (a query then needs an account, or runs over FLOWBOT_ACCOUNTS).",
+    )
     regions: CommaList = Field((), description="Regions whose logs the table covers (comma-separated).")
     first_day: date | None = Field(None, description="First day of logs (start of the date projection).")
     athena_database: str = Field("flowbot", description="Athena database holding Flowbot's tables.")
@@ -76,6 +120,27 @@ class Settings(BaseSettings):
         None,
         description="Database of the flow-log table when another service owns it (Security Lake's "
         "`amazon_security_lake_glue_db_<region>`); unset: FLOWBOT_ATHENA_DATABASE.",
+    )
+    athena_adopt_table: bool = Field(
+        False,
+        description="The flow-log table FLOWBOT_ATHENA_FLOW_DATABASE.FLOWBOT_ATHENA_TABLE already exists and "
+        "is someone else's (the VPC console's Athena integration's, or one made from AWS's documentation): "
+        "Flowbot reads it through FLOWBOT_ATHENA_ADOPTED_COLUMNS and FLOWBOT_ATHENA_ADOPTED_PARTITIONS and "
+        "never creates or changes it. `flowbot athena adopt` reads the table from Glue and prints the "
+        "settings.",
+    )
+    athena_adopted_columns: CommaList = Field(
+        (),
+        description="The adopted table's flow-log columns, in its order: `column:logical` "
+        "(`srcaddr:sourceaddress`), or `column:logical:type` where the table's type is not Flowbot's "
+        "(`protocol:protocol:bigint`). Printed by `flowbot athena adopt`.",
+    )
+    athena_adopted_partitions: CommaList = Field(
+        (),
+        description="The adopted table's partition keys, in its order, as `key:role`: `account`, `region`, "
+        "`service` (not read), Hive's `year`, `month`, `day` (of the month) and `hour`, or the whole day as "
+        "`date` (a date), `date-slashes` ('yyyy/MM/dd') or `date-dashes` ('yyyy-MM-dd'). Printed by "
+        "`flowbot athena adopt`.",
     )
     athena_json_table: str = Field("vpc_flow_logs", description="The JSON-serde flow-log table.")
     athena_json_location: str | None = Field(None, description="S3 URL of the JSON flow-log records.")
@@ -304,8 +369,74 @@ class Settings(BaseSettings):
     @property
     def flow_table_managed(self) -> bool:
         """Whether `flowbot athena setup` makes and keeps the flow-log table: not Security Lake's, which
-        Security Lake owns (setup checks that it is there and has what Flowbot reads)."""
-        return self.flow_layout.file_format != "ocsf"
+        Security Lake owns, nor an adopted one (setup checks that they are there and have what Flowbot
+        reads)."""
+        return self.flow_layout.file_format != "ocsf" and not self.athena_adopt_table
+
+    @field_validator("athena_adopted_columns")
+    @classmethod
+    def _adopted_columns(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        """Each entry `column:logical[:type]` of a known logical column, each column and each logical
+        column once; with FLOWBOT_ATHENA_ADOPT_TABLE, the fields of FLOWBOT_LOG_FORMAT (in its order for a
+        text table, whose columns are read by position)."""
+        entries = [adopted_column(entry) for entry in value]
+        unknown = [logical for _, logical, _ in entries if logical not in COLUMN_HEADERS]
+        if unknown:
+            raise ValueError(f"not flow-log columns: {', '.join(unknown)}")
+        for position, what in ((0, "column"), (1, "logical column")):
+            names = [str(entry[position]) for entry in entries]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"a {what} appears twice: {', '.join(twice)}")
+        log_format, layout = info.data.get("log_format"), info.data.get("layout")
+        if info.data.get("athena_adopt_table") and entries and log_format and layout:
+            fields = [COLUMN_HEADERS[logical] for _, logical, _ in entries]
+            wanted = list(parse_log_format(log_format))
+            same = fields == wanted if LAYOUTS[layout].file_format == "text" else set(fields) == set(wanted)
+            if not same:
+                raise ValueError(
+                    f"the columns read {' '.join(fields)}, FLOWBOT_LOG_FORMAT has {' '.join(wanted)}: set "
+                    "both as `flowbot athena adopt` prints them"
+                )
+        return value
+
+    @field_validator("athena_adopted_partitions")
+    @classmethod
+    def _adopted_partitions(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        """Each entry `key:role`, each key and role once, the day held once (year, month and day, or one
+        date key); with FLOWBOT_ATHENA_ADOPT_TABLE, one account (and region) configured where the table has
+        no such key, and an hourly FLOWBOT_LAYOUT exactly when it has an hour."""
+        if not value:
+            return value
+        entries = [adopted_partition(entry) for entry in value]
+        keys, roles = [k for k, _ in entries], [r for _, r in entries]
+        for names, what in ((keys, "key"), (roles, "role")):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"a {what} appears twice: {', '.join(twice)}")
+        split = [r for r in roles if r in ("year", "month", "day")]
+        whole = [r for r in roles if r in DAY_ROLES]
+        if not ((len(split) == 3 and not whole) or (len(whole) == 1 and not split)):
+            raise ValueError(
+                "the day must be held once: by `year`, `month` and `day` keys, or by one key of role "
+                f"{', '.join(DAY_ROLES)}"
+            )
+        if not info.data.get("athena_adopt_table"):
+            return value
+        for role, setting in (("account", "accounts"), ("region", "regions")):
+            configured = info.data.get(setting)
+            if role not in roles and configured is not None and len(configured) != 1:
+                raise ValueError(
+                    f"the table has no {role} key, so it holds one {role}'s logs: set "
+                    f"FLOWBOT_{setting.upper()} to that one {role}"
+                )
+        layout = info.data.get("layout")
+        if layout and LAYOUTS[layout].file_format == "ocsf":
+            raise ValueError("an adopted table is a VPC flow-log table, not Security Lake's (FLOWBOT_LAYOUT)")
+        if layout and LAYOUTS[layout].hourly != ("hour" in roles):
+            has = "has an hour key" if "hour" in roles else "has no hour key"
+            raise ValueError(f"the table {has}: FLOWBOT_LAYOUT={layout} says otherwise")
+        return value
 
     @field_validator("log_format")
     @classmethod
@@ -340,6 +471,8 @@ class Settings(BaseSettings):
         "allowed_teams",
         "allowed_channels",
         "slack_scopes",
+        "athena_adopted_columns",
+        "athena_adopted_partitions",
         mode="before",
     )
     @classmethod

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -32,6 +33,8 @@ def athena_command(args: argparse.Namespace, settings: Settings, stdout: TextIO)
         raise CommandError("--bucket, --prefix and --max-lists go with `detect`")
     if args.action == "detect":
         return detect(args, settings, stdout)
+    if args.action == "adopt":
+        return adopt(settings, stdout)
     if args.action == "policy":
         from bot.aws.iam import runtime_policy, setup_policy
         from bot.identifiers import ACCOUNT_ID
@@ -58,10 +61,11 @@ def athena_command(args: argparse.Namespace, settings: Settings, stdout: TextIO)
         lines, agree = report_formats(settings, datetime.now(UTC).date())
         print("\n".join(lines), file=stdout)
         return EXIT_OK if agree else EXIT_FAILURE
-    made = statements(settings)
     if args.action == "ddl":
-        print(";\n\n".join(s.sql for s in made) + ";", file=stdout)
+        print(";\n\n".join(s.sql for s in statements(settings)) + ";", file=stdout)
         return EXIT_OK
+    if not _adoption_pending(settings):
+        statements(settings)  # a missing setting stops here, before any call
 
     report = setup(settings, apply=args.apply)
     print("\n".join(report.lines), file=stdout)
@@ -91,6 +95,31 @@ def detect(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
     return run_s3(s3, bucket, prefix, max_lists=max_lists, stdout=stdout)
 
 
+def adopt(settings: Settings, stdout: TextIO) -> int:
+    """`flowbot athena adopt`: read the flow-log table FLOWBOT_ATHENA_FLOW_DATABASE.FLOWBOT_ATHENA_TABLE from
+    Glue and print the settings that read it as it is (bot/aws/adopt.py); change nothing. A table Flowbot
+    cannot read is one line on stderr (exit 1)."""
+    import boto3
+
+    from bot.aws.adopt import AdoptError, adoption_lines
+    from bot.aws.adopt import adopt as read
+
+    try:
+        found = read(boto3.client("glue", region_name=settings.athena_region), settings)
+    except AdoptError as exc:
+        print(f"flowbot: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print("\n".join(adoption_lines(found)), file=stdout)
+    return EXIT_OK
+
+
+def _adoption_pending(settings: Settings) -> bool:
+    """An adopted table whose settings are not set yet: setup prints them, and the IOC view (which reads the
+    table) waits for them."""
+    adopted = settings.athena_adopted_columns and settings.athena_adopted_partitions
+    return settings.athena_adopt_table and not adopted
+
+
 def setup(settings: Settings, *, apply: bool) -> SetupReport:
     """`flowbot athena setup`: Flowbot's workgroup (bot/aws/workgroup.py), the database and tables through
     Glue (`converge`), then the IOC view through Athena (`CREATE OR REPLACE VIEW` converges by itself)."""
@@ -105,7 +134,9 @@ def setup(settings: Settings, *, apply: bool) -> SetupReport:
     report = converge(boto3.client("glue", region_name=settings.athena_region), settings, apply=apply)
     report.lines[:0] = workgroup.lines
     report.drifted += workgroup.drifted
-    if settings.ioc_table_location is not None:
+    if settings.ioc_table_location is not None and _adoption_pending(settings):
+        report.lines.append("the IOC view reads the adopted table: it waits for the settings above")
+    elif settings.ioc_table_location is not None:
         view = ioc_view(settings)
         AthenaEngine(settings, athena_client=athena).execute_statement(view.sql)
         report.lines.append(f"created or replaced {view.creates}")

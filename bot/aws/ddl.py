@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.flowlog_format import JSON_FIELDS
+from bot.flowlog_format import JSON_FIELDS, format_columns
 from bot.flowlog_layouts import Layout
 from bot.query.catalog import IOC_COLUMNS
+from bot.query.ocsf import OCSF_FORMAT
 from bot.query.sources import (
     DAY_PARTITION,
     HOUR_PARTITION,
@@ -66,7 +67,7 @@ def require_flow_logs(settings: Settings) -> str:
         name
         for name, value in (
             ("FLOWBOT_FLOW_LOGS_BUCKET", settings.flow_logs_bucket),
-            ("FLOWBOT_ACCOUNTS", settings.accounts),
+            ("FLOWBOT_ACCOUNTS", settings.accounts or settings.account_projection == "injected"),
             ("FLOWBOT_REGIONS", settings.regions),
             ("FLOWBOT_FIRST_DAY", settings.first_day),
         )
@@ -156,10 +157,13 @@ def flow_table_properties(settings: Settings) -> dict[str, str]:
     properties |= {
         "projection.region_partition.type": "enum",
         "projection.region_partition.values": ",".join(settings.regions),
-        "projection.account_partition.type": "enum",
-        "projection.account_partition.values": ",".join(settings.accounts),
-        "storage.location.template": location_template(settings),
     }
+    if settings.account_projection == "injected":  # Athena User Guide, "Use dynamic ID partitioning"
+        properties["projection.account_partition.type"] = "injected"
+    else:
+        properties["projection.account_partition.type"] = "enum"
+        properties["projection.account_partition.values"] = ",".join(settings.accounts)
+    properties["storage.location.template"] = location_template(settings)
     return properties
 
 
@@ -219,6 +223,18 @@ def ioc_table(settings: Settings) -> Statement:
     return Statement(f"table {settings.athena_database}.{settings.athena_ioc_table}", sql)
 
 
+VIEW_COLUMNS = frozenset(
+    {"account", "interfaceid", "sourceaddress", "sourceport", "destinationaddress", "destinationport"}
+    | {"protocol", "numpackets", "numbytes", "action", "logstatus", "starttime", "endtime"}
+)
+"""The flow-log columns the directional IOC view reads (`_direction_select`)."""
+
+
+def readable_columns(settings: Settings) -> frozenset[str]:
+    """The flow-log columns the configured source gives: the log format's, or Security Lake's."""
+    return format_columns(OCSF_FORMAT if settings.flow_layout.file_format == "ocsf" else settings.log_format)
+
+
 def _direction_select(table: str, iocs: str, direction: str, peer: str, match: str, hourly: bool) -> str:
     """One arm of the view; every interpolated name is a validated setting or a constant here, and `table`
     the logical flow-log relation (`flow_relation`, built from the same)."""
@@ -274,5 +290,7 @@ def statements(settings: Settings) -> list[Statement]:
     if settings.athena_json_location is not None:
         out.append(json_table(settings))
     if settings.ioc_table_location is not None:
-        out += [ioc_table(settings), ioc_view(settings)]
+        out.append(ioc_table(settings))
+        if VIEW_COLUMNS <= readable_columns(settings):  # a transit gateway's has no interface, no action
+            out.append(ioc_view(settings))
     return out

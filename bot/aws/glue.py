@@ -14,6 +14,10 @@ locations. A Parquet table's column order is not compared: "By default, Parquet 
 name" (Athena User Guide, "Handle schema updates",
 https://docs.aws.amazon.com/athena/latest/ug/handling-schema-updates-chapter.html). Only what Flowbot sets
 is compared; properties Athena or Glue add themselves (`transient_lastDdlTime`, ...) are left alone.
+
+A flow-log table that is not Flowbot's is checked, never created or changed: Security Lake's, and an
+adopted one (FLOWBOT_ATHENA_ADOPT_TABLE: bot/aws/adopt.py reads it and says when it no longer matches the
+settings that describe it).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from bot.aws.adopt import LAZY_SIMPLE, adopted_problems, adoption_report
 from bot.aws.ddl import (
     HIVE_TYPES,
     IOC_SERDE,
@@ -45,8 +50,8 @@ from bot.settings import Settings
 
 TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
 TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
-LAZY_SIMPLE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
-"""What Athena's `ROW FORMAT DELIMITED FIELDS TERMINATED BY ' '` stands for."""
+"""With LAZY_SIMPLE (bot/aws/adopt.py), what Athena's `ROW FORMAT DELIMITED FIELDS TERMINATED BY ' '` stands
+for."""
 TEXT_SERDE_PARAMETERS = {"field.delim": " ", "serialization.format": " "}
 
 
@@ -149,9 +154,20 @@ def security_lake_problems(glue: Any, settings: Settings) -> list[str]:
     return [f"table {database}.{name} (Security Lake's): {p}" for p in problems]
 
 
+def foreign_table_problems(glue: Any, settings: Settings) -> list[str]:
+    """What is wrong with a flow-log table Flowbot reads but does not keep (Security Lake's, or an adopted
+    one: bot/aws/adopt.py); empty for Flowbot's own table, which `differences` compares."""
+    if settings.flow_table_managed:
+        return []
+    if settings.athena_adopt_table:
+        return adopted_problems(glue, settings)
+    return security_lake_problems(glue, settings)
+
+
 def wanted_tables(settings: Settings) -> list[TableShape]:
     """Every table `flowbot athena setup` keeps for these settings: the flow-log table (unless another
-    service owns it: Security Lake), then the JSON and IOC tables when their locations are set."""
+    owns it: Security Lake, or whoever made an adopted table), then the JSON and IOC tables when their
+    locations are set."""
     tables = [_flow_table_shape(settings)] if settings.flow_table_managed else []
     if settings.athena_json_location is not None:
         tables.append(
@@ -287,7 +303,7 @@ def drift(glue: Any, settings: Settings) -> list[str]:
     database = settings.athena_database
     if not database_exists(glue, database):
         return [f"database {database} does not exist (run `flowbot athena setup`)"]
-    lines = [] if settings.flow_table_managed else security_lake_problems(glue, settings)
+    lines = foreign_table_problems(glue, settings)
     for wanted in wanted_tables(settings):
         state = compare(glue, database, wanted)
         if state.live is None:
@@ -317,12 +333,17 @@ def converge(glue: Any, settings: Settings, *, apply: bool) -> SetupReport:
     if not database_exists(glue, database):
         glue.create_database(DatabaseInput={"Name": database})
         report.lines.append(f"created database {database}")
-    problems = [] if settings.flow_table_managed else security_lake_problems(glue, settings)
-    if not settings.flow_table_managed:
-        report.drifted += len(problems)
+    foreign = 0  # lines about a flow-log table that is not Flowbot's to change
+    if settings.athena_adopt_table:
+        lines, foreign = adoption_report(glue, settings)
+        report.lines += lines
+    elif not settings.flow_table_managed:
+        problems = security_lake_problems(glue, settings)
+        foreign = len(problems)
         report.lines += problems or [
             f"table {settings.flow_database}.{settings.athena_table} (Security Lake's) has what Flowbot reads"
         ]
+    report.drifted += foreign
     for shape in shapes:
         state = compare(glue, database, shape)
         name = f"table {database}.{shape.name}"
@@ -340,7 +361,7 @@ def converge(glue: Any, settings: Settings, *, apply: bool) -> SetupReport:
                 f"{name} differs from the settings:",
                 *(f"  {line}" for line in state.differences),
             ]
-    if report.drifted > len(problems):  # Flowbot's own tables; Security Lake's is not Flowbot's to change
+    if report.drifted > foreign:  # Flowbot's own tables (Security Lake's or an adopted one are not its own)
         report.lines.append(
             "run `flowbot athena setup --apply` to update them (external tables: the files in S3 stay)"
         )

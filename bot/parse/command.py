@@ -299,6 +299,13 @@ def parse_command(
         )
     if window is None:
         window = parse_window({}, settings, now)  # the default window
+    injected = settings.engine == "athena" and settings.account_projection == "injected"
+    if injected and table == "vpcflow" and account is None and not settings.accounts:
+        raise CommandError(
+            "the flow-log table takes its accounts from each query (FLOWBOT_ACCOUNT_PROJECTION=injected): "
+            f"name one, `{template.example} --account 123456789012`, or set the channel's "
+            "(`context account 123456789012`)"
+        )
     try:
         return FlowRequest(
             query=template.name,

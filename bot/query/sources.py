@@ -22,6 +22,10 @@ for it on Athena:
     partitions, whether or not Athena applies the joined predicate before listing (not confirmed). A
     plain daily layout needs none: the template's `date_partition BETWEEN :first_day AND :last_day` is
     already on the physical column.
+- an adopted table (FLOWBOT_ATHENA_ADOPT_TABLE: someone else's table, which Flowbot reads and never changes):
+  the same kind of subquery, its mapping and its partition predicate written from
+  FLOWBOT_ATHENA_ADOPTED_COLUMNS and FLOWBOT_ATHENA_ADOPTED_PARTITIONS (`adopted_relation`;
+  bot/aws/adopt.py reads them off the table in Glue).
 
 Everything here is text built from constants and validated settings (the database and table names,
 bot/settings.py); values appear only as named placeholders, which `to_athena` turns into `?`.
@@ -34,10 +38,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.flowlog_format import BY_HEADER, parse_log_format
+from bot.flowlog_format import BY_HEADER, COLUMN_HEADERS, parse_log_format
 from bot.flowlog_layouts import PARQUET_COLUMNS, Layout
 from bot.query.ocsf import ocsf_columns, ocsf_partitions
-from bot.settings import Settings
+from bot.settings import MissingSettingError, Settings, adopted_column, adopted_partition
 
 DATE_PARTITION = "date_partition"
 REGION_PARTITION = "region_partition"
@@ -167,17 +171,42 @@ def physical_table(settings: Settings) -> str:
     return f'"{settings.flow_database}"."{settings.athena_table}"'
 
 
-def is_the_table(layout: Layout) -> bool:
-    """Whether the logical relation is the table itself: the text-daily layout, the playbook's table."""
-    return layout.file_format == "text" and not layout.hive and not layout.hourly
+def is_the_table(settings: Settings) -> bool:
+    """Whether the logical relation is the table itself: the playbook's table (text-daily, accounts
+    enumerated)."""
+    layout = settings.flow_layout
+    plain_daily_text = layout.file_format == "text" and not layout.hive and not layout.hourly
+    return plain_daily_text and settings.account_projection == "enum" and not settings.athena_adopt_table
 
 
-def flow_relation(settings: Settings, *, window: bool = True) -> str:
+SCOPE_ACCOUNT = "scope_account_{}"
+"""The placeholders of the accounts an injected account projection reads (`:scope_account_0`, ...)."""
+
+
+def scope_accounts(settings: Settings, account: str) -> tuple[str, ...]:
+    """The accounts a query names for an injected projection: the request's, else every FLOWBOT_ACCOUNTS
+    (empty: the query cannot run; the parser refuses it first)."""
+    return (account,) if account else settings.accounts
+
+
+def account_predicate(count: int) -> str:
+    """`"account_partition" IN (:scope_account_0, ...)`: the static equality Athena requires of an injected
+    partition key ("CONSTRAINT_VIOLATION: For the injected projected partition column ..., the WHERE clause
+    must contain only static equality conditions": Athena User Guide, "Use dynamic ID partitioning")."""
+    holes = ", ".join(f":{SCOPE_ACCOUNT.format(i)}" for i in range(count))
+    return f"{_quoted(ACCOUNT_PARTITION)} IN ({holes})"
+
+
+def flow_relation(settings: Settings, *, window: bool = True, accounts: int = 0) -> str:
     """The logical `vpcflow` as Trino SQL: `"db"."table"` for text-daily; else a parenthesised SELECT of the
     logical columns, with the layout's partition predicate when `window` (a view, which binds no values,
-    leaves it out: a query on the view prunes through its own predicates). No alias: the caller names it."""
+    leaves it out: a query on the view prunes through its own predicates). With an injected account
+    projection the window also names `accounts` accounts (`account_predicate`). No alias: the caller names
+    it."""
     layout = settings.flow_layout
-    if is_the_table(layout):
+    if settings.athena_adopt_table:
+        return adopted_relation(settings, window=window, accounts=accounts)
+    if is_the_table(settings):
         return physical_table(settings)
     if layout.file_format == "ocsf":
         return _security_lake_relation(settings, window=window)
@@ -185,7 +214,10 @@ def flow_relation(settings: Settings, *, window: bool = True) -> str:
     select = ",\n       ".join(
         value if value == _quoted(name) else f"{value} AS {name}" for name, value in items
     )
-    predicate = window_predicate(layout) if window else None
+    conditions = [window_predicate(layout)] if window else []
+    if window and settings.account_projection == "injected":
+        conditions.append(account_predicate(accounts))
+    predicate = " AND ".join(c for c in conditions if c) or None
     where = f"\n WHERE {predicate}" if predicate else ""
     # Constants and validated identifiers only (module docstring); values stay named placeholders.
     return f"(SELECT {select}\n FROM {physical_table(settings)}{where})"  # noqa: S608
@@ -203,6 +235,141 @@ def _security_lake_relation(settings: Settings, *, window: bool) -> str:
     select = ",\n       ".join(f"{value} AS {name}" for name, value in items)
     where = f"\n WHERE {eventday} BETWEEN :first_eventday AND :last_eventday" if window else ""
     # Constants and validated identifiers only (module docstring); values stay named placeholders.
+    return f"(SELECT {select}\n FROM {physical_table(settings)}{where})"  # noqa: S608
+
+
+ADOPTED_ATHENA_TYPES = {
+    "tinyint": "tinyint", "smallint": "smallint", "int": "integer", "integer": "integer", "bigint": "bigint",
+    "string": "varchar", "varchar": "varchar",
+}  # fmt: skip
+"""An adopted column's Hive type (FLOWBOT_ATHENA_ADOPTED_COLUMNS) as the Athena type it reads as."""
+
+
+@dataclass(frozen=True)
+class AdoptedTable:
+    """FLOWBOT_ATHENA_ADOPTED_COLUMNS and FLOWBOT_ATHENA_ADOPTED_PARTITIONS, read (bot/settings.py checked
+    every entry): the table's flow-log columns (column, logical column, Hive type when not Flowbot's) in its
+    order, and its partition keys (key, role) in its order."""
+
+    columns: tuple[tuple[str, str, str | None], ...]
+    keys: tuple[tuple[str, str], ...]
+
+    @property
+    def roles(self) -> dict[str, str]:
+        """Partition key by role (`{"region": "aws-region", ...}`)."""
+        return {role: key for key, role in self.keys}
+
+
+def adopted_table(settings: Settings) -> AdoptedTable:
+    """The adopted table as the settings describe it (`flowbot athena adopt` prints them)."""
+    if not (settings.athena_adopted_columns and settings.athena_adopted_partitions):
+        raise MissingSettingError(
+            "the adopted flow-log table needs FLOWBOT_ATHENA_ADOPTED_COLUMNS and "
+            "FLOWBOT_ATHENA_ADOPTED_PARTITIONS: run `flowbot athena adopt` and set what it prints"
+        )
+    return AdoptedTable(
+        tuple(adopted_column(entry) for entry in settings.athena_adopted_columns),
+        tuple(adopted_partition(entry) for entry in settings.athena_adopted_partitions),
+    )
+
+
+def adopted_columns(table: AdoptedTable) -> list[tuple[str, str]]:
+    """(logical column, expression of the adopted table's column): cast where the table's type is not the
+    logical one (`CAST("protocol" AS integer)`); text read as a number with TRY_CAST, which makes `-` (a
+    field a record lacks) NULL as a numeric column of a text table does."""
+    out = []
+    for column, logical, kind in table.columns:
+        wanted = BY_HEADER[COLUMN_HEADERS[logical]].athena_type
+        have = ADOPTED_ATHENA_TYPES[kind] if kind else wanted
+        value = _quoted(column)
+        if have != wanted:
+            value = f"{'TRY_CAST' if have == 'varchar' else 'CAST'}({value} AS {wanted})"
+        out.append((logical, value))
+    return out
+
+
+def adopted_day(roles: dict[str, str]) -> str:
+    """The logical `date_partition` ('yyyy/MM/dd') from the adopted table's day key or keys."""
+    if "year" in roles:
+        return _joined(roles["year"], roles["month"], roles["day"])
+    if "date-slashes" in roles:
+        return _quoted(roles["date-slashes"])
+    if "date-dashes" in roles:
+        return f"replace({_quoted(roles['date-dashes'])}, '-', '/')"
+    return f"replace(CAST({_quoted(roles['date'])} AS varchar), '-', '/')"  # a date reads as yyyy-MM-dd
+
+
+def _only(values: tuple[str, ...], setting: str) -> str:
+    """The one configured account or region standing for a table that holds one's logs (bot/settings.py
+    checked it is one, and a 12-digit account ID or a region name: safe inside a string literal)."""
+    if len(values) != 1:
+        raise MissingSettingError(f"the adopted table has no such key: set exactly one {setting}")
+    return f"'{values[0]}'"
+
+
+def adopted_partitions(settings: Settings, roles: dict[str, str]) -> list[tuple[str, str]]:
+    """(logical partition column, expression of the adopted table's keys); a table without an account (or
+    region) key holds one account's (region's) logs: the one of FLOWBOT_ACCOUNTS (FLOWBOT_REGIONS)."""
+    out = [(DATE_PARTITION, adopted_day(roles))]
+    for logical, role, configured, setting in (
+        (REGION_PARTITION, "region", settings.regions, "FLOWBOT_REGIONS"),
+        (ACCOUNT_PARTITION, "account", settings.accounts, "FLOWBOT_ACCOUNTS"),
+    ):
+        out.append((logical, _quoted(roles[role]) if role in roles else _only(configured, setting)))
+    if "hour" in roles:
+        out.append((HOUR_PARTITION, _quoted(roles["hour"])))
+    return out
+
+
+def adopted_window(roles: dict[str, str]) -> str:
+    """The adopted table's partition predicate, on its own keys: a plain one-column range on the day key
+    (its own text or type: `"date" BETWEEN CAST(replace(:first_day, '/', '-') AS date) AND ...`, a constant
+    bound Athena folds before it prunes), or on each of Hive's year, month and day strings beside their
+    joined day; with an hour key, the hour's range beside the joined hour, as Flowbot's own layouts do."""
+    day = adopted_day(roles)
+    if "year" in roles:
+        year, month, mday = (_quoted(roles[r]) for r in ("year", "month", "day"))
+        conditions = [
+            f"{year} BETWEEN :first_year AND :last_year",
+            f"{month} BETWEEN :first_month AND :last_month",
+            f"{mday} BETWEEN :first_mday AND :last_mday",
+        ]
+    elif "date-slashes" in roles:
+        conditions = [f"{day} BETWEEN :first_day AND :last_day"]
+    elif "date-dashes" in roles:
+        key = _quoted(roles["date-dashes"])
+        conditions = [f"{key} BETWEEN replace(:first_day, '/', '-') AND replace(:last_day, '/', '-')"]
+    else:
+        key, bound = _quoted(roles["date"]), "CAST(replace(:{}_day, '/', '-') AS date)"
+        conditions = [f"{key} BETWEEN {bound.format('first')} AND {bound.format('last')}"]
+    if "hour" in roles:
+        hour = _quoted(roles["hour"])
+        conditions += [
+            f"{hour} BETWEEN :first_hh AND :last_hh",
+            f"concat({day}, '/', {hour}) BETWEEN :first_hour AND :last_hour",
+        ]
+    elif "year" in roles:
+        conditions.append(f"{day} BETWEEN :first_day AND :last_day")
+    return " AND ".join(conditions)
+
+
+def adopted_relation(settings: Settings, *, window: bool, accounts: int = 0) -> str:
+    """An adopted table (FLOWBOT_ATHENA_ADOPT_TABLE) as the logical `vpcflow`: `(SELECT <mapping> FROM
+    "db"."table" WHERE <its partition predicate>)`, the predicate on the table's own keys only, so that
+    Athena prunes its partitions, projected or kept in Glue. An injected account key is named as Flowbot's
+    own is (`account_predicate`)."""
+    table = adopted_table(settings)
+    roles = table.roles
+    items = [*adopted_columns(table), *adopted_partitions(settings, roles)]
+    select = ",\n       ".join(
+        value if value == _quoted(name) else f"{value} AS {name}" for name, value in items
+    )
+    conditions = [adopted_window(roles)] if window else []
+    if window and settings.account_projection == "injected" and "account" in roles:
+        holes = ", ".join(f":{SCOPE_ACCOUNT.format(i)}" for i in range(accounts))
+        conditions.append(f"{_quoted(roles['account'])} IN ({holes})")
+    where = f"\n WHERE {' AND '.join(conditions)}" if conditions else ""
+    # Validated identifiers, constants and validated settings only; values stay named placeholders.
     return f"(SELECT {select}\n FROM {physical_table(settings)}{where})"  # noqa: S608
 
 

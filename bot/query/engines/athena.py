@@ -47,7 +47,7 @@ from bot.query.catalog import IOC_TABLE, JSON_TABLE, LITERAL_PARAMS, LOGICAL_TAB
 from bot.query.engines.base import UNSTEERED, EngineError, ResultStream, RunControl
 from bot.query.engines.estimate import estimate_s3
 from bot.query.results import Column, Estimate, Row, ScanStats, scan_cost
-from bot.query.sources import flow_relation, is_the_table
+from bot.query.sources import SCOPE_ACCOUNT, flow_relation, is_the_table, scope_accounts
 from bot.query.sql_checks import in_where
 from bot.request import FlowRequest
 from bot.settings import Settings
@@ -82,7 +82,8 @@ def to_athena(sql: str, settings: Settings, bindings: dict[str, object]) -> tupl
     under a numbered name, and the numbers' order in that text is the parameters' order.
     """
     tree = sqlglot.parse_one(sql, read="trino")
-    _point_tables(tree, settings)
+    bindings = _with_scope_accounts(settings, bindings)
+    _point_tables(tree, settings, sum(1 for name in bindings if name.startswith("scope_account_")))
     names: list[str] = []
     for placeholder in list(tree.find_all(exp.Placeholder)):
         if not placeholder.this:  # an anonymous `?` has no `this` (its .name reads "?")
@@ -105,14 +106,24 @@ def to_athena(sql: str, settings: Settings, bindings: dict[str, object]) -> tupl
     return tree.sql(dialect="trino", pretty=True), [sql_literal(bindings[names[i]]) for i in order]
 
 
-def _point_tables(tree: exp.Expr, settings: Settings) -> None:
+def _with_scope_accounts(settings: Settings, bindings: dict[str, object]) -> dict[str, object]:
+    """The bindings plus the accounts an injected account projection must name (bot/query/sources.py)."""
+    if settings.account_projection != "injected":
+        return bindings
+    accounts = scope_accounts(settings, str(bindings.get("account") or ""))
+    if not accounts:
+        raise ValueError("an injected account projection needs an account: the request's or FLOWBOT_ACCOUNTS")
+    return bindings | {SCOPE_ACCOUNT.format(i): account for i, account in enumerate(accounts)}
+
+
+def _point_tables(tree: exp.Expr, settings: Settings, accounts: int = 0) -> None:
     """Replace the template's tables, in place, by what stands for them on Athena (see `to_athena`)."""
     real_tables = {
         LOGICAL_TABLE: settings.athena_table,
         JSON_TABLE: settings.athena_json_table,
         IOC_TABLE: settings.athena_ioc_table,
     }
-    relation = None if is_the_table(settings.flow_layout) else flow_relation(settings)
+    relation = None if is_the_table(settings) else flow_relation(settings, accounts=accounts)
     for table in list(tree.find_all(exp.Table)):  # the template's own: a relation's table is not revisited
         real = real_tables.get(table.name)
         if real is None or table.args.get("db") or table.args.get("catalog"):
