@@ -217,10 +217,36 @@ def _installation_store(settings: Settings) -> InstallationFolders | None:
     )
 
 
+FOREIGN_TABLE_RUNTIME_ACTIONS = (
+    "glue:GetDatabase",
+    "glue:GetTable",
+    "glue:GetPartition",
+    "glue:GetPartitions",
+    "glue:BatchGetPartition",
+)
+"""What Athena needs of a flow-log table in another database (Security Lake's, or an adopted one whose
+partitions Glue keeps: Athena User Guide, "Fine-grained access to databases and tables in the AWS Glue Data
+Catalog", which lists GetPartition(s) and BatchGetPartition for querying partitioned tables)."""
+FOREIGN_TABLE_SETUP_ACTIONS = ("glue:GetDatabase", "glue:GetTable", "glue:GetPartitions")
+"""What `flowbot athena setup` and `adopt` read of it: the table, and one page of partitions (adopt reads a
+day key's format from them)."""
+
+
+def _foreign_flow_table(arns: _Arns, settings: Settings, actions: tuple[str, ...]) -> dict[str, Any]:
+    """Read access to a flow-log table outside Flowbot's database (never write: it is not Flowbot's)."""
+    database = settings.flow_database
+    resources = [
+        arns.glue("catalog"),
+        arns.glue(f"database/{database}"),
+        arns.glue(f"table/{database}/{settings.athena_table}"),
+    ]
+    return _statement("GlueReadFlowTable", actions, resources)
+
+
 def _tables(settings: Settings, flow_logs: bool, json_records: bool, iocs: bool) -> list[str]:
     """Flowbot's tables that exist for these settings: the flow-log table, the JSON one, the IOC one."""
     present = (
-        (settings.athena_table, flow_logs),
+        (settings.athena_table, flow_logs and settings.flow_database == settings.athena_database),
         (settings.athena_json_table, json_records),
         (settings.athena_ioc_table, iocs),
     )
@@ -266,6 +292,8 @@ def runtime_policy(
         _statement("GlueReadDatabase", ("glue:GetDatabase",), _database_arns(arns, settings)),
         _statement("GlueReadTables", ("glue:GetTable",), _table_arns(arns, settings, tables)),
     ]
+    if settings.flow_database != settings.athena_database:
+        statements.append(_foreign_flow_table(arns, settings, FOREIGN_TABLE_RUNTIME_ACTIONS))
     buckets = [results.bucket]
     if flow_logs is not None:
         statements += [
@@ -328,7 +356,7 @@ def setup_policy(
     """
     arns = _Arns(account, partition, _region(settings, region))
     results = _results(settings, output_location)
-    if _flow_logs(settings) is None:
+    if _flow_logs(settings) is None and settings.flow_table_managed:
         raise MissingSettingError("FLOWBOT_FLOW_LOGS_BUCKET is not set: setup creates the flow-log table")
     has_iocs = _ioc_store(settings) is not None
     tables = _tables(settings, True, _json_records(settings) is not None, has_iocs)
@@ -351,6 +379,8 @@ def setup_policy(
             _table_arns(arns, settings, tables),
         ),
     ]
+    if settings.flow_database != settings.athena_database:
+        statements.append(_foreign_flow_table(arns, settings, FOREIGN_TABLE_SETUP_ACTIONS))
     if has_iocs:
         view = _table_arns(arns, settings, [settings.athena_ioc_view])
         statements.append(_statement("GlueCreateOrReplaceView", VIEW_ACTIONS, view))

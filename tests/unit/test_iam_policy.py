@@ -540,3 +540,23 @@ def test_cli_policy_options_belong_to_policy(
 ) -> None:
     code, _, err = run_cli(monkeypatch, capsys, "athena", "ddl", "--account", ACCOUNT)
     assert code == EXIT_BAD_INPUT and "go with `policy`" in err
+
+
+# --- a flow-log table that is not Flowbot's (Security Lake's, or an adopted one) ---------------------------
+
+SL_DB = "amazon_security_lake_glue_db_us_east_1"
+SL_TABLE = "amazon_security_lake_table_us_east_1_vpc_flow_2_0"
+
+
+@pytest.mark.parametrize("build", [runtime_policy, setup_policy])
+def test_a_table_in_another_database_is_read_there_and_never_written(build: Any) -> None:
+    settings = example(layout="security-lake", athena_flow_database=SL_DB, athena_table=SL_TABLE)
+    policy = build(settings, account=ACCOUNT)
+    table = f"arn:aws:glue:us-east-1:{ACCOUNT}:table/{SL_DB}/{SL_TABLE}"
+    assert allows(policy, "glue:GetTable", table)
+    assert allows(policy, "glue:GetPartitions", table)  # Athena reads Glue-kept partitions, adopt a page
+    assert allows(policy, "glue:BatchGetPartition", table) == (build is runtime_policy)
+    for write in ("glue:UpdateTable", "glue:CreateTable", "glue:DeleteTable", "glue:BatchCreatePartition"):
+        assert not allows(policy, write, table)
+    own = f"arn:aws:glue:us-east-1:{ACCOUNT}:table/{settings.athena_database}/{SL_TABLE}"
+    assert not allows(policy, "glue:GetTable", own)  # no grant on a same-named table in Flowbot's database
