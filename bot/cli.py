@@ -73,7 +73,9 @@ def _build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--end", help="UTC end of the data, ISO 8601 (default: this hour)")
     sample.add_argument("--json", action="store_true", help="also write the JSON table's records")
     sample.add_argument(
-        "--log-format", help="a flow-log format string, or v5 for every field the console's queries read"
+        "--log-format",
+        help="a flow-log format string, v5 for every field the console's queries read, or tgw for a transit "
+        "gateway's flow logs in its default format",
     )
     sample.add_argument(
         "--layout",
@@ -123,12 +125,13 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     athena.add_argument(
         "action",
-        choices=["ddl", "setup", "policy", "check-format", "detect"],
+        choices=["ddl", "setup", "policy", "check-format", "detect", "adopt"],
         help="ddl prints the statements; setup creates the tables in Glue, or shows how they differ from "
         "the settings; policy prints the pods' IAM policy (JSON); check-format reads the header line of "
         "a few flow-log files per account and region and compares it with FLOWBOT_LOG_FORMAT; detect "
         "lists a bounded sample of the flow-log bucket and prints the settings that read it (layout, log "
-        "format, accounts, regions, first day)",
+        "format, accounts, regions, first day); adopt reads an existing flow-log table from Glue "
+        "(FLOWBOT_ATHENA_FLOW_DATABASE.FLOWBOT_ATHENA_TABLE) and prints the settings that read it",
     )
     athena.add_argument(
         "--apply", action="store_true", help="setup: update tables that differ from the settings"
@@ -290,30 +293,39 @@ def _detect(args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
-    from bot.flowlog_format import parse_log_format
+    from bot.flowlog_format import TGW_DEFAULT_FORMAT, parse_log_format
     from bot.parse.command import parse_time
-    from bot.samples.flow_logs import INCIDENTS, V5_FORMAT, generate
+    from bot.samples.flow_logs import INCIDENTS, V5_FORMAT, GenerationReport, generate
+    from bot.samples.tgw_logs import TGW_INCIDENTS, generate_tgw
 
     end = parse_time("end", args.end) if args.end else None
+    tgw = args.log_format == "tgw"
+    if tgw and (args.layout != DEFAULT_LAYOUT or args.json):
+        raise CommandError("--log-format tgw writes transit gateway logs as text in daily folders only")
     log_format = V5_FORMAT if args.log_format == "v5" else args.log_format
-    if log_format is not None:
+    if log_format is not None and not tgw:
         try:
             parse_log_format(log_format)
         except ValueError as exc:
             raise CommandError(f"--log-format: {exc}") from None
+    report: GenerationReport
     try:
-        report = generate(
-            args.dir,
-            end=end,
-            days=args.days,
-            seed=args.seed,
-            scale=args.scale,
-            log_format=log_format,
-            layout=args.layout,
-        )
+        if tgw:
+            report = generate_tgw(args.dir, end=end, days=args.days, seed=args.seed, scale=args.scale)
+        else:
+            report = generate(
+                args.dir,
+                end=end,
+                days=args.days,
+                seed=args.seed,
+                scale=args.scale,
+                log_format=log_format,
+                layout=args.layout,
+            )
     except FileExistsError:
         raise CommandError(
-            f"{args.dir}/AWSLogs already holds flow logs; remove it or choose another folder"
+            f"{args.dir} already holds flow logs (in AWSLogs or Security Lake's folder); remove them or "
+            "choose another folder"
         ) from None
     print(
         f"wrote {report.records:,} records in {report.files:,} files to {report.root} "
@@ -323,11 +335,13 @@ def _sample_data(args: argparse.Namespace, stdout: TextIO) -> int:
     )
     if args.layout != DEFAULT_LAYOUT:
         print(f"  read them with FLOWBOT_LAYOUT={args.layout}", file=stdout)
+    if tgw:
+        print(f"  read them with FLOWBOT_LOG_FORMAT='{TGW_DEFAULT_FORMAT}'", file=stdout)
     if args.json:
         from bot.samples.json_logs import write_json_sample
 
         print(f"wrote {write_json_sample(args.dir):,} JSON records to {args.dir}/vpc_flow_logs", file=stdout)
-    for incident in INCIDENTS:
+    for incident in TGW_INCIDENTS if tgw else INCIDENTS:
         print(
             f"  planted: {incident.name}: {incident.description} (try: {incident.example_command})",
             file=stdout,
