@@ -55,8 +55,9 @@ from tests.flowlog_oracle import (
     scope_of,
 )
 from tests.integration.test_hunt import write_iocs
-from tests.query_cases import CATALOG
+from tests.query_cases import CATALOG, run
 from tests.query_cases import expected as expected_console
+from tests.query_cases import request as request_with
 
 TGW = Settings(log_format=TGW_DEFAULT_FORMAT, max_limit=1_000_000)
 TGW_COLUMNS = format_columns(TGW_DEFAULT_FORMAT)
@@ -118,22 +119,8 @@ def engine(tgw_root: Path, tmp_path_factory: pytest.TempPathFactory) -> LocalEng
 
 
 def request(text: str, start: datetime, end: datetime, **scope: str) -> FlowRequest:
-    options = "".join(f" --{k} {v}" for k, v in scope.items())
-    parsed = parse_command(
-        f"{text} --from {start:%Y-%m-%dT%H:%M:%S}Z --to {end:%Y-%m-%dT%H:%M:%S}Z{options}",
-        CATALOG,
-        TGW,
-        SAMPLE_END,
-    )
-    assert isinstance(parsed, FlowRequest)
-    return parsed
-
-
-def run(engine: LocalEngine, req: FlowRequest) -> list[tuple[Any, ...]]:
-    template = CATALOG[req.query]
-    result = engine.run(template, req)
-    assert [(c.name, c.type) for c in result.columns] == [(c.name, c.type) for c in template.columns]
-    return [row for batch in result.batches() for row in batch]
+    """The command as a transit gateway's Flowbot parses it."""
+    return request_with(text, TGW, start, end, **scope)
 
 
 def expected(rows: list[Row], req: FlowRequest) -> list[Any]:

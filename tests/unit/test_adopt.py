@@ -44,8 +44,6 @@ import sqlglot
 from moto import mock_aws
 from pydantic import ValidationError
 from sqlglot import exp
-from sqlglot.dialects.trino import Trino
-from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
 from bot.aws.adopt import AdoptError, adopt, adoption_lines, decide
 from bot.cli import main
@@ -56,6 +54,7 @@ from bot.query.engines.dialect import install_macros, to_duckdb
 from bot.query.sources import physical_columns
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
+from tests.athena_sql import filled_in
 from tests.conftest import fake_aws_environment
 
 REGION = "eu-west-3"
@@ -601,15 +600,6 @@ def request(template: QueryTemplate, window: Window = WINDOW, **scope: Any) -> F
         text=template.name,
         **scope,
     )
-
-
-def filled_in(sql: str, parameters: list[str]) -> str:
-    """Athena's view: each `?` token, in the text's order, replaced by the next parameter."""
-    spans = [t for t in Trino().tokenize(sql) if t.token_type == TokenType.PLACEHOLDER]
-    assert len(spans) == len(parameters)
-    for token, parameter in reversed(list(zip(spans, parameters, strict=True))):
-        sql = sql[: token.start] + parameter + sql[token.end + 1 :]
-    return sql
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: s.name)

@@ -9,8 +9,6 @@ import sqlglot
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlglot import exp
-from sqlglot.dialects.trino import Trino
-from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
 from bot.query.catalog import (
     IOC_TABLE,
@@ -23,6 +21,7 @@ from bot.query.catalog import (
 from bot.query.engines.athena import sql_literal, to_athena
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
+from tests.athena_sql import filled_in
 
 SETTINGS = Settings(
     athena_database="flow_db",
@@ -64,15 +63,6 @@ def _expected_sql(template: QueryTemplate, bindings: dict[str, object]) -> str:
     return tree.sql(dialect="trino")
 
 
-def _filled_in(sql: str, parameters: list[str]) -> str:
-    """Athena's view: each `?` token, in the text's order, replaced by the next parameter."""
-    spans = [t for t in Trino().tokenize(sql) if t.token_type == TokenType.PLACEHOLDER]
-    assert len(spans) == len(parameters)
-    for token, parameter in reversed(list(zip(spans, parameters, strict=True))):
-        sql = sql[: token.start] + parameter + sql[token.end + 1 :]
-    return sqlglot.parse_one(sql, read="trino").sql(dialect="trino")
-
-
 @pytest.mark.parametrize("template", list(load_catalog()), ids=lambda t: t.name)
 def test_every_template_becomes_positional_sql_with_its_values_as_parameters(template: QueryTemplate) -> None:
     bindings = REQUEST.bindings()
@@ -91,7 +81,7 @@ def test_every_template_becomes_positional_sql_with_its_values_as_parameters(tem
     read = {REAL_TABLE[template.table]} | ({REAL_TABLE[IOC_TABLE]} if template.reads_iocs else set())
     assert {f'"{t.db}"."{t.name}"' for t in tree.find_all(exp.Table)} == read
     # Positional parameters mean exactly what the named ones did, occurrence by occurrence.
-    assert _filled_in(sql, parameters) == _expected_sql(template, bindings)
+    assert filled_in(sql, parameters) == _expected_sql(template, bindings)
 
 
 def test_a_name_used_twice_gives_two_placeholders_and_its_value_twice() -> None:

@@ -11,8 +11,6 @@ import duckdb
 import pytest
 import sqlglot
 from sqlglot import exp
-from sqlglot.dialects.trino import Trino
-from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
 from bot.aws.ddl import flow_table, flow_table_properties
 from bot.parse.command import parse_command
@@ -22,6 +20,7 @@ from bot.query.engines.dialect import install_macros, to_duckdb
 from bot.request import FlowRequest
 from bot.settings import Settings
 from bot.words import CommandError
+from tests.athena_sql import filled_in
 
 CATALOG = load_catalog()
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
@@ -43,14 +42,6 @@ def _request(text: str, settings: Settings) -> FlowRequest:
     parsed = parse_command(f"{text} --from 2026-11-19T10:00Z --to 2026-11-19T12:00Z", CATALOG, settings, NOW)
     assert isinstance(parsed, FlowRequest)
     return parsed
-
-
-def _filled(sql: str, parameters: list[str]) -> str:
-    spans = [t for t in Trino().tokenize(sql) if t.token_type == TokenType.PLACEHOLDER]
-    assert len(spans) == len(parameters)
-    for token, parameter in reversed(list(zip(spans, parameters, strict=True))):
-        sql = sql[: token.start] + parameter + sql[token.end + 1 :]
-    return sql
 
 
 def test_the_table_projects_accounts_as_injected_and_needs_no_list() -> None:
@@ -115,6 +106,6 @@ def test_injected_answers_what_the_enumerated_table_answers(text: str) -> None:
     for settings in (ENUM, INJECTED):
         req = _request(text, settings)
         sql, parameters = to_athena(CATALOG[req.query].sql, settings, req.bindings())
-        answers.append(con.execute(to_duckdb(_filled(sql, parameters), schema)).fetchall())
+        answers.append(con.execute(to_duckdb(filled_in(sql, parameters), schema)).fetchall())
     enumerated, injected = answers
     assert injected == enumerated and enumerated

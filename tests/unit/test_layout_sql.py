@@ -19,10 +19,8 @@ import duckdb
 import pytest
 import sqlglot
 from sqlglot import exp
-from sqlglot.dialects.trino import Trino
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
-from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
 from bot.flowlog_layouts import DEFAULT_LAYOUT, FLOW_LOG_LAYOUTS
 from bot.query.catalog import LOGICAL_TABLE, QueryTemplate, load_catalog
@@ -31,6 +29,7 @@ from bot.query.engines.dialect import install_macros, to_duckdb
 from bot.query.sources import flow_relation
 from bot.request import FlowRequest, Window
 from bot.settings import Settings
+from tests.athena_sql import filled_in
 
 EVERY_FIELD = (
     "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} "
@@ -175,15 +174,6 @@ def _clause_of(placeholder: exp.Expression) -> str:
 
 def _literal(value: object) -> exp.Expression:
     return exp.Literal.number(value) if isinstance(value, int) else exp.Literal.string(str(value))
-
-
-def filled_in(sql: str, parameters: list[str]) -> str:
-    """Athena's view: each `?` token, in the text's order, replaced by the next parameter."""
-    spans = [t for t in Trino().tokenize(sql) if t.token_type == TokenType.PLACEHOLDER]
-    assert len(spans) == len(parameters)
-    for token, parameter in reversed(list(zip(spans, parameters, strict=True))):
-        sql = sql[: token.start] + parameter + sql[token.end + 1 :]
-    return sqlglot.parse_one(sql, read="trino").sql(dialect="trino")
 
 
 def by_name(template: QueryTemplate, layout: Settings, bindings: dict[str, object]) -> str:

@@ -18,8 +18,6 @@ import boto3
 import duckdb
 import pytest
 from moto import mock_aws
-from sqlglot.dialects.trino import Trino
-from sqlglot.tokens import TokenType  # type: ignore[attr-defined]
 
 from bot.aws.ddl import statements
 from bot.aws.glue import converge, drift, security_lake_problems
@@ -33,6 +31,7 @@ from bot.request import FlowRequest
 from bot.samples.flow_logs import EXFIL_HOST, generate
 from bot.settings import Settings
 from bot.words import CommandError
+from tests.athena_sql import filled_in
 
 CATALOG = load_catalog()
 END = datetime(2026, 11, 20, tzinfo=UTC)
@@ -96,15 +95,6 @@ def _request(text: str, start: datetime, end: datetime) -> FlowRequest:
     return parsed
 
 
-def _filled(sql: str, parameters: list[str]) -> str:
-    """Each `?` token, in the text's order, replaced by the next parameter (Athena's reading of them)."""
-    spans = [t for t in Trino().tokenize(sql) if t.token_type == TokenType.PLACEHOLDER]
-    assert len(spans) == len(parameters)
-    for token, parameter in reversed(list(zip(spans, parameters, strict=True))):
-        sql = sql[: token.start] + parameter + sql[token.end + 1 :]
-    return sql
-
-
 @pytest.mark.parametrize("text", TEXTS)
 def test_athena_sql_on_the_ocsf_table_answers_as_the_local_engine(
     lake: Path, ocsf_table: tuple[duckdb.DuckDBPyConnection, dict[str, Any]], text: str
@@ -115,7 +105,7 @@ def test_athena_sql_on_the_ocsf_table_answers_as_the_local_engine(
     sql, parameters = to_athena(template.sql, SETTINGS, req.bindings())
     assert f'"{SL_DB}"."{SL_TABLE}"' in sql
     assert '"eventday" BETWEEN ? AND ?' in sql  # pruned on Security Lake's day partition
-    athena = con.execute(to_duckdb(_filled(sql, parameters), schema)).fetchall()
+    athena = con.execute(to_duckdb(filled_in(sql, parameters), schema)).fetchall()
     result = LocalEngine(lake, layout=LAYOUTS["security-lake"], ioc_dir=lake).run(template, req)
     local = [row for batch in result.batches() for row in batch]
     assert athena == local
