@@ -19,6 +19,7 @@ queries for Amazon VPC Flow Logs", source version 2: `src_endpoint.ip`, `dst_end
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from bot.flowlog_format import BY_HEADER
@@ -65,6 +66,19 @@ OCSF_HEADERS: tuple[str, ...] = tuple(_OCSF)
 
 OCSF_FORMAT = " ".join(f"${{{h}}}" for h in OCSF_HEADERS)
 """The same as a flow-log format string, what a Security Lake source can answer."""
+
+
+_PATH = re.compile(r"\b(?:[a-z_]+\.)+[a-z_]+\b|\b(?:start_time|end_time|action_id|status_code)\b")
+"""The OCSF columns an expression reads: dotted struct paths, and the top-level columns the mapping uses."""
+
+
+def ocsf_paths(column: str) -> frozenset[str]:
+    """The Parquet leaf columns (`src_endpoint, ip`, as Parquet's metadata names them) a logical column is
+    read from; none for a column Security Lake does not give. What a scan of it reads, as Athena bills."""
+    header = next((h for h in _OCSF if BY_HEADER[h].column == column), None)
+    if header is None:
+        return frozenset()
+    return frozenset(path.replace(".", ", ") for path in _PATH.findall(_OCSF[header]))
 
 
 def ocsf_columns(dialect: Dialect) -> list[tuple[str, str]]:

@@ -206,6 +206,24 @@ def test_a_layout_opens_only_the_windows_partitions(roots: dict[str, Path]) -> N
             assert (h is not None) == layout.hourly, path
             wanted += f"{y}{m}{d}{h}" in hours if layout.hourly else f"{y}{m}{d}" in days
         assert 0 < result.stats.files_scanned == wanted, name  # type: ignore[operator]
+        opened = [p for p in roots[name].rglob(f"*{layout.suffix}") if _FOLDER.search(p.parent.as_posix())]
+        if layout.file_format == "text":  # text is read whole
+            assert result.stats.bytes_scanned == sum(
+                p.stat().st_size for p in opened if _in_scope(p, layout.hourly, hours, days)
+            ), name
+        else:  # columnar: only the chunks of the columns `count` reads, never nothing
+            assert (
+                0
+                < result.stats.bytes_scanned
+                < sum(p.stat().st_size for p in opened if _in_scope(p, layout.hourly, hours, days))
+            ), name
+
+
+def _in_scope(path: Path, hourly: bool, hours: set[str], days: set[str]) -> bool:
+    match = _FOLDER.search(path.parent.as_posix())
+    assert match is not None
+    y, m, d, h = match.groups()
+    return f"{y}{m}{d}{h}" in hours if hourly else f"{y}{m}{d}" in days
 
 
 NUMERIC = {

@@ -41,7 +41,7 @@ from bot.query.engines.base import UNSTEERED, EngineError, ResultStream, RunCont
 from bot.query.engines.dialect import install_macros, to_duckdb
 from bot.query.engines.estimate import estimate_local
 from bot.query.layout import FlowLogFile, json_files, select_files, window_partitions
-from bot.query.ocsf import ocsf_columns, ocsf_partitions
+from bot.query.ocsf import ocsf_columns, ocsf_partitions, ocsf_paths
 from bot.query.results import Column, Estimate, Row, ScanStats
 from bot.request import FlowRequest
 
@@ -163,14 +163,17 @@ def _parquet_projection(present: set[str], layout: Layout) -> str:
 
 
 @cache
-def _parquet_reads(sql: str) -> frozenset[str] | None:
+def _parquet_reads(sql: str, ocsf: bool) -> frozenset[str] | None:
     """The Parquet columns a template reads (None: all of them, for `SELECT *`), to count the bytes of
-    only those column chunks, as Athena bills a Parquet scan."""
+    only those column chunks, as Athena bills a Parquet scan: a flow-log Parquet file's own columns, or the
+    OCSF leaf columns Security Lake's records give them from (`src_endpoint, ip`)."""
     tree = sqlglot.parse_one(sql, read="trino")
     if any(isinstance(star.parent, exp.Select) for star in tree.find_all(exp.Star)):
         return None
-    names = {c.name for c in tree.find_all(exp.Column)}
-    return frozenset(parquet_column(COLUMN_HEADERS[n]) for n in names if n in COLUMN_HEADERS)
+    names = {c.name for c in tree.find_all(exp.Column) if c.name in COLUMN_HEADERS}
+    if ocsf:
+        return frozenset(path for name in names for path in ocsf_paths(name))
+    return frozenset(parquet_column(COLUMN_HEADERS[n]) for n in names)
 
 
 class LocalEngine:
@@ -317,12 +320,12 @@ class LocalEngine:
     def _bytes_read(
         self, con: duckdb.DuckDBPyConnection, files: list[FlowLogFile], template: QueryTemplate
     ) -> int:
-        """What the scan reads: whole text files; of Parquet files, the column chunks of the columns the
-        template uses (what Athena bills for Parquet: "Amazon Athena pricing", per bytes scanned, and
-        columnar formats let it read only the needed columns)."""
+        """What the scan reads: whole text files; of Parquet files (Security Lake's too), the column chunks of
+        the columns the template uses (what Athena bills for Parquet: "Amazon Athena pricing", per bytes
+        scanned, and columnar formats let it read only the needed columns)."""
         if self.layout.file_format == "text" or not files:
             return sum(f.size for f in files)
-        columns = _parquet_reads(template.sql)
+        columns = _parquet_reads(template.sql, self.layout.file_format == "ocsf")
         chunks = con.execute(
             "SELECT path_in_schema, total_compressed_size FROM parquet_metadata(?)",
             [[str(f.path) for f in files]],
