@@ -12,8 +12,6 @@ tests run it at small sizes (tests/bench/test_fault_bench.py) and check the coun
 from __future__ import annotations
 
 import argparse
-import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -33,7 +31,7 @@ from bench.slack_side import app_env
 from bot.samples.flow_logs import generate
 from tests.conftest import SAMPLE_END
 from tests.mock_slack import MockSlack, RecordedCall
-from tests.reliability.processes import RedisServer
+from tests.reliability.processes import RedisServer, kill_hard
 from tests.scenarios.flowbot_processes import WINDOW, serve, slash
 
 QUESTION = f"count {WINDOW}"
@@ -157,9 +155,7 @@ def stage(data: Path, **settings: str) -> Iterator[Stage]:
 
 def _stop_all(staged: Stage) -> None:
     for proc in staged.workers:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+        kill_hard(proc)
     for log in staged.logs:
         log.close()
 
@@ -231,8 +227,7 @@ def worker_killed(data: Path, jobs: int, batch: int = 5) -> Outcome:
             on.wait_for_pids([p.pid for p in idle])
             killed = time.time()
             for proc in busy:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+                kill_hard(proc)  # and its work horse, which RQ puts in a process group of its own
             settle(answered(on.slack, channels), 180)
             tally(outcome, on.slack, channels, killed)
             alive &= all(proc.poll() is None for proc in idle)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -83,14 +84,22 @@ def worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+        kill_hard(proc)  # its work horse too: one left running would answer into the next test's mock Slack
 
 
 def kill_hard(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the worker and its work horse at once, as a node or container dying would."""
-    os.killpg(proc.pid, signal.SIGKILL)
+    """SIGKILL the worker and its work horses at once, as a node or container dying would.
+
+    RQ puts each work horse in a process group of its own (`os.setpgrp()` in `Worker.fork_work_horse`), so
+    killing the worker's group leaves the horse running: the worker is stopped first (it forks no more), its
+    horses are found and killed by their own groups, then the worker's group."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGSTOP)
+        for horse in children(proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(horse, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
 
 

@@ -18,9 +18,12 @@ def mock_slack() -> Iterator[MockSlack]:
 
 
 @pytest.fixture
-def env(mock_slack: MockSlack, redis_url: str, sample_root: Path) -> dict[str, str]:
-    """The environment of the app and worker processes: the mock Slack, the test Redis, sample logs."""
+def env(mock_slack: MockSlack, redis_url: str, sample_root: Path, tmp_path: Path) -> dict[str, str]:
+    """The environment of the app and worker processes: the mock Slack, the test Redis, sample logs, and a
+    folder of kept answers of the test's own (a worker re-sends what it finds there to whichever mock Slack
+    it is given: a folder shared between tests would carry one test's answer into the next)."""
     return child_env(
+        FLOWBOT_UNDELIVERED_DIR=str(tmp_path / "undelivered"),
         FLOWBOT_SLACK_BOT_TOKEN="xoxb-test",
         FLOWBOT_SLACK_SIGNING_SECRET=SECRET,
         FLOWBOT_SLACK_API_URL=mock_slack.base_url,
