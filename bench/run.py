@@ -1,8 +1,9 @@
 """Every benchmark, one table: `make bench` (or `.venv/bin/python -m bench.run [--write]`).
 
-Needs the local Redis (database 12 is flushed). Prints each figure beside its reference, measured in the
-same run; `--write` also records the table in bench/RESULTS.md. It asserts nothing: the tests never time
-anything, and a slow figure here is a finding, not a failure.
+Needs the local Redis (database 12 is flushed; the naming bench writes, then deletes, one key of database
+10). Prints each figure beside its reference, measured in the same run; `--write` also records the table in
+bench/RESULTS.md. It asserts nothing: the tests never time anything, and a slow figure here is a finding, not
+a failure.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bench import (
     bench_answer,
     bench_athena,
     bench_deadlines,
+    bench_enrich,
     bench_export,
     bench_layouts,
     bench_scan,
@@ -109,6 +111,12 @@ def main() -> None:
     )
     print("… athena", flush=True)
     figures += bench_athena.figures(rows=10_000 if args.quick else 1_000_000)
+    print("… enrich", flush=True)
+    figures += (
+        bench_enrich.figures(sizes=(100, 1_000), ipv4=900, ipv6=300, rows=10_000, runs=1)
+        if args.quick
+        else bench_enrich.figures()
+    )
     table = markdown(figures)
     took = time.perf_counter() - started
     print(f"\n{table}\n\n({took / 60:.1f} minutes)")

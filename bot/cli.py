@@ -25,19 +25,21 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from bot.detect import MAX_LISTS
+from bot.enrich.lookup import PendingNames, start_names
 from bot.flowlog_layouts import DEFAULT_LAYOUT, LAYOUTS
 from bot.iocs.commands import IocRequest
 from bot.logs import configure_logging
 from bot.parse.command import CancelRequest, HelpRequest
 from bot.parse.help import help_text
 from bot.parse.in_channel import parse
-from bot.query.catalog import load_catalog
+from bot.query.catalog import Catalog, load_catalog
 from bot.query.engines import EngineError, make_engine
 from bot.query.sql_checks import check_catalog
 from bot.request import FlowRequest
 from bot.settings import MissingSettingError, Settings
 from bot.words import CommandError
 from bot.worker.answer import answer, answer_rows
+from bot.worker.retrohunt import retrohunt_request
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 MANIFEST_FILE = Path(__file__).resolve().parent / "manifest.yml"
@@ -225,19 +227,41 @@ def _ask(args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
             args.out,
             stdout,
             lambda out: answer(
-                parsed, catalog=catalog, engine=engine, summary_rows=settings.summary_rows, csv_out=out
+                parsed,
+                catalog=catalog,
+                engine=engine,
+                summary_rows=settings.summary_rows,
+                csv_out=out,
+                names=_names(settings, parsed),
             ),
         )
         return EXIT_OK
-    out_path = args.out or Path("out") / f"{parsed.query}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.csv"
+    _print_answer(parsed, catalog, settings, args.out, stdout)
+    return EXIT_OK
+
+
+def _names(settings: Settings, request: FlowRequest) -> PendingNames | None:
+    """The names of the answer's machines, looked up as Slack's are (without Redis: nothing is cached)."""
+    return start_names(settings, None, request.account, request.region) if settings.enrich_enabled else None
+
+
+def _print_answer(
+    request: FlowRequest, catalog: Catalog, settings: Settings, path: Path | None, stdout: TextIO
+) -> None:
+    """The summary on the terminal, every row in a CSV file (`path`, or one under `out/`)."""
+    out_path = path or Path("out") / f"{request.query}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.csv"
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with out_path.open("w", newline="", encoding="utf-8") as out:
         summary = answer(
-            parsed, catalog=catalog, engine=engine, summary_rows=settings.summary_rows, csv_out=out
+            request,
+            catalog=catalog,
+            engine=make_engine(settings),
+            summary_rows=settings.summary_rows,
+            csv_out=out,
+            names=_names(settings, request),
         )
     print(summary.text(), file=stdout)
     print(f"\nCSV: {out_path}", file=stdout)
-    return EXIT_OK
 
 
 def _ioc(request: IocRequest, args: argparse.Namespace, settings: Settings, stdout: TextIO) -> int:
@@ -270,6 +294,10 @@ def _ioc(request: IocRequest, args: argparse.Namespace, settings: Settings, stdo
             _emit(args.out, stdout, lambda out: out.write(reply.csv_path.read_text(encoding="utf-8")))
             return EXIT_OK
     print(reply.text, file=stdout)
+    retrohunt = retrohunt_request(reply.added, load_catalog(), settings, datetime.now(UTC))
+    if retrohunt is not None:  # as in Slack: the new indicators hunted back at once, here inline
+        print(f"\nRetro-hunt of the new indicators, last {settings.retrohunt_window_days} days:", file=stdout)
+        _print_answer(retrohunt, load_catalog(), settings, None, stdout)
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ letters and digits are taken.
 from __future__ import annotations
 
 import re
+from ipaddress import IPv4Network, IPv6Network, ip_network
 
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 """An AWS account id: 12 digits, leading zeros kept (docs.aws.amazon.com/accounts/latest/reference/
@@ -37,3 +38,27 @@ docs.slack.dev/messaging/formatting-message-text) or a conversation."""
 TEAM_ID = _slack("TE")
 """A Slack workspace (`T…`) or Enterprise org (`E…`), as Slack sends them in `team_id` and
 `enterprise_id` (docs.slack.dev/enterprise)."""
+
+
+FINDING_ID = re.compile(r"^[0-9a-f]{1,300}$")
+"""A GuardDuty finding id. The API reference gives only a length (1 to 300: FindingId in botocore's
+guardduty service model, docs.aws.amazon.com/guardduty/latest/APIReference/API_GetFindings.html); the
+ids GuardDuty issues are lower-case hexadecimal (32 characters in every finding seen): nothing else is
+taken."""
+DETECTOR_ID = re.compile(r"^[0-9a-f]{1,300}$")
+"""A GuardDuty detector id: 1 to 300 characters in the API reference, lower-case hexadecimal as issued."""
+
+
+def canonical_network(network: IPv4Network | IPv6Network) -> str:
+    """An indicator's one spelling: a single address as itself, a range as `address/prefix`."""
+    if network.prefixlen == network.max_prefixlen:
+        return str(network.network_address)
+    return str(network)
+
+
+def canonical_indicator(text: str) -> str:
+    """`text` itself when it is an indicator's canonical spelling (`bot.iocs.indicators` makes it);
+    ValueError otherwise."""
+    if canonical_network(ip_network(text, strict=True)) != text:
+        raise ValueError(f"`{text[:60]}` is not an indicator's canonical spelling")
+    return text

@@ -19,6 +19,23 @@ when a job is enqueued; TTL FLOWBOT_DEDUPE_TTL_SECONDS."""
 CANCEL_KEY = "flowbot:cancel:{job_id}"
 """The Slack user id of who asked to stop a running job (`?` when unknown); set by `cancel.request_cancel`,
 read by the worker's engine between polls; TTL the query timeout plus a minute (`FlowQueue.cancel`)."""
+GUARDDUTY_HEADER_KEY = "flowbot:guardduty:{job_id}"
+"""A hash: who posts a GuardDuty pivot's header message (`claim`) and its `ts`, so a re-run of the pivot job
+posts no second header and threads its queries under the first; set by bot/worker/guardduty.py; TTL
+`STATUS_TTL_SECONDS`."""
+WATCH_KEY = "flowbot:watch:{watch_id}"
+"""JSON: a standing `Watch` (bot/watches.py); written once by `WatchBook.create` in the listener; expires a
+day after the watch ends (`WATCH_AFTERLIFE_SECONDS`), as do the watch's other keys."""
+WATCH_STOPPED_KEY = "flowbot:watch:{watch_id}:stopped"
+"""Who stopped a watch (`/flow watch stop`); its next run finds it and ends the watch."""
+WATCH_DONE_KEY = "flowbot:watch:{watch_id}:done:{interval}"
+"""Set once interval `interval` of a watch has run to its end: a second run of it does nothing."""
+WATCH_SEEN_KEY = "flowbot:watch:{watch_id}:seen"
+"""A set: digests of the findings a watch has posted (bot/worker/watch.py `finding_digest`)."""
+CHANNEL_WATCHES_KEY = "flowbot:watches:{team}:{channel}"
+"""A set: the ids of a channel's watches, for `watch list` and FLOWBOT_WATCHES_PER_CHANNEL."""
+WATCH_AFTERLIFE_SECONDS = 86400
+"""How long a watch's keys outlive its end: `watch list` and a late last run still find it."""
 RQ_RESULT_TTL_SECONDS = 86400
 """How long RQ keeps a finished job (`result_ttl`, asked for by `FlowQueue`)."""
 RQ_FAILURE_TTL_SECONDS = 7 * 86400
@@ -84,3 +101,13 @@ USERGROUP_KEY = "flowbot:usergroup:{group}"
 refreshed on a thread of the listener's process."""
 USERGROUP_TTL_SECONDS = 7 * 86400
 """How long the last answer is kept when Slack cannot be asked again (rate limits, an outage)."""
+
+# Names of machines (bot/enrich/)
+
+ENRICH_ENI_KEY = "flowbot:enrich:eni:{account}:{region}"
+"""JSON: one account and region's network interfaces, each with its instance's Name tag (`EniInventory`),
+written by the worker that first needs them; TTL FLOWBOT_ENRICH_ENI_TTL_SECONDS."""
+ENRICH_IP_RANGES_KEY = "flowbot:enrich:ip-ranges"
+"""JSON: AWS's published IP ranges as `[prefix, service, region]` triples with the file's syncToken
+(`IpRanges`), written by the worker that first needs them; TTL FLOWBOT_ENRICH_IP_RANGES_TTL_SECONDS, so they
+are fetched again on that schedule."""

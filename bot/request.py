@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
-from bot.identifiers import ACCOUNT_ID, REGION
+from bot.identifiers import ACCOUNT_ID, FINDING_ID, REGION, canonical_indicator
 
 DAY_FORMAT = "%Y/%m/%d"
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -28,6 +28,10 @@ HOUR_FORMAT = "%Y/%m/%d/%H"
 YEAR_FORMAT = "%Y"
 """A Hive layout's `year_partition` as its partition predicate compares it (`2026`): the years of the
 window's first and last partition days (`first_year`, `last_year`)."""
+MAX_HUNTED_INDICATORS = 500
+"""The most indicators a narrowed hunt names: they travel as one bound string (Athena's query string, with its
+parameters, is at most 262,144 bytes: StartQueryExecution in the Athena API Reference), and one `ioc add`
+holds far fewer."""
 HOURLY_DELIVERY_MARGIN = timedelta(hours=1)
 """With hourly partitions, how far past the window's last hour a record's file can be foldered. VPC Flow Logs
 aggregates a flow for at most 10 minutes and publishes every 5 ("Flow log records", "Flow log files" in the
@@ -165,6 +169,12 @@ class FlowRequest(BaseModel):
         description="The channel context's values this request used, described for its scope line "
         "(`account 012345678901 · us-east-1 · last 6h`); None when it used none.",
     )
+    indicators: tuple[Annotated[str, AfterValidator(canonical_indicator)], ...] = Field(
+        (),
+        max_length=MAX_HUNTED_INDICATORS,
+        description="A hunt narrowed to these indicators (a retro-hunt of a new submission), each in its "
+        "canonical text; empty for every indicator in the store.",
+    )
 
     def bindings(self) -> dict[str, object]:
         """Values for every placeholder a template may use; engines bind only those it names."""
@@ -185,6 +195,7 @@ class FlowRequest(BaseModel):
             **self.window.column_bounds(),
             account=self.account or "",
             region=self.region or "",
+            indicators=f",{','.join(self.indicators)}," if self.indicators else "",
             limit=self.limit,
         )
         return values
@@ -203,3 +214,14 @@ class ReplyTarget(BaseModel):
     """The thread the request was made in (an @mention or a message shortcut): answers go there."""
     enterprise_id: str | None = None
     """The Enterprise Grid org, for finding the installation's token in multi-workspace mode."""
+
+
+class GuardDutyRequest(BaseModel):
+    """`guardduty <finding-id>`: read the finding in a worker and run `ratio` and `timeline` for its
+    addresses, in one thread. Plain data: it crosses Redis as JSON."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    finding_id: str = Field(pattern=FINDING_ID.pattern)
+    region: str | None = Field(None, pattern=REGION.pattern)
+    """The region of the finding when the command (or the finding's ARN) names one."""
+    text: str = Field(description="The command as Flowbot understood it, shown with the answer.")

@@ -26,6 +26,7 @@ PREFIX = re.compile(r"^[A-Za-z0-9!_.*()/-]*$")
 CLIENT_ID = re.compile(r"^\d+\.\d+$")
 SCOPE = re.compile(r"^[a-z][a-z0-9_.-]*(:[a-z0-9_.-]+)*$")
 URL_PATH = re.compile(r"^/[A-Za-z0-9._~/-]*$")
+ENRICH_ROLE = re.compile(r"^arn:aws(-[a-z]+)*:iam::(\d{12}|\{account\}):role/[\w+=,.@/-]{1,512}$")
 RESERVED_PATHS = frozenset({"/slack/events", "/healthz", "/readyz"})
 """Paths `flowbot serve` answers itself: the install pages may not take them."""
 CommaList = Annotated[tuple[str, ...], NoDecode]
@@ -151,6 +152,25 @@ class Settings(BaseSettings):
         None, description="S3 URL for query results (unless the workgroup enforces its own)."
     )
     athena_region: str | None = Field(None, description="AWS region of Athena (default: the AWS SDK's).")
+    guardduty_detector_id: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{1,300}$",
+        description="GuardDuty detector whose findings `guardduty <finding-id>` reads (the administrator "
+        "account's, to read its members' findings); unset: the one detector ListDetectors finds in the "
+        "region.",
+    )
+    guardduty_region: str | None = Field(
+        None,
+        pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$",
+        description="AWS region whose GuardDuty findings `guardduty` reads when the command names none "
+        "(default: FLOWBOT_ATHENA_REGION, else the AWS SDK's).",
+    )
+    guardduty_margin: str = Field(
+        "1h",
+        pattern=r"^[0-9]{1,4}[mhd]$",
+        description="Time added before a GuardDuty finding's first sighting and after its last, for the "
+        "window of the queries `guardduty` runs (`30m`, `1h`, `1d`).",
+    )
     athena_bytes_scanned_cutoff: int | None = Field(
         None, ge=10_000_000, description="A query that scans more bytes than this is stopped."
     )
@@ -164,6 +184,47 @@ class Settings(BaseSettings):
         le=10080,  # ResultReuseByAgeConfiguration.MaxAgeInMinutes: 0 to 10080 (Athena API Reference)
         description="Reuse Athena's stored result of an identical query up to this many minutes old "
         "(windows are then snapped to 5 minutes so repeated questions match); unset: never reuse.",
+    )
+    enrich: Literal["off", "on", "auto"] = Field(
+        "auto",
+        description="Name the machines in answers (bot/enrich/): private addresses and ENIs from EC2 "
+        "DescribeNetworkInterfaces, public ones from AWS's ip-ranges.json. `auto`: on with the Athena "
+        "engine, off with the local one (so a local run never reaches AWS or the internet).",
+    )
+    enrich_timeout_seconds: float = Field(
+        3.0,
+        gt=0,
+        le=30,
+        description="Longest an answer waits for the names, counted from the job's start; past it the answer "
+        "comes without them and says so.",
+    )
+    enrich_eni_ttl_seconds: int = Field(
+        900,
+        ge=30,
+        le=86400,
+        description="How long one account and region's network interfaces (and their instances' Name tags) "
+        "are kept in Redis before EC2 is asked again.",
+    )
+    enrich_ip_ranges_ttl_seconds: int = Field(
+        86400,
+        ge=300,
+        le=7 * 86400,
+        description="How long AWS's ip-ranges.json is kept in Redis before it is fetched again.",
+    )
+    enrich_ip_ranges_url: str = Field(
+        "https://ip-ranges.amazonaws.com/ip-ranges.json",
+        description="Where AWS's published IP ranges are read: an https:// URL, or a file path.",
+    )
+    enrich_role_arn: str | None = Field(
+        None,
+        description="Role assumed (sts:AssumeRole) to describe each account's network interfaces, "
+        "`{account}` standing for the account ID (`arn:aws:iam::{account}:role/flowbot-enrich`); unset: the "
+        "worker's own credentials, for its own account only.",
+    )
+    enrich_regions: CommaList = Field(
+        (),
+        description="Regions whose network interfaces name addresses when a query names none (comma-"
+        "separated); empty: FLOWBOT_REGIONS, else the AWS SDK's region.",
     )
     confirm_bytes: int | None = Field(
         1 << 40,
@@ -201,9 +262,47 @@ class Settings(BaseSettings):
     ioc_announce_channel: str | None = Field(
         None, description="Channel ID where every IOC submission and removal is announced."
     )
+    evidence_enabled: bool = Field(
+        True,
+        description="Keep an entry of every query run in a channel (who, when, the exact SQL and values, "
+        "query id, bytes scanned, cost, the CSV's SHA-256) for `/flow evidence`; each written once, never "
+        "rewritten.",
+    )
+    evidence_store: str | None = Field(
+        None,
+        description="Where evidence entries are kept (under `evidence/`): `s3://bucket/prefix` or a folder; "
+        "unset: the IOC store (FLOWBOT_IOC_STORE), beside its `table/` and `audit/`.",
+    )
 
     default_window: str = Field("24h", description="Window when a command names none (`15m`, `6h`, `7d`).")
     max_window_days: int = Field(90, ge=1, le=3660, description="Longest window a query may cover, in days.")
+    retrohunt_days: int = Field(
+        30,
+        ge=0,
+        le=3660,
+        description="Adding indicators hunts them back this many days at once, in the submitter's thread and "
+        "the announce channel; 0 turns retro-hunts off. FLOWBOT_MAX_WINDOW_DAYS caps it.",
+    )
+    watch_max_days: int = Field(
+        7, ge=1, le=90, description="A standing watch (`/flow watch …`) ends this many days after it began."
+    )
+    watch_min_every_seconds: int = Field(
+        300,
+        ge=1,
+        le=86400,
+        description="The shortest interval a watch may run at (`every 5m`); each run is one query.",
+    )
+    watch_delivery_lag_seconds: int = Field(
+        900,
+        ge=0,
+        le=86400,
+        description="How far behind the clock a watch's windows run, for flow logs to be delivered: VPC Flow "
+        "Logs aggregates up to 10 minutes and publishes to S3 every 5 (Amazon VPC User Guide, 'Flow log "
+        "records'). A record delivered later than this is not seen by the watch (README, known limits).",
+    )
+    watches_per_channel: int = Field(
+        10, ge=1, le=100, description="Most standing watches one channel may have."
+    )
     default_limit: int = Field(10_000, ge=1, description="Row limit when a command names none.")
     max_limit: int = Field(1_000_000, ge=1, description="Largest `--limit` accepted.")
     summary_rows: int = Field(10, ge=1, le=50, description="Rows shown in the phone-sized summary.")
@@ -362,6 +461,11 @@ class Settings(BaseSettings):
         return LAYOUTS[self.layout]
 
     @property
+    def retrohunt_window_days(self) -> int:
+        """How far back a new indicator is hunted: FLOWBOT_RETROHUNT_DAYS, within the longest window."""
+        return min(self.retrohunt_days, self.max_window_days)
+
+    @property
     def flow_database(self) -> str:
         """The database holding the flow-log table."""
         return self.athena_flow_database or self.athena_database
@@ -465,6 +569,7 @@ class Settings(BaseSettings):
     @field_validator(
         "accounts",
         "regions",
+        "enrich_regions",
         "ioc_add_allowed",
         "ioc_remove_allowed",
         "ioc_admins",
@@ -490,7 +595,7 @@ class Settings(BaseSettings):
             raise ValueError(f"account IDs are 12 digits (leading zeros kept): {bad}")
         return value
 
-    @field_validator("regions")
+    @field_validator("regions", "enrich_regions")
     @classmethod
     def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         bad = [r for r in value if not REGION.fullmatch(r)]
@@ -529,7 +634,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an s3://bucket/prefix/ URL")
         return value
 
-    @field_validator("ioc_store", "installation_store")
+    @field_validator("ioc_store", "installation_store", "evidence_store")
     @classmethod
     def _store(cls, value: str | None) -> str | None:
         """An s3:// URL with a valid bucket, or a folder."""
@@ -595,6 +700,19 @@ class Settings(BaseSettings):
         if value in RESERVED_PATHS:
             raise ValueError(f"{value} is taken by `flowbot serve` itself")
         return value
+
+    @field_validator("enrich_role_arn")
+    @classmethod
+    def _enrich_role(cls, value: str | None) -> str | None:
+        """An IAM role ARN, whose account may be `{account}`."""
+        if value is not None and not ENRICH_ROLE.fullmatch(value):
+            raise ValueError("must be an IAM role ARN, e.g. arn:aws:iam::{account}:role/flowbot-enrich")
+        return value
+
+    @property
+    def enrich_enabled(self) -> bool:
+        """Whether answers name their machines: FLOWBOT_ENRICH, `auto` meaning on with Athena only."""
+        return self.enrich == "on" or (self.enrich == "auto" and self.engine == "athena")
 
     @property
     def oauth_enabled(self) -> bool:

@@ -13,6 +13,8 @@ IOCS_FROM_MESSAGE_SHORTCUT = "flowbot_iocs_from_message"
 """Message shortcut: "Add IOCs from message"."""
 LOOKUP_IPS_SHORTCUT = "flowbot_lookup_ips"
 """Message shortcut: "Look up IPs in message"."""
+GUARDDUTY_SHORTCUT = "flowbot_guardduty_pivot"
+"""Message shortcut: "Pivot on GuardDuty" (the finding a message names, `guardduty <finding-id>`)."""
 
 # Events Flowbot subscribes to (declared in the manifest).
 EVENTS = ("app_mention", "app_home_opened")

@@ -13,7 +13,7 @@ from bot.queue.enqueue import FlowQueue
 from bot.settings import MissingSettingError, Settings
 from bot.slack.delivery import slack_client, web_client
 from bot.slack.installations import oauth_settings
-from handlers import buttons, flow, guard, home, iocs, lookup, mention
+from handlers import buttons, flow, guard, guardduty, home, iocs, lookup, mention
 from handlers.asking import Asker
 from handlers.replying import on_unhandled_error
 
@@ -76,6 +76,7 @@ def create_app(
     flow.register(app, settings, catalog, asker, on_ioc)
     mention.register(app, settings, catalog, asker)
     lookup.register(app, settings, catalog, asker)
+    guardduty.register(app, settings, asker)
     buttons.register(app, settings, catalog, asker)
     home.register(app, settings, queue.redis, catalog=catalog)
     app.error(on_unhandled_error)  # what no listener caught: logged, and one line to the person

@@ -12,21 +12,27 @@ from redis.exceptions import RedisError
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.evidence.request import EvidenceRequest
 from bot.parse.channel_context import ContextRequest
 from bot.parse.command import CancelRequest, HelpRequest
 from bot.parse.help import help_text
 from bot.parse.in_channel import parse_in_channel
 from bot.parse.slack_text import command_text
 from bot.query.catalog import Catalog
-from bot.request import FlowRequest
+from bot.queue.watch_book import WatchBook
+from bot.request import FlowRequest, GuardDutyRequest
 from bot.settings import Settings
+from bot.watches import WatchCreate, WatchList, WatchStop
 from bot.words import CommandError
 from handlers import ingress
 from handlers.asking import Asker, RateLimited
 from handlers.cancel_job import cancel_job
 from handlers.context import handle_context
+from handlers.evidence import handle_evidence
+from handlers.guardduty import handle_guardduty_command
 from handlers.iocs import IocCommandHandler
 from handlers.replying import QUEUE_DOWN, tell
+from handlers.watch import handle_watch
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,8 @@ def register(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
     """Attach the `/flow` listener to the app; `ioc …` words go to `on_ioc` (handlers/iocs.py)."""
+
+    watches = WatchBook(asker.queue.redis, settings)
 
     def handle_flow_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         """Parse, enqueue, acknowledge within Slack's 3 seconds, then post the status message."""
@@ -63,6 +71,15 @@ def register(
             return
         if isinstance(parsed, ContextRequest):
             handle_context(ack, parsed, command, asker.contexts, settings, clock())
+            return
+        if isinstance(parsed, EvidenceRequest):
+            handle_evidence(ack, parsed, command, asker.queue, settings)
+            return
+        if isinstance(parsed, GuardDutyRequest):
+            handle_guardduty_command(ack, parsed, command, asker)
+            return
+        if isinstance(parsed, WatchCreate | WatchList | WatchStop):
+            handle_watch(ack, parsed, command, watches, settings, clock())
             return
         if isinstance(parsed, CancelRequest):
             ack()

@@ -74,3 +74,20 @@ def from_view(body: dict[str, Any], *, channel: str | None, response_url: str | 
         response_url=response_url,
         enterprise_id=(body.get("enterprise") or {}).get("id"),
     )
+
+
+def from_message_shortcut(shortcut: dict[str, Any]) -> ReplyTarget:
+    """A message shortcut: its `trigger_id` (one per use of the shortcut); the answer goes in the message's
+    thread (or starts one under it)."""
+    team, user = (shortcut.get("team") or {}).get("id", ""), shortcut["user"]["id"]
+    message = shortcut.get("message") or {}
+    request_id = shortcut.get("trigger_id") or f"{shortcut.get('action_ts')}:{user}"
+    return ReplyTarget(
+        team_id=team,
+        channel_id=shortcut["channel"]["id"],
+        user_id=user,
+        job_id=job_id_for(team, f"shortcut:{request_id}"),
+        response_url=shortcut.get("response_url"),
+        thread_ts=message.get("thread_ts") or message.get("ts") or shortcut.get("message_ts"),
+        enterprise_id=(shortcut.get("enterprise") or {}).get("id"),
+    )

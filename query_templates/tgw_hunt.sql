@@ -9,6 +9,8 @@
 -- A single address is its /32 (IPv4) or /128 (IPv6). Each indicator counts once however often it was
 -- submitted; text that is not an address or a range never reaches contains() (nor fails the query), and
 -- TRY() turns contains()'s own refusals (e.g. an IPv4 range with host bits set) into no match.
+-- :indicators narrows the hunt to some indicators (a retro-hunt of a new submission): ',a,b,' with each
+-- indicator's canonical text as the store keeps it, or '' for all of them. It is one bound value.
 -- contains() is Trino's since Release 427 (PR 18997): every address is its 16 bytes (IPv4 as
 -- ::ffff:a.b.c.d), a range written with a dotted quad fixes 96 + prefix of those 128 bits, any other
 -- range (even ::ffff:10.0.0.0/104) prefix bits, so an IPv6 range such as ::/0 or ::ffff:0:0/96 holds IPv4
@@ -115,7 +117,9 @@ FROM (
                         WHEN strpos(threat_ip, ':') > 0 THEN TRY_CAST(split_part(threat_ip, '/', 2) AS INTEGER)
                         ELSE TRY_CAST(split_part(threat_ip, '/', 2) AS INTEGER) + 96 END AS prefix_bits,
                    to_hex(CAST(TRY_CAST(split_part(threat_ip, '/', 1) AS IPADDRESS) AS VARBINARY)) AS base_hex
-            FROM (SELECT DISTINCT threat_ip FROM incident_iocs) AS submitted
+            FROM (SELECT DISTINCT threat_ip
+                  FROM (SELECT threat_ip, ',' || threat_ip || ',' AS listed FROM incident_iocs) AS stored
+                  WHERE :indicators = '' OR strpos(:indicators, listed) > 0) AS submitted
             WHERE regexp_like(threat_ip, '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$')
         ) AS parsed
     ) AS ioc

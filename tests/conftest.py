@@ -42,6 +42,23 @@ def fake_aws_environment(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+@pytest.fixture(autouse=True)
+def evidence_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Every test keeps its evidence log (bot/evidence/) in a folder of its own, never in the default IOC
+    store under the home directory; processes a test starts inherit it through the environment."""
+    folder = tmp_path / "evidence-store"
+    monkeypatch.setenv("FLOWBOT_EVIDENCE_STORE", str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def no_enrichment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answers name no machines (bot/enrich/) unless a test turns it on: with the Athena engine `auto` would
+    reach EC2 and AWS's ip-ranges.json on the internet. Processes a test starts inherit it; a test that wants
+    names sets FLOWBOT_ENRICH=on and FLOWBOT_ENRICH_IP_RANGES_URL to tests/fixtures/ip-ranges.json."""
+    monkeypatch.setenv("FLOWBOT_ENRICH", "off")
+
+
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     """A real Redis database, empty before and after the test (never db 0)."""

@@ -36,7 +36,20 @@ Each statement is as narrow as the API allows:
   no GetBucketLocation (boto3 never asks it and Athena never reads the store). A missing installation
   (a workspace not installed) comes back as 403 rather than NoSuchKey, as for the IOC store; slack_sdk's
   store treats every error of a lookup as "not found", so only the warning it logs says AccessDenied.
-Every action here supports resource-level permissions, so no statement has `"Resource": "*"`.
+- EC2, when answers name their machines (FLOWBOT_ENRICH, bot/enrich/): ec2:DescribeNetworkInterfaces and
+  ec2:DescribeInstances (the instances' Name tags), which support no resource-level permissions (Service
+  Authorization Reference, "Actions, resources, and condition keys for Amazon EC2",
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html), so on `*`; with
+  FLOWBOT_ENRICH_ROLE_ARN the pods get only sts:AssumeRole on that role (in each of FLOWBOT_ACCOUNTS, or in
+  any account when none is listed) and the role carries the two Describe actions (`enrich_role_policy`).
+- GuardDuty, for `guardduty <finding-id>` (bot/aws/guardduty.py): guardduty:GetFindings on the detector (the
+  `detector` resource type, `arn:${Partition}:guardduty:${Region}:${Account}:detector/${DetectorId}`, in the
+  Service Authorization Reference, "Actions, resources, and condition keys for Amazon GuardDuty",
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonguardduty.html):
+  FLOWBOT_GUARDDUTY_DETECTOR_ID's, else any detector of the account, in FLOWBOT_GUARDDUTY_REGION (or the
+  policy's region) and each of FLOWBOT_REGIONS; and, only when no detector is configured,
+  guardduty:ListDetectors, which names no resource type there, so on `*`.
+Every other action here supports resource-level permissions, so no other statement has `"Resource": "*"`.
 One consequence of the prefix condition: S3 answers GetObject of a missing key with 404 only to a caller
 allowed to list the bucket, and a GetObject request carries no `s3:prefix`, so a missing IOC object may
 come back as 403 AccessDenied rather than NoSuchKey: `S3ObjectStore.get` then lists that one key to tell
@@ -75,6 +88,12 @@ IOC_STORE_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
 INSTALLATION_STORE_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
 """OAuth mode's S3 stores (slack_sdk's, bot/slack/installations.py): put, get and delete one object at a
 time."""
+ENRICH_ACTIONS = ("ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces")
+"""What naming the machines reads (bot/enrich/eni.py): the interfaces, and their instances' Name tags."""
+GUARDDUTY_READ_ACTIONS = ("guardduty:GetFindings",)
+"""The GuardDuty pivot reads one finding by id (bot/aws/guardduty.py `read_finding`)."""
+GUARDDUTY_LIST_ACTIONS = ("guardduty:ListDetectors",)
+"""…after finding the region's detector, when FLOWBOT_GUARDDUTY_DETECTOR_ID does not name it."""
 VIEW_ACTIONS = ("glue:CreateTable", "glue:GetTable", "glue:UpdateTable")
 """CREATE OR REPLACE VIEW creates the view, or updates it when it exists."""
 
@@ -270,6 +289,38 @@ def _table_arns(arns: _Arns, settings: Settings, tables: list[str]) -> list[str]
     ]
 
 
+def _enrich(settings: Settings) -> list[dict[str, Any]]:
+    """Naming the machines: EC2's two Describe actions, or the role that has them."""
+    if not settings.enrich_enabled:
+        return []
+    role = settings.enrich_role_arn
+    if role is None:
+        return [_statement("EnrichDescribeInterfaces", ENRICH_ACTIONS, ["*"])]
+    accounts = settings.accounts or ("*",)
+    roles = [role.replace("{account}", account) for account in accounts] if "{account}" in role else [role]
+    return [_statement("EnrichAssumeRole", ("sts:AssumeRole",), roles)]
+
+
+def enrich_role_policy() -> dict[str, Any]:
+    """The policy FLOWBOT_ENRICH_ROLE_ARN's role needs in each account (its trust policy names the pods'
+    role)."""
+    return {"Version": POLICY_VERSION, "Statement": [_statement("EnrichDescribe", ENRICH_ACTIONS, ["*"])]}
+
+
+def _guardduty(settings: Settings, arns: _Arns) -> list[dict[str, Any]]:
+    """The GuardDuty pivot: GetFindings on the detector in each region a finding may be read in, and
+    ListDetectors when the detector must be found."""
+    regions = dict.fromkeys([settings.guardduty_region or arns.region, *settings.regions])
+    detector = settings.guardduty_detector_id or "*"
+    detectors = [
+        f"arn:{arns.partition}:guardduty:{region}:{arns.account}:detector/{detector}" for region in regions
+    ]
+    statements = [_statement("GuardDutyReadFindings", GUARDDUTY_READ_ACTIONS, detectors)]
+    if settings.guardduty_detector_id is None:
+        statements.append(_statement("GuardDutyListDetectors", GUARDDUTY_LIST_ACTIONS, ["*"]))
+    return statements
+
+
 def runtime_policy(
     settings: Settings,
     *,
@@ -333,6 +384,8 @@ def runtime_policy(
     statements.append(
         _statement("S3BucketLocation", ("s3:GetBucketLocation",), [arns.bucket(b) for b in buckets])
     )
+    statements += _enrich(settings)
+    statements += _guardduty(settings, arns)
     return {"Version": POLICY_VERSION, "Statement": statements}
 
 

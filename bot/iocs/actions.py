@@ -23,6 +23,8 @@ class IocReply:
     text: str
     csv_path: Path | None = None
     announce: str | None = None
+    added: tuple[str, ...] = ()
+    """Indicators this request added that the store did not hold: what a retro-hunt looks for."""
 
 
 def _sentence(text: str) -> str:
@@ -64,7 +66,7 @@ def run_ioc_request(
         text = f":shield: {'; '.join(parts).capitalize()}{why}. Hunts use them from now on: `/flow hunt`."
         where = f" in <#{channel}>" if channel else ""
         announce = f":shield: {_who(actor)} {'; '.join(parts)}{why} (via {source.replace('_', ' ')}{where})"
-        return IocReply(text, announce=announce)
+        return IocReply(text, announce=announce, added=tuple(added))
     if isinstance(request, IocRemove):
         removed = [
             i for i in request.indicators if store.remove(i, actor=actor, channel=channel, source=source)

@@ -28,6 +28,7 @@ from ipaddress import (
 )
 
 from bot.echo import shown
+from bot.identifiers import canonical_network
 from bot.words import normalise, refang
 
 Network = IPv4Network | IPv6Network
@@ -52,13 +53,6 @@ class IndicatorError(ValueError):
     """What was wrong with an indicator and the form it takes, in one line a responder can act on."""
 
 
-def _canonical(network: Network) -> str:
-    """A single address as itself, a range as `address/prefix`."""
-    if network.prefixlen == network.max_prefixlen:
-        return str(network.network_address)
-    return str(network)
-
-
 @dataclass(frozen=True)
 class Indicator:
     """One IP address or CIDR range; `value` is canonical, so equal indicators compare equal."""
@@ -71,8 +65,8 @@ class Indicator:
             network = ip_network(self.value, strict=True)
         except ValueError:
             raise IndicatorError(f"`{shown(self.value)}` is not {FORMS}") from None
-        if _canonical(network) != self.value:
-            raise IndicatorError(f"`{shown(self.value)}` is written {_canonical(network)} here")
+        if canonical_network(network) != self.value:
+            raise IndicatorError(f"`{shown(self.value)}` is written {canonical_network(network)} here")
 
     @property
     def network(self) -> Network:
@@ -129,7 +123,7 @@ def parse_indicator(text: str) -> Indicator:
         except ValueError:
             raise IndicatorError(f"`{shown(word)}` is not {FORMS}") from None
     try:
-        return Indicator(_canonical(ip_network(value, strict=True)))
+        return Indicator(canonical_network(ip_network(value, strict=True)))
     except ValueError:
         pass
     try:
@@ -137,7 +131,7 @@ def parse_indicator(text: str) -> Indicator:
     except ValueError:
         raise IndicatorError(f"`{shown(word)}` is not {FORMS}") from None
     raise IndicatorError(
-        f"`{shown(word)}` has host bits set: the range is {_canonical(interface.network)}, "
+        f"`{shown(word)}` has host bits set: the range is {canonical_network(interface.network)}, "
         f"the single address {interface.ip}"
     )
 
@@ -156,7 +150,7 @@ def _from_candidate(candidate: str, in_url: bool) -> Indicator | None:
     if not prefix or in_url:  # in a URL, `/16` is a path
         return single
     try:
-        return Indicator(_canonical(ip_network(f"{address}/{prefix}", strict=True)))
+        return Indicator(canonical_network(ip_network(f"{address}/{prefix}", strict=True)))
     except ValueError:
         return single  # host bits set (an interface's notation) or no valid prefix: the address
 

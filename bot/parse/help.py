@@ -31,6 +31,20 @@ def help_text(
             "• `context [account …] [region …] [last 6h | from … to …]` — scope every query in this "
             "channel (a new one replaces it); `context` shows it, `context clear` removes it."
         )
+        lines.append(
+            "• `evidence [--last 7d | --from … --to …]` — this channel's evidence log: every query run here, "
+            "who asked, the exact SQL and values, query id, bytes scanned, cost and the CSV's SHA-256, "
+            "as a CSV and a JSON-lines file."
+        )
+        lines.append(
+            "• `guardduty <finding-id> [--region <name>]` — read a GuardDuty finding and run `ratio` and "
+            "`timeline` for its remote address and local interface around its time, in one thread (also the "
+            "*Pivot on GuardDuty* message shortcut)."
+        )
+        lines.append(
+            "• `watch <query> every 15m` — run a query on newly delivered flow logs on a schedule and post "
+            f"only new findings here, for {settings.watch_max_days} days; `watch list`, `watch stop <id>`."
+        )
     lines.append(f"• {code('help')} — this list.")
     lines.append(f"Options: {OPTION_FORMS}. Default window: last {settings.default_window}; times are UTC.")
     return "\n".join(lines)

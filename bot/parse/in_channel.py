@@ -9,16 +9,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.evidence.request import EvidenceRequest
 from bot.iocs.commands import IocRequest, parse_ioc
 from bot.parse.channel_context import ChannelContext, ContextRequest, parse_context
 from bot.parse.command import CancelRequest, HelpRequest, parse_command
+from bot.parse.evidence import parse_evidence
+from bot.parse.guardduty import GUARDDUTY_WORD, parse_guardduty
+from bot.parse.watch import WATCH_WORD, parse_watch
 from bot.query.catalog import Catalog
-from bot.request import FlowRequest
+from bot.request import FlowRequest, GuardDutyRequest
 from bot.settings import Settings
+from bot.watches import WatchRequest
 from bot.words import CommandError, normalise
 
 Request = FlowRequest | HelpRequest | CancelRequest | IocRequest
-ChannelRequest = Request | ContextRequest
+ChannelRequest = Request | ContextRequest | GuardDutyRequest | EvidenceRequest | WatchRequest
 """What a command typed in a Slack channel can ask: a channel has a context to show, set or clear."""
 
 
@@ -39,6 +44,13 @@ def parse(
         return parse_ioc(words[1:])
     if words and words[0].lower() == "context":
         raise CommandError("`context` belongs to a Slack channel; here give --account, --region or --last")
+    if words and words[0].lower() == GUARDDUTY_WORD:
+        raise CommandError(
+            "`guardduty` runs from Slack: `/flow guardduty <finding-id>` in a channel, or the *Pivot on "
+            "GuardDuty* message shortcut on the finding's message"
+        )
+    if words and words[0].lower() == WATCH_WORD:
+        raise CommandError("`watch` runs from Slack: `/flow watch hunt every 15m` in the channel to watch")
     return parse_command(text, catalog, settings, now, context)
 
 
@@ -49,4 +61,10 @@ def parse_in_channel(
     words = _words(text)
     if words and words[0].lower() == "context":
         return parse_context(words[1:], settings, now)
+    if words and words[0].lower() == "evidence":
+        return parse_evidence(words[1:], now)
+    if words and words[0].lower() == GUARDDUTY_WORD:
+        return parse_guardduty(words[1:], settings)
+    if words and words[0].lower() == WATCH_WORD:
+        return parse_watch(words[1:], catalog, settings, now, context)
     return parse(text, catalog, settings, now, context)

@@ -41,8 +41,10 @@ EXTRA_TABLES: dict[str, frozenset[str]] = {LOGICAL_TABLE: frozenset({IOC_TABLE})
 """Tables a template may read besides its own: hunts on `vpcflow` join the IOC table."""
 
 SCOPE_PARAMS: frozenset[str] = frozenset(
-    {"from_ts", "to_ts", "from_iso", "to_iso", "first_day", "last_day", "account", "region"}
+    {"from_ts", "to_ts", "from_iso", "to_iso", "first_day", "last_day", "account", "region", "indicators"}
 )
+"""Values every request binds (`FlowRequest.bindings`) that narrow what a template reads; `indicators` is a
+hunt's list of indicators, one string (`,a,b,`), for a retro-hunt of new ones."""
 REQUIRED_SCOPE: dict[str, frozenset[str]] = {
     LOGICAL_TABLE: frozenset({"from_ts", "to_ts", "first_day", "last_day"}),
     JSON_TABLE: frozenset({"from_iso", "to_iso"}),  # the playbook's JSON table has no partitions
@@ -59,7 +61,8 @@ PRESETS_FILE: Final = "_columns.toml"
 """The column presets, by name, in the templates' folder: lists that several specs would otherwise repeat."""
 
 AthenaType = Literal["integer", "bigint", "smallint", "double", "varchar", "boolean", "timestamp", "date"]
-ColumnKind = Literal["ip", "bytes", "count", "time", "epoch", "text", "number", "port"]
+ColumnKind = Literal["ip", "eni", "bytes", "count", "time", "epoch", "text", "number", "port"]
+"""How a column is shown; `ip` and `eni` (a network interface id) columns are also named (bot/enrich/)."""
 
 
 class TemplateError(ValueError):

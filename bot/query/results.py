@@ -46,6 +46,18 @@ class ScanStats:
 
 
 @dataclass(frozen=True)
+class SentQuery:
+    """The statement an engine sent, exactly as sent: its SQL text and the values bound to it (what an
+    incident's evidence log keeps, bot/evidence/)."""
+
+    sql: str
+    positional: tuple[str, ...] = ()
+    """Athena's ExecutionParameters, in the order of the `?` placeholders."""
+    named: tuple[tuple[str, str | int], ...] = ()
+    """DuckDB's named values (`$name`), in the order the SQL names them."""
+
+
+@dataclass(frozen=True)
 class Estimate:
     """What a query would read, known before it runs: the sizes of the objects its partitions hold.
 

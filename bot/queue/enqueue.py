@@ -15,19 +15,23 @@ from rq import Callback, Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
+from bot.evidence.request import EvidenceRequest
 from bot.iocs.commands import IocRequest
 from bot.iocs.store import Source
 from bot.queue.cancel import CancelOutcome, remember, request_cancel
 from bot.redis_keys import REQUEST_KEY, RQ_FAILURE_TTL_SECONDS, RQ_RESULT_TTL_SECONDS
-from bot.request import FlowRequest, ReplyTarget
+from bot.request import FlowRequest, GuardDutyRequest, ReplyTarget
 from bot.settings import Settings
 
 FLOW_JOB = "bot.worker.jobs.run_flow_job"
 IOC_JOB = "bot.worker.jobs.run_ioc_job"
+EVIDENCE_JOB = "bot.worker.evidence_export.run_evidence_job"
+GUARDDUTY_JOB = "bot.worker.guardduty.run_guardduty_job"
 ON_FAILURE = "bot.worker.jobs.report_failure"
 """The worker's job functions, by dotted path (RQ imports them in the worker): the Slack app that enqueues
 never imports the job module, nor the engines, SQL parser and database behind it."""
 IOC_JOB_TIMEOUT_SECONDS = 120
+GUARDDUTY_JOB_TIMEOUT_SECONDS = 120
 PARKING_WAIT_SECONDS = 3.0
 
 
@@ -64,6 +68,24 @@ class FlowQueue:
         """
         args = (request.model_dump(mode="json"), target.model_dump(mode="json"), source)
         return self._enqueue_once(target, IOC_JOB, args, IOC_JOB_TIMEOUT_SECONDS, f"ioc {request.kind}")
+
+    def submit_evidence(self, request: EvidenceRequest, target: ReplyTarget) -> bool:
+        """Enqueue a channel's evidence export (bot/worker/evidence_export.py); False on a Slack retry."""
+        args = (request.model_dump(mode="json"), target.model_dump(mode="json"))
+        return self._enqueue_once(target, EVIDENCE_JOB, args, IOC_JOB_TIMEOUT_SECONDS, request.text)
+
+    def submit_guardduty(self, request: GuardDutyRequest, target: ReplyTarget) -> bool:
+        """Enqueue a GuardDuty pivot (bot/worker/guardduty.py); False when it was already enqueued (a Slack
+        retry). Retried like a query: a re-run posts no second header and queues no query twice."""
+        args = (request.model_dump(mode="json"), target.model_dump(mode="json"))
+        return self._enqueue_once(
+            target,
+            GUARDDUTY_JOB,
+            args,
+            GUARDDUTY_JOB_TIMEOUT_SECONDS,
+            request.text,
+            retries=self.settings.job_retries,
+        )
 
     def _enqueue_once(
         self,

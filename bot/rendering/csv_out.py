@@ -8,7 +8,7 @@ missing value, is left as it is: no spreadsheet evaluates it.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -28,10 +28,19 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
-def write_csv(out: TextIO, columns: list[Column], batches: Iterable[list[Row]]) -> Iterator[list[Row]]:
-    """Write the header, then each batch as it passes; yields the batches on for other consumers."""
+def write_csv(
+    out: TextIO,
+    columns: list[Column],
+    batches: Iterable[list[Row]],
+    extend: Callable[[Row], Row] | None = None,
+) -> Iterator[list[Row]]:
+    """Write the header, then each batch as it passes; yields the batches on for other consumers.
+
+    `extend` adds cells to each written row (the names of its addresses: `columns` then lists them too);
+    the batches yielded on are the rows as they came."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.name for c in columns])
     for batch in batches:
-        writer.writerows([safe_cell(v) for v in row] for row in batch)
+        rows = batch if extend is None else map(extend, batch)
+        writer.writerows([safe_cell(v) for v in row] for row in rows)
         yield batch

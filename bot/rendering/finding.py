@@ -8,6 +8,8 @@ caller escapes it for Slack.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.query.catalog import ROWS_FIELD, QueryTemplate
 from bot.query.results import Column, Row
 from bot.rendering.cells import cell, human_bytes, human_count
@@ -69,8 +71,24 @@ def _hunt_sentence(digest: list[DigestLine]) -> str:
     return f"{said} ({hosts}, {indicators} matched)"
 
 
+NAMED_INDICATORS = 5
+"""Indicators a line names; more are counted."""
+
+
+def some_indicators(indicators: Sequence[str], quote: str = "") -> str:
+    """`a, b, c and 4 more`: a long list of indicators, short enough for a phone."""
+    named = ", ".join(f"{quote}{i}{quote}" for i in indicators[:NAMED_INDICATORS])
+    extra = len(indicators) - NAMED_INDICATORS
+    return f"{named} and {extra} more" if extra > 0 else named
+
+
 def _nothing(request: FlowRequest) -> str:
-    """An empty answer, with the usual reason: the window was too narrow."""
+    """An empty answer, with the usual reason: the window was too narrow. A retro-hunt's empty answer is
+    the answer itself: no traffic with the new indicators."""
+    if request.indicators:
+        days = (request.window.end - request.window.start).days
+        named = some_indicators(request.indicators, quote="`")
+        return f"No traffic with {named} in {days} days ({request.window.describe()})."
     return f"No records matched `{request.text}` in {request.window.describe()} — try a wider window."
 
 

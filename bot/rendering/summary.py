@@ -34,6 +34,10 @@ class Summary:
     digest: list[DigestLine] | None = None
     """For a hunt: flows folded per host and indicator, shown instead of the first rows."""
     shown: int = 10
+    machines: tuple[tuple[str, str], ...] = ()
+    """What the shown rows' addresses and ENIs are (bot/enrich/): (value, name), first seen first."""
+    names_note: str | None = None
+    """`names unavailable: <why>` when naming them failed or ran out of time."""
 
     def headline(self) -> str:
         """`Data ratio · ratio 10.0.1.25`."""
@@ -111,6 +115,14 @@ class Summary:
             "← the indicator sent to the host (OUTBOUND)",
         ]
 
+    def machines_lines(self) -> list[str]:
+        """The names section: `Machines`, then one `value  name` line each, and the note when names are
+        missing; empty when enrichment is off or found nothing."""
+        lines = [f"{value}  {name}" for value, name in self.machines[:MAX_MACHINES]]
+        if len(self.machines) > MAX_MACHINES:
+            lines.append(f"… and {len(self.machines) - MAX_MACHINES} more named in the CSV")
+        return (["Machines", *lines] if lines else []) + ([self.names_note] if self.names_note else [])
+
     def table(self) -> str:
         """The shown rows as aligned monospace text; empty when nothing matched."""
         text = monospace(self.shown_grid())
@@ -125,7 +137,9 @@ class Summary:
     def text(self) -> str:
         """Plain text for a terminal: the finding, the table, the scope."""
         body = self.table() or self.empty_note()
-        return f"{self.finding()}\n\n{self.headline()}\n{body}\n\n{self.scope_line()}"
+        names = "\n".join(self.machines_lines())
+        names = f"\n\n{names}" if names else ""
+        return f"{self.finding()}\n\n{self.headline()}\n{body}{names}\n\n{self.scope_line()}"
 
     def fallback(self) -> str:
         """Notification text for Slack (shown where blocks are not): the finding."""
@@ -146,11 +160,22 @@ class Summary:
             text = self.table()
             body = f"```\n{_escape(text)}\n```" if text else f"_{self.empty_note()}_"
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _fit(body)}})
-        scope = "\n".join([*(self.notes() if table else []), self.scope_line()])
+        machines = [f"`{_escape(v)}` {_escape(n)}" for v, n in self.machines[:MAX_MACHINES]]
+        if machines:
+            more = len(self.machines) - len(machines)
+            tail = [f"… and {more} more named in the CSV"] if more > 0 else []
+            text = "\n".join(["*Machines*", *machines, *tail])
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _fit(text)}})
+        names_note = [self.names_note] if self.names_note else []
+        scope = "\n".join([*(self.notes() if table else []), *names_note, self.scope_line()])
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _fit(_escape(scope))}]})
         if table is not None:
             blocks.append(table)  # Slack renders a table at the bottom of the message anyway
         return blocks
+
+
+MAX_MACHINES = 10
+"""Names the summary lists at most (every named value is in the CSV's `_name` columns)."""
 
 
 def _seen(first: datetime | None, last: datetime | None) -> str:

@@ -15,12 +15,13 @@ the finding in one sentence and where the answer went. Nothing is lost on the wa
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from redis import Redis
 from slack_sdk import WebClient
@@ -140,6 +141,8 @@ class Delivered:
     csv_direct: bool = False
     """The CSV went to the asker's DM because Slack keeps files out of channels Flowbot is not in."""
     csv_failed: bool = False
+    csv_sha256: str | None = None
+    """The SHA-256 (hex) of the CSV's bytes exactly as uploaded to Slack; None when no CSV went."""
 
     def where(self) -> str:
         """A few words for the status message; empty when everything is in the thread."""
@@ -204,6 +207,7 @@ def post_answer(
             )
     if csv_path is None or not summary.stats.rows:
         return Delivered(posted)
+    digests: list[str] = []
     try:
         direct = upload_csv(
             client,
@@ -213,6 +217,7 @@ def post_answer(
             filename=f"flowbot-{summary.request.query}-{target.job_id[:8]}.csv",
             title=f"{summary.request.text} ({summary.stats.rows:,} rows)",
             about=f"`{summary.request.text}`",
+            on_digest=digests.append,
         )
     except (SlackApiError, OSError) as exc:  # the upload URL's HTTPError is an OSError
         log.warning("CSV upload for job %s failed: %s", target.job_id, exc)
@@ -227,7 +232,7 @@ def post_answer(
             "Ask again for the file.",
         )
         return Delivered(posted, csv_failed=True)
-    return Delivered(posted, csv_direct=direct)
+    return Delivered(posted, csv_direct=direct, csv_sha256=digests[-1] if digests else None)
 
 
 def post_message(
@@ -298,15 +303,17 @@ def upload_csv(
     filename: str,
     title: str,
     about: str,
+    on_digest: Callable[[str], object] | None = None,
 ) -> bool:
-    """The file in the thread of `posted`; True when it had to go to the asker's DM instead.
+    """The file in the thread of `posted`; True when it had to go to the asker's DM instead. `on_digest`
+    hears the SHA-256 of the bytes Slack took (bot/evidence/ keeps it).
 
     `chat:write.public` covers messages, not files: in a public channel Flowbot was not invited to,
     files.completeUploadExternal answers `not_in_channel` (docs.slack.dev/reference/methods/
     files.completeUploadExternal, Errors). The file then goes to the asker's DM and the thread says so.
     """
     try:
-        upload_file(
+        digest = upload_file(
             client,
             channel_id=posted.channel,
             thread_ts=posted.thread,
@@ -314,6 +321,8 @@ def upload_csv(
             filename=filename,
             title=title,
         )
+        if on_digest is not None:
+            on_digest(digest)
         return False
     except SlackApiError as exc:
         if error_of(exc) not in NOT_POSTABLE or posted.direct:
@@ -323,7 +332,7 @@ def upload_csv(
         text=f":paperclip: The full result of {about}, asked in <#{target.channel_id}>. Slack keeps files "
         f"out of channels Flowbot is not a member of. {INVITE_HINT}",
     )
-    upload_file(
+    digest = upload_file(
         client,
         channel_id=str(dm["channel"]),
         thread_ts=str(dm["ts"]),
@@ -331,6 +340,8 @@ def upload_csv(
         filename=filename,
         title=title,
     )
+    if on_digest is not None:
+        on_digest(digest)
     client.chat_postMessage(
         channel=posted.channel,
         thread_ts=posted.thread,
@@ -342,8 +353,9 @@ def upload_csv(
 
 def upload_file(
     client: WebClient, *, channel_id: str, thread_ts: str, path: Path, filename: str, title: str
-) -> None:
-    """files_upload_v2's three steps, streaming the file from disk instead of reading it whole.
+) -> str:
+    """files_upload_v2's three steps, streaming the file from disk instead of reading it whole; the
+    SHA-256 (hex) of the bytes sent.
 
     slack_sdk's `files_upload_v2` reads the file into memory before sending it; a million-row CSV
     should not sit in a worker's memory, so the bytes are sent from the open file (urllib reads a
@@ -351,7 +363,8 @@ def upload_file(
     """
     size = path.stat().st_size
     issued = client.files_getUploadURLExternal(filename=filename, length=size)
-    with path.open("rb") as body:
+    with path.open("rb") as file:
+        body = _Hashing(file)
         request = urllib.request.Request(  # noqa: S310  # the URL Slack just issued
             str(issued["upload_url"]),
             data=body,
@@ -363,6 +376,20 @@ def upload_file(
     client.files_completeUploadExternal(
         files=[{"id": issued["file_id"], "title": title}], channel_id=channel_id, thread_ts=thread_ts
     )
+    return body.sha256.hexdigest()
+
+
+class _Hashing:
+    """A file as urllib reads a request body (`read` in blocks), hashing every byte it hands out."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.sha256 = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        block = self.file.read(size)
+        self.sha256.update(block)
+        return block
 
 
 def post_ioc_reply(client: WebClient, target: ReplyTarget, text: str, csv_path: Path | None = None) -> Posted:

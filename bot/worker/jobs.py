@@ -10,6 +10,7 @@ import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +24,11 @@ from rq.timeouts import JobTimeoutException
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.enrich.lookup import start_names
+from bot.enrich.names import names_columns
+from bot.evidence.recorder import EvidenceRecorder
+from bot.evidence.recorder import running as running_evidence
+from bot.evidence.records import Outcome
 from bot.iocs.actions import run_ioc_request
 from bot.iocs.commands import IOC_REQUEST
 from bot.iocs.objects import object_store_for
@@ -32,12 +38,14 @@ from bot.query.engines import EngineError, make_engine
 from bot.query.engines.base import RunControl
 from bot.queue.cancel import cancelled_by, is_cancelled
 from bot.queue.confirmations import PendingConfirmations
+from bot.queue.enqueue import FlowQueue
 from bot.recent import note_query
 from bot.rendering.cost import estimate_phrase, scan_phrase
 from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest, ReplyTarget
 from bot.settings import Settings
 from bot.slack.delivery import (
+    Posted,
     deliver_once,
     is_answered,
     permalink,
@@ -52,6 +60,7 @@ from bot.slack.status_board import StatusBoard, status_board
 from bot.worker.answer import answer
 from bot.worker.budget import ChannelBudget
 from bot.worker.preflight import Cleared, NeedsConfirmation, OverBudget, preflight
+from bot.worker.retrohunt import announce_retrohunt, retrohunt_request, retrohunt_target
 from bot.worker.undelivered import keep_reply, keep_undelivered
 
 log = logging.getLogger(__name__)
@@ -85,6 +94,7 @@ def run_flow_job(
     except NotInstalledError as exc:  # uninstalled since it was asked: nobody to answer, nothing to run
         log.warning("job %s dropped: %s", target.job_id, exc)
         return {"status": "not installed"}
+    evidence = EvidenceRecorder(settings, request, target, asked_at=job.created_at, confirmed_by=confirmed_by)
     pacer = ChannelPacer(redis, settings.channel_post_interval_seconds)
     board = status_board(client, redis, target, settings)
     view = partial(
@@ -99,6 +109,7 @@ def run_flow_job(
         cancelled = view(state=JobState.CANCELLED, cancelled_by=cancelled_by(redis, target.job_id))
         deliver_once(redis, target, lambda: finish(client, board, target, cancelled))
         note_query(redis, settings, target, request.text, "cancelled")
+        evidence.record("cancelled", cancelled_by=cancelled.cancelled_by)
         return {"status": "cancelled"}
     note_query(redis, settings, target, request.text, "running")
     try:
@@ -122,8 +133,14 @@ def run_flow_job(
             confirmed=confirmed_by is not None,
         )
         if not isinstance(verdict, Cleared):
-            return _stop_before_running(client, redis, board, target, settings, request, verdict, view)
+            return _stop_before_running(
+                client, redis, board, target, settings, request, verdict, view, evidence
+            )
         cleared = verdict
+        # the names are looked up while the query runs, and waited for no longer than their bound
+        names = None
+        if settings.enrich_enabled and names_columns(catalog[request.query].columns):
+            names = start_names(settings, redis, request.account, request.region)
         with tempfile.TemporaryDirectory(prefix="flowbot-") as tmp:
             csv_path = Path(tmp) / "result.csv"
             with csv_path.open("w", newline="", encoding="utf-8") as out:
@@ -136,9 +153,12 @@ def run_flow_job(
                     csv_out=out,
                     control=RunControl(
                         token=target.job_id,
+                        on_start=evidence.on_start,
+                        on_sent=evidence.on_sent,
                         should_cancel=lambda: is_cancelled(redis, target.job_id),
                         on_progress=lambda scanned: board.show(view(state=JobState.RUNNING, scanned=scanned)),
                     ),
+                    names=names,
                 )
             _settle(budget, cleared, summary.stats.bytes_scanned)
             more = ResultPages(redis, settings.summary_rows).keep(
@@ -167,7 +187,12 @@ def run_flow_job(
                 posted = delivered.summary
                 shown = posted.ts if posted.direct else board.ts or posted.ts
                 link = permalink(client, posted.channel, shown)
+                evidence.delivered(delivered.csv_sha256, link)
                 note_query(redis, settings, target, request.text, "answered", done.finding, link)
+                try:
+                    announce_retrohunt(client, settings, request, target, done.finding or "", link)
+                except SlackApiError as exc:  # the answer is posted; the announcement is a copy of it
+                    log.warning("job %s: retro-hunt announcement failed: %s", target.job_id, exc)
 
             try:
                 deliver_once(redis, target, send)
@@ -187,6 +212,7 @@ def run_flow_job(
                 )
                 board.show(view(state=JobState.FAILED, finding=reason), force=True)
                 note_query(redis, settings, target, request.text, "failed", reason)
+                evidence.record("undelivered", stats=summary.stats, reason=reason)
                 return {"status": "undelivered", "rows": summary.stats.rows, "kept": str(kept)}
     except EngineError as exc:
         reason = str(exc)
@@ -201,7 +227,11 @@ def run_flow_job(
         )
         deliver_once(redis, target, lambda: finish(client, board, target, failed))
         note_query(redis, settings, target, request.text, state.value, reason)
+        ended: Outcome = "cancelled" if state is JobState.CANCELLED else "failed"
+        evidence.record(ended, stats=exc.stats, reason=reason, cancelled_by=failed.cancelled_by)
         return {"status": state.value, "reason": reason}
+    if evidence.was_delivered:  # by this run: a run that found it answered leaves the entry to that one
+        evidence.record("answered", stats=summary.stats)
     stats = summary.stats
     return {"status": "answered", "rows": stats.rows, "bytes_scanned": stats.bytes_scanned}
 
@@ -215,6 +245,7 @@ def _stop_before_running(
     request: FlowRequest,
     verdict: NeedsConfirmation | OverBudget,
     view: Callable[..., StatusView],
+    evidence: EvidenceRecorder,
 ) -> dict[str, Any]:
     """The pre-flight check stopped the query: refuse it over the budget (its one final answer), or park
     it and ask *Run it?* on its status message (the answer comes after a click,
@@ -226,6 +257,7 @@ def _stop_before_running(
         refused = view(state=JobState.FAILED, finding=reason)
         deliver_once(redis, target, lambda: finish(client, board, target, refused))
         note_query(redis, settings, target, request.text, "failed", reason)
+        evidence.record("refused", reason=reason)
         return {"status": status, "estimate_bytes": verdict.estimate.bytes}
 
     if isinstance(verdict, OverBudget):
@@ -288,9 +320,12 @@ def run_ioc_job(request_data: dict[str, Any], target_data: dict[str, Any], sourc
             source=source,  # type: ignore[arg-type]  # one of Source, set by the listener
             export_dir=Path(tmp),
         )
+        replies: list[Posted] = []
         try:
             deliver_once(
-                job.connection, target, lambda: post_ioc_reply(client, target, reply.text, reply.csv_path)
+                job.connection,
+                target,
+                lambda: replies.append(post_ioc_reply(client, target, reply.text, reply.csv_path)),
             )
         except (SlackApiError, OSError) as exc:  # the store changed: keep the words, never redo the change
             asked = f"ioc {request.kind}"
@@ -302,6 +337,7 @@ def run_ioc_job(request_data: dict[str, Any], target_data: dict[str, Any], sourc
                 csv_path=reply.csv_path,
                 why=str(exc),
             )
+    _queue_retrohunt(job.connection, settings, target, reply.added, replies[0] if replies else None)
     announce_to = settings.ioc_announce_channel
     if reply.announce and announce_to and announce_to != target.channel_id:
         try:
@@ -309,6 +345,22 @@ def run_ioc_job(request_data: dict[str, Any], target_data: dict[str, Any], sourc
         except SlackApiError as exc:  # the change is made and its asker told: never redo it for this
             log.warning("job %s: announce in %s failed: %s", target.job_id, announce_to, exc)
     return {"status": "answered", "kind": request.kind}
+
+
+def _queue_retrohunt(
+    redis: Redis, settings: Settings, submission: ReplyTarget, added: tuple[str, ...], reply: Posted | None
+) -> None:
+    """Hunt the new indicators back FLOWBOT_RETROHUNT_DAYS, in the thread of the submission's reply (or in its
+    channel, when the reply could not be posted). Once per submission: the queue keeps one job per id."""
+    request = retrohunt_request(added, load_catalog(), settings, datetime.now(UTC))
+    if request is None:
+        return
+    where = (reply.channel, reply.thread) if reply is not None else (submission.channel_id, None)
+    target = retrohunt_target(submission, *where)
+    try:
+        FlowQueue(redis, settings).submit(request, target)
+    except RedisError as exc:  # the indicators are in; the responder can still run `hunt` by hand
+        log.warning("job %s: the retro-hunt could not be queued: %s", submission.job_id, exc)
 
 
 class WorkHorseDied(RuntimeError):
@@ -373,7 +425,14 @@ def report_failure(
         request = FlowRequest.model_validate(request_data)
         board = status_board(client, connection, target, settings)
         failed = StatusView(JobState.FAILED, request, target.job_id, target.user_id, finding=reason)
-        deliver_once(connection, target, lambda: finish(client, board, target, failed))
+        reported = deliver_once(connection, target, lambda: finish(client, board, target, failed))
         note_query(connection, settings, target, request.text, "failed", reason)
+        if reported:
+            confirmed = job.args[2] if len(job.args) > 2 else None
+            recorder = running_evidence(target.job_id) or EvidenceRecorder(
+                settings, request, target, asked_at=job.created_at, started_at=job.started_at
+            )
+            recorder.confirmed_by = recorder.confirmed_by or confirmed
+            recorder.record("failed", reason=reason)
         return
     deliver_once(connection, target, lambda: post_failure(client, target, asked, reason))

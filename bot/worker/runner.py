@@ -151,7 +151,8 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
     while True:
         worker = make_worker(settings, redis)
         try:
-            worker.work(burst=burst, logging_level=settings.log_level)
+            # RQ's scheduler, beside the worker, queues watch intervals when due (bot/queue/watch_book.py)
+            worker.work(burst=burst, logging_level=settings.log_level, with_scheduler=True)
         except RedisError as exc:  # RQ's own clean-up (registering the worker's death) failed too
             log.warning("worker %s lost Redis (%s)", worker.name, exc)
         if burst or worker.stopping:

@@ -8,12 +8,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from redis import Redis
 
 from bench import (
     bench_ack,
     bench_answer,
     bench_athena,
     bench_deadlines,
+    bench_enrich,
     bench_export,
     bench_faults,
     bench_layouts,
@@ -85,6 +87,19 @@ def test_athena_bench_counts_calls() -> None:
     # 2,501 rows with the header make 3 pages of 1,000; the first is read inside engine.run for the summary
     # on both paths, so what follows is one GetObject against the 2 remaining pages.
     assert (calls.value, calls.reference) == (1, 2)
+
+
+def test_enrich_bench_names_what_it_built(redis_url: str) -> None:
+    """Small inventories and ranges: the bench's own checks hold (known addresses named, a known S3 address
+    `S3 us-east-1`, sampled lookups equal to a brute-force longest match, the cached inventory read back
+    from Redis equal to the one stored), and its key is gone afterwards."""
+    figures = named(bench_enrich.figures(redis_url, sizes=(50, 200), ipv4=300, ipv6=100, rows=2_000, runs=1))
+    load = next(f for f in figures.values() if f.what.startswith("Redis round trip"))
+    assert load.reference == bench_enrich.LIMIT_MS == 3_000 and load.value > 0 and "200 ENIs" in load.what
+    csv = figures[f"{bench_enrich.SECTION}: `ratio` CSV with `_name` columns (ColumnNamer), per 100,000 rows"]
+    assert csv.reference and "2,000 rows" in csv.note
+    assert len(figures) == 9
+    assert not Redis.from_url(redis_url).keys("flowbot:enrich:*")
 
 
 def test_one_scan_bench_reads_before_and_after_and_gets_the_same_rows(tmp_path: Path) -> None:

@@ -306,3 +306,21 @@ def test_the_iocs_are_read_as_athenas_opencsv_serde_reads_them(
     _, rows = run(LocalEngine(sample_root, ioc_dir=tmp_path), req)
     assert rows == expected(oracle_rows, ["192.0.2.77", "198.51.100.23", "203.0.113.66"], req)
     assert rows
+
+
+@pytest.mark.parametrize(
+    "narrowed",
+    [[MINING_POOL], ["198.51.100.0/24", EXFIL_PEER], ["192.0.2.250"]],
+    ids=["one address", "a range and an address", "an indicator without traffic"],
+)
+def test_a_hunt_narrowed_to_some_indicators_answers_as_a_store_holding_only_them(
+    sample_root: Path, tmp_path: Path, oracle_rows: list[Row], narrowed: list[str]
+) -> None:
+    """A retro-hunt names the new indicators (`FlowRequest.indicators`): the store holds others too (and a
+    range that also holds the exfiltration peer), and the answer is the oracle's for the named ones alone."""
+    store = write_iocs(tmp_path, [*PLANTED, "192.0.2.0/24", *narrowed])
+    req = request(*WINDOWS["all three days"]).model_copy(update={"indicators": tuple(narrowed)})
+    _, rows = run(LocalEngine(sample_root, ioc_dir=store), req)
+    assert rows == expected(oracle_rows, narrowed, req)
+    found = {by_name(r)["indicator"] for r in rows}
+    assert found == (set() if narrowed == ["192.0.2.250"] else set(narrowed))

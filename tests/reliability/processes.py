@@ -88,14 +88,14 @@ def worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def kill_hard(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the worker and its work horses at once, as a node or container dying would.
+    """SIGKILL the worker, its work horses and its scheduler at once, as a node or container dying would.
 
     RQ puts each work horse in a process group of its own (`os.setpgrp()` in `Worker.fork_work_horse`), so
     killing the worker's group leaves the horse running: the worker is stopped first (it forks no more), its
     horses are found and killed by their own groups, then the worker's group."""
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGSTOP)
-        for horse in children(proc.pid):
+        for horse in horses(proc.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(horse, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):
@@ -109,4 +109,15 @@ def children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         text = (task / "children").read_text().split()
         found += [int(p) for p in text]
+    return found
+
+
+def horses(pid: int) -> list[int]:
+    """A worker's work horses: the children that lead a process group of their own (RQ's `os.setpgrp()`). The
+    worker's other child, RQ's scheduler (a fork, `with_scheduler=True`), stays in the worker's group."""
+    found = []
+    for child in children(pid):
+        with contextlib.suppress(ProcessLookupError):
+            if os.getpgid(child) == child:
+                found.append(child)
     return found

@@ -19,7 +19,7 @@ from redis import Redis
 from tests.conftest import SAMPLE_END
 from tests.flowlog_oracle import Row, expected_ratio
 from tests.mock_slack import MockSlack, RecordedCall
-from tests.reliability.processes import children, kill_hard, redis_server, worker
+from tests.reliability.processes import horses, kill_hard, redis_server, worker
 from tests.scenarios.flowbot_processes import START, WINDOW, run_worker, serve, slash
 
 pytestmark = pytest.mark.e2e
@@ -82,7 +82,7 @@ def test_a_job_whose_process_dies_under_a_live_worker_runs_again_at_once(
     mock_slack.slow_next("chat.update", 30)
     with worker(env) as running:
         wait_until(lambda: mock_slack.arrived("chat.update"), 30, "the worker to start the job")
-        (horse,) = children(running.pid)
+        (horse,) = horses(running.pid)
         os.kill(horse, signal.SIGKILL)  # the work horse only (out of memory, say); the worker lives
         wait_until(lambda: answers_in_thread(mock_slack, status), 30, "the job to run again")
         time.sleep(2)
@@ -102,7 +102,7 @@ def test_a_job_whose_process_dies_with_no_retries_left_says_so(
         mock_slack.slow_next("chat.update", 15)
         with worker(once) as running:
             wait_until(lambda: mock_slack.arrived("chat.update"), 30, "the worker to start the job")
-            (horse,) = children(running.pid)
+            (horse,) = horses(running.pid)
             os.kill(horse, signal.SIGKILL)
             wait_until(lambda: mock_slack.calls("chat.update"), 30, "the failure to be reported")
         # The killed horse's own "running" edit was held 15 s by the mock; on a loaded machine it is answered

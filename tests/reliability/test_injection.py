@@ -517,7 +517,9 @@ def test_no_typed_value_changes_the_sql_athena_runs(template: QueryTemplate) -> 
 
 # --- the template files themselves ---------------------------------------------------------------------
 
-_BIND_PARENTS = (exp.EQ, exp.LT, exp.GTE, exp.Between, exp.Limit)
+_BIND_PARENTS = (exp.EQ, exp.LT, exp.GTE, exp.Between, exp.Limit, exp.StrPosition)
+"""Where a placeholder may stand: compared, or a bound list searched for a column's text (the hunt's
+`strpos(:indicators, listed)`)."""
 
 
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: f"{t.table}-{t.name}")

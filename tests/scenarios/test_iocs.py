@@ -23,8 +23,14 @@ def store(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def env(env: dict[str, str], store: Path) -> dict[str, str]:
-    """The scenario environment with a store on disk and an announce channel."""
-    return {**env, "FLOWBOT_IOC_STORE": str(store), "FLOWBOT_IOC_ANNOUNCE_CHANNEL": ANNOUNCE}
+    """The scenario environment with a store on disk and an announce channel; no retro-hunts, whose
+    answers would add to the messages counted here (tests/scenarios/test_retrohunt.py has them)."""
+    return {
+        **env,
+        "FLOWBOT_IOC_STORE": str(store),
+        "FLOWBOT_IOC_ANNOUNCE_CHANNEL": ANNOUNCE,
+        "FLOWBOT_RETROHUNT_DAYS": "0",
+    }
 
 
 def ack_text(body: str) -> str:

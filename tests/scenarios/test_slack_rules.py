@@ -183,7 +183,8 @@ def test_a_rate_limited_user_group_never_delays_the_ack_or_the_form(
         submitted = form_submission(form, "V0RATE1", "203.0.113.99", "beacon", "U0LEAD")
         assert interaction(app_url, submitted) == (200, "")
         run_worker({**settings})
-        answers = [c for c in accepted(mock_slack, "chat.postMessage") if "203.0.113.99" in c.params["text"]]
+        added = "Added `203.0.113.99`"  # the reply, not its retro-hunt
+        answers = [c for c in accepted(mock_slack, "chat.postMessage") if added in c.params["text"]]
         assert len(answers) == 1 and answers[0].params["channel"] == "C0INC"
     finally:
         app.close()

@@ -62,8 +62,23 @@ def test_the_job_paths_the_app_enqueues_name_the_workers_functions() -> None:
     """The app enqueues by name; a move of the job module must move the names with it."""
     import importlib
 
-    from bot.queue.enqueue import FLOW_JOB, IOC_JOB, ON_FAILURE
+    from bot.queue.enqueue import EVIDENCE_JOB, FLOW_JOB, GUARDDUTY_JOB, IOC_JOB, ON_FAILURE
+    from bot.queue.watch_book import WATCH_FAILED, WATCH_JOB
 
-    for path in (FLOW_JOB, IOC_JOB, ON_FAILURE):
+    for path in (FLOW_JOB, IOC_JOB, ON_FAILURE, EVIDENCE_JOB, GUARDDUTY_JOB, WATCH_JOB, WATCH_FAILED):
         module, _, name = path.rpartition(".")
         assert callable(getattr(importlib.import_module(module), name)), path
+
+
+def test_every_package_is_installed() -> None:
+    """A package missing from `[tool.setuptools] packages` works in the editable checkout and is missing from
+    the image: every folder with an `__init__.py` must be listed."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for top in ("bot", "handlers", "query_templates")
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert found == listed

@@ -192,9 +192,23 @@ def test_a_hunt_reads_the_settings_flow_and_ioc_tables_with_values_only_as_param
         assert value not in sql
     scope = [
         "'2026/11/18'", "'2026/11/20'", "'eu-west-3'", "'eu-west-3'", "'012345678901'", "'012345678901'",
-        str(REQUEST.window.from_ts), str(REQUEST.window.to_ts),
+        str(REQUEST.window.from_ts), str(REQUEST.window.to_ts), "''", "''",
     ]  # fmt: skip
-    assert parameters == scope  # the one read prunes and bounds the window
+    assert parameters == scope  # the one read prunes and bounds the window; every indicator is hunted
+    narrowed = (
+        bindings
+        | FlowRequest(
+            **{
+                **REQUEST.model_dump(),
+                "query": "hunt",
+                "params": {},
+                "indicators": ("203.0.113.7", "10.1.0.0/16"),
+            }
+        ).bindings()
+    )
+    narrowed_sql, narrowed_parameters = to_athena(hunt.sql, SETTINGS, narrowed)
+    assert narrowed_sql == sql and "203.0.113.7" not in sql  # a retro-hunt's indicators: one bound value
+    assert narrowed_parameters[-2:] == ["',203.0.113.7,10.1.0.0/16,'"] * 2
     assert sql.rstrip().endswith("LIMIT 4321")
     joins = [j for j in sqlglot.parse_one(sql, read="trino").find_all(exp.Join) if j.args.get("on")]
     assert len(joins) == 1

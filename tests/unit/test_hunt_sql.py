@@ -94,7 +94,9 @@ def test_locally_the_cidr_test_becomes_a_join_on_precomputed_keys() -> None:
     assert nodes <= {exp.Paren, exp.And, exp.GTE, exp.LTE, exp.Column, exp.Identifier}
     assert sql.upper().count("FLOWBOT_IP_KEY(") == 1 and sql.upper().count("FLOWBOT_NET_LOW(") == 1
     assert sql.upper().count("FLOWBOT_IP_HEX(") == 2  # the flow's address and the indicator's base
-    assert set(names) == {"first_day", "last_day", "region", "account", "from_ts", "to_ts", "limit"}
+    assert set(names) == {
+        "first_day", "last_day", "region", "account", "from_ts", "to_ts", "limit", "indicators"
+    }  # fmt: skip
 
 
 def test_a_cidr_test_outside_a_join_is_rewritten_in_place() -> None:
@@ -358,7 +360,7 @@ def _hunt_locally(flows: list[tuple[str, str]], indicators: list[str]) -> set[tu
         sql, names = _duckdb_sql(HUNT.sql)
         bindings: dict[str, object] = {
             "first_day": "2026/11/18", "last_day": "2026/11/18", "region": "", "account": "",
-            "from_ts": 0, "to_ts": 1000, "limit": 100_000,
+            "from_ts": 0, "to_ts": 1000, "limit": 100_000, "indicators": "",
         }  # fmt: skip
         rows = connection.execute(sql, {n: bindings[n] for n in names}).fetchall()
     finally:

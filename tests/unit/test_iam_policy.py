@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 import bot.slack.installations
-from bot.aws.iam import runtime_policy, s3_location, setup_policy
+from bot.aws.iam import enrich_role_policy, runtime_policy, s3_location, setup_policy
 from bot.cli import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, main
 from bot.settings import MissingSettingError, Settings
 from tests.conftest import fake_aws_environment
@@ -59,7 +59,16 @@ RUNTIME_NEEDS = {
     "s3:AbortMultipartUpload": "Athena's multipart result writes",
     "s3:ListMultipartUploadParts": "Athena's multipart result writes",
     "s3:DeleteObject": "S3ObjectStore.delete",
+    "ec2:DescribeNetworkInterfaces": "enrich.eni.fetch_interfaces (FLOWBOT_ENRICH auto: on with Athena)",
+    "ec2:DescribeInstances": "enrich.eni.instance_names (the instances' Name tags)",
+    "guardduty:GetFindings": "aws.guardduty.read_finding (the `guardduty` pivot)",
+    "guardduty:ListDetectors": "aws.guardduty.detector_id, when FLOWBOT_GUARDDUTY_DETECTOR_ID is unset",
 }
+UNSCOPED_ACTIONS = {"ec2:DescribeNetworkInterfaces", "ec2:DescribeInstances"}
+"""EC2's Describe actions support no resource-level permissions (Service Authorization Reference, "Actions,
+resources, and condition keys for Amazon EC2"): they are granted on `*`, alone in their statement."""
+UNSCOPED_GUARDDUTY = {"guardduty:ListDetectors"}
+"""GuardDuty's ListDetectors names no resource type (the same reference, "…for Amazon GuardDuty"): on `*`."""
 SETUP_NEEDS = {
     "athena:GetWorkGroup": "workgroup._live",
     "athena:CreateWorkGroup": "workgroup.converge_workgroup: a missing workgroup",
@@ -153,10 +162,18 @@ def test_no_wildcard_actions_or_resources_and_every_statement_is_named(build: An
     for statement in policy["Statement"]:
         assert statement["Effect"] == "Allow"
         assert all("*" not in a for a in statement["Action"]), statement
+        if set(statement["Action"]) <= UNSCOPED_ACTIONS | UNSCOPED_GUARDDUTY:
+            assert statement["Resource"] == ["*"]
+            continue
         assert "*" not in statement["Resource"], statement
         for resource in statement["Resource"]:
             assert resource.startswith(
-                ("arn:aws:athena:us-east-1:", "arn:aws:glue:us-east-1:", "arn:aws:s3:::")
+                (
+                    "arn:aws:athena:us-east-1:",
+                    "arn:aws:glue:us-east-1:",
+                    "arn:aws:s3:::",
+                    "arn:aws:guardduty:",
+                )
             )
             # object access is always under a prefix, never a whole bucket
             assert not re.fullmatch(r"arn:aws:s3:::[^/]+/\*", resource), resource
@@ -263,7 +280,7 @@ def test_partition_region_and_an_enforced_output_location() -> None:
     resources = [r for s in policy["Statement"] for r in s["Resource"]]
     assert "arn:aws-cn:athena:cn-north-1:111122223333:workgroup/flowbot" in resources
     assert "arn:aws-cn:s3:::wg-results/enforced/*" in resources
-    assert all(r.startswith("arn:aws-cn:") for r in resources)
+    assert all(r.startswith("arn:aws-cn:") for r in resources if r != "*")  # "*": EC2's Describe actions
 
 
 @pytest.mark.parametrize(
@@ -560,3 +577,71 @@ def test_a_table_in_another_database_is_read_there_and_never_written(build: Any)
         assert not allows(policy, write, table)
     own = f"arn:aws:glue:us-east-1:{ACCOUNT}:table/{settings.athena_database}/{SL_TABLE}"
     assert not allows(policy, "glue:GetTable", own)  # no grant on a same-named table in Flowbot's database
+
+
+# --- naming the machines (bot/enrich/) ------------------------------------------------------------
+
+
+def test_enrichment_adds_the_ec2_describe_actions_only_when_on() -> None:
+    on = runtime_policy(example(enrich="on"), account=ACCOUNT)
+    assert actions(on) >= {"ec2:DescribeNetworkInterfaces", "ec2:DescribeInstances"}
+    assert allows(on, "ec2:DescribeNetworkInterfaces", "*") and allows(on, "ec2:DescribeInstances", "*")
+    off = runtime_policy(example(enrich="off"), account=ACCOUNT)
+    assert not {a for a in actions(off) if a.startswith(("ec2:", "sts:"))}
+    local = runtime_policy(example(engine="local"), account=ACCOUNT)  # auto: off with the local engine
+    assert not {a for a in actions(local) if a.startswith(("ec2:", "sts:"))}
+
+
+def test_an_enrichment_role_is_assumed_in_each_account_and_carries_the_describes() -> None:
+    role = "arn:aws:iam::{account}:role/flowbot-enrich"
+    policy = runtime_policy(
+        example(enrich="on", enrich_role_arn=role, accounts="111122223333,444455556666"), account=ACCOUNT
+    )
+    assert not {a for a in actions(policy) if a.startswith("ec2:")}  # the role describes, not the pods
+    assert allows(policy, "sts:AssumeRole", "arn:aws:iam::444455556666:role/flowbot-enrich")
+    assert not allows(policy, "sts:AssumeRole", "arn:aws:iam::999999999999:role/flowbot-enrich")
+    assert not allows(policy, "sts:AssumeRole", "arn:aws:iam::444455556666:role/admin")
+    anywhere = runtime_policy(example(enrich="on", enrich_role_arn=role), account=ACCOUNT)
+    assert allows(anywhere, "sts:AssumeRole", "arn:aws:iam::999999999999:role/flowbot-enrich")
+    fixed = runtime_policy(
+        example(enrich="on", enrich_role_arn="arn:aws:iam::111122223333:role/x"), account=ACCOUNT
+    )
+    assert allows(fixed, "sts:AssumeRole", "arn:aws:iam::111122223333:role/x")
+    assert actions(enrich_role_policy()) == UNSCOPED_ACTIONS
+    with mock_aws():  # moto's IAM checks the grammar of both documents
+        iam = boto3.client("iam", region_name="us-east-1")
+        iam.create_policy(PolicyName="pods", PolicyDocument=json.dumps(policy))
+        iam.create_policy(PolicyName="role", PolicyDocument=json.dumps(enrich_role_policy()))
+
+
+def test_a_bad_enrichment_role_is_refused() -> None:
+    with pytest.raises(ValueError, match="IAM role ARN"):
+        example(enrich_role_arn="arn:aws:iam::{acct}:role/x")
+
+
+# --- the GuardDuty pivot (bot/aws/guardduty.py) ------------------------------------------------------
+
+
+def test_guardduty_reads_findings_on_the_accounts_detectors_in_its_regions() -> None:
+    policy = runtime_policy(
+        example(regions="us-east-1,eu-west-1", guardduty_region="us-east-2"), account=ACCOUNT
+    )
+    for region in ("us-east-2", "us-east-1", "eu-west-1"):
+        detector = f"arn:aws:guardduty:{region}:{ACCOUNT}:detector/12abc34d567e8fa901bc2d34e56789f0"
+        assert allows(policy, "guardduty:GetFindings", detector)
+    assert not allows(policy, "guardduty:GetFindings", "arn:aws:guardduty:ap-south-1:111122223333:detector/1")
+    assert not allows(policy, "guardduty:GetFindings", "arn:aws:guardduty:us-east-1:999999999999:detector/1")
+    assert allows(policy, "guardduty:ListDetectors", "*")
+    assert not {a for a in actions(policy) if a.startswith("guardduty:")} - {
+        "guardduty:GetFindings", "guardduty:ListDetectors"
+    }  # fmt: skip
+
+
+def test_a_configured_detector_is_the_only_one_read_and_nothing_is_listed() -> None:
+    detector = "12abc34d567e8fa901bc2d34e56789f0"
+    policy = runtime_policy(example(guardduty_detector_id=detector), account=ACCOUNT)
+    assert allows(
+        policy, "guardduty:GetFindings", f"arn:aws:guardduty:us-east-1:{ACCOUNT}:detector/{detector}"
+    )
+    assert not allows(policy, "guardduty:GetFindings", f"arn:aws:guardduty:us-east-1:{ACCOUNT}:detector/0ab")
+    assert "guardduty:ListDetectors" not in actions(policy)

@@ -32,6 +32,7 @@ SHORTCUTS = {  # callback id: (type, name)
     slack_ids.ADD_IOCS_SHORTCUT: ("global", "Add IOCs"),
     slack_ids.IOCS_FROM_MESSAGE_SHORTCUT: ("message", "Add IOCs from message"),
     slack_ids.LOOKUP_IPS_SHORTCUT: ("message", "Look up IPs in message"),
+    slack_ids.GUARDDUTY_SHORTCUT: ("message", "Pivot on GuardDuty"),
 }
 
 # Web API method -> the bot scopes it needs (empty: none). From each method's page on docs.slack.dev.

@@ -46,7 +46,7 @@ from sqlglot import exp
 from bot.query.catalog import IOC_TABLE, JSON_TABLE, LITERAL_PARAMS, LOGICAL_TABLE, QueryTemplate
 from bot.query.engines.base import UNSTEERED, EngineError, ResultStream, RunControl
 from bot.query.engines.estimate import estimate_s3
-from bot.query.results import Column, Estimate, Row, ScanStats, scan_cost
+from bot.query.results import Column, Estimate, Row, ScanStats, SentQuery, scan_cost
 from bot.query.sources import SCOPE_ACCOUNT, flow_relation, is_the_table, scope_accounts
 from bot.query.sql_checks import in_where
 from bot.request import FlowRequest
@@ -265,6 +265,8 @@ class AthenaEngine:
         reuse = self.settings.athena_result_reuse_minutes
         if reuse is not None:
             sql = with_fingerprint(sql, parameters)
+        if control.on_sent is not None:
+            control.on_sent(SentQuery(sql, positional=tuple(parameters)))
         query_id = self._start(sql, parameters, control.token, deadline, self.settings.athena_database, reuse)
         if control.on_start is not None:
             control.on_start(query_id)

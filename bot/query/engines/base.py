@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, TextIO
 
 from bot.query.catalog import QueryTemplate
-from bot.query.results import Column, Estimate, Row, ScanStats
+from bot.query.results import Column, Estimate, Row, ScanStats, SentQuery
 from bot.request import FlowRequest
 
 
@@ -41,6 +41,11 @@ class ResultStream:
     """Set by an engine whose whole result already exists as a CSV (Athena's result object): it copies
     that file to the output as a stream, so the rows need not pass through Python one by one."""
 
+    def filtered(self, keep: Callable[[list[Row]], list[Row]]) -> ResultStream:
+        """The same answer with only the rows `keep` returns from each batch (a watch's new findings): the
+        scan's stats are shared, the rows counted after filtering; the engine's CSV is not copied whole."""
+        return ResultStream(self.columns, map(keep, self._batches), self.stats, self._started)
+
     def batches(self) -> Iterator[list[Row]]:
         """Rows in batches; counts rows and, unless the engine reported its own time, closes the clock."""
         for batch in self._batches:
@@ -57,13 +62,15 @@ class RunControl:
     `token` makes a retried job reuse its query (Athena's ClientRequestToken); `on_start` hears the
     engine's query id; `should_cancel` is asked between polls whether a responder cancelled it;
     `on_progress` hears the bytes scanned so far after each poll. An engine whose queries finish in seconds
-    (local) may ignore all four.
+    (local) may ignore all four. `on_sent` hears the exact SQL and bound values just before they are
+    sent (every engine calls it).
     """
 
     token: str | None = None
     on_start: Callable[[str], None] | None = None
     should_cancel: Callable[[], bool] | None = None
     on_progress: Callable[[int], None] | None = None
+    on_sent: Callable[[SentQuery], None] | None = None
 
 
 UNSTEERED = RunControl()

@@ -42,7 +42,7 @@ from bot.query.engines.dialect import install_macros, to_duckdb
 from bot.query.engines.estimate import estimate_local
 from bot.query.layout import FlowLogFile, json_files, select_files, window_partitions
 from bot.query.ocsf import ocsf_columns, ocsf_partitions, ocsf_paths
-from bot.query.results import Column, Estimate, Row, ScanStats
+from bot.query.results import Column, Estimate, Row, ScanStats, SentQuery
 from bot.request import FlowRequest
 
 BATCH_ROWS = 10_000
@@ -347,8 +347,8 @@ class LocalEngine:
     ) -> ResultStream:
         """Open only the window's files, bind the request's values, stream the rows.
 
-        `control` is accepted and unused: a local query takes seconds and cannot be interrupted midway
-        (the job checks for a cancel before it starts).
+        Of `control`, only `on_sent` is used (it hears the SQL DuckDB runs and its bound values): a local
+        query takes seconds and cannot be interrupted midway (the job checks for a cancel before it starts).
         """
         started = time.perf_counter()
         con = self._connect()
@@ -378,6 +378,9 @@ class LocalEngine:
             sql, names = _duckdb_sql(template.sql)
             bindings = request.bindings()
             params = {name: bindings[name] for name in names}
+            if control.on_sent is not None:
+                bound = tuple((n, v if isinstance(v, int) else str(v)) for n, v in params.items())
+                control.on_sent(SentQuery(sql, named=bound))
             cursor = con.execute(sql, params)
         except duckdb.Error as exc:
             con.close()

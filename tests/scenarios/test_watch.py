@@ -1,0 +1,163 @@
+"""Standing watches end to end: `/flow watch hunt every 4s` through the real HTTP app, Redis, RQ's scheduler
+in a worker process that is stopped and started again between two deliveries of flow logs, and the mock
+Slack. Each new hit is posted once, a connection that goes on is not posted again, and nothing else is.
+
+The deliveries are gzip'd flow-log files written into the AWS layout while the watch runs, with records
+that start at the moment they are written (the watch's delivery lag is 2 s here, 15 minutes by default).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from bot.flowlog_format import DEFAULT_V2_HEADERS
+from bot.samples.flow_logs import MINING_POOL
+from tests.flowlog_oracle import HUNT_COLUMNS, expected_hunt, load_rows
+from tests.mock_slack import MockSlack
+from tests.reliability.processes import kill_hard
+from tests.scenarios.flowbot_processes import slash
+
+pytestmark = pytest.mark.e2e
+ACCOUNT, REGION = "123456789012", "us-east-1"
+EVERY = 4
+
+
+@pytest.fixture
+def env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    return {
+        **env,
+        "FLOWBOT_LOCAL_DATA_DIR": str(tmp_path / "flowlogs"),
+        "FLOWBOT_IOC_STORE": str(tmp_path / "iocs"),
+        "FLOWBOT_RETROHUNT_DAYS": "0",
+        "FLOWBOT_WATCH_MIN_EVERY_SECONDS": str(EVERY),
+        "FLOWBOT_WATCH_DELIVERY_LAG_SECONDS": "2",
+        "FLOWBOT_WORKER_MAINTENANCE_SECONDS": "5",
+    }
+
+
+@contextmanager
+def running_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """`flowbot worker` with RQ's scheduler; stopped as a deployment stops it (SIGTERM, a warm shutdown)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                kill_hard(proc)
+
+
+def deliver(root: Path, records: list[tuple[str, str, int, int, int]], name: str) -> Path:
+    """One flow-log file in the AWS layout, records starting now: (src, dst, sport, dport, bytes)."""
+    now = int(time.time())
+    day = datetime.fromtimestamp(now, UTC)
+    folder = root / "AWSLogs" / ACCOUNT / "vpcflowlogs" / REGION / f"{day:%Y/%m/%d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [" ".join(DEFAULT_V2_HEADERS)]
+    for src, dst, sport, dport, nbytes in records:
+        fields = [2, ACCOUNT, "eni-0a1b2c3d4e5f60718", src, dst, sport, dport, 6, 10, nbytes, now, now + 1]
+        lines.append(" ".join(map(str, [*fields, "ACCEPT", "OK"])))
+    path = folder / f"{ACCOUNT}_vpcflowlogs_{REGION}_fl-0watch_{day:%Y%m%dT%H%MZ}_{name}.log.gz"
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    return path
+
+
+def oracle(root: Path, delivery: Path, scratch: Path) -> list[list[str]]:
+    """The hunt's rows for one delivered file, read by the oracle alone."""
+    target = scratch / delivery.relative_to(root)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(delivery, target)
+    hits = expected_hunt(load_rows(scratch), [MINING_POOL], 0, 2**40, "1970/01/01", "9999/12/31")
+    return [["" if v is None else str(v) for v in row] for row in hits]
+
+
+def csv_rows(data: bytes) -> list[list[str]]:
+    rows = list(csv.reader(io.StringIO(data.decode())))
+    assert rows[0][: len(HUNT_COLUMNS)] == list(HUNT_COLUMNS)
+    return rows[1:]
+
+
+def wait_for_uploads(mock_slack: MockSlack, count: int, timeout: float = 45.0) -> list[bytes]:
+    deadline = time.monotonic() + timeout
+    while len(mock_slack.uploads) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(mock_slack.uploads) >= count, f"{len(mock_slack.uploads)} of {count} CSVs posted"
+    return list(mock_slack.uploads.values())
+
+
+def test_a_watch_posts_each_new_hit_once_across_a_worker_restart(
+    app_url: str, env: dict[str, str], mock_slack: MockSlack, redis_url: str, tmp_path: Path
+) -> None:
+    root = Path(env["FLOWBOT_LOCAL_DATA_DIR"])
+    deliver(root, [("10.0.1.10", "10.0.1.11", 40000, 443, 100)], "before")  # no indicator in it
+    with running_worker(env):
+        slash(app_url, f"ioc add {MINING_POOL} -- mining pool", trigger_id="trig-watch-ioc")
+        mock_slack.wait_for("chat.postMessage")
+        status, body = slash(app_url, f"watch hunt every {EVERY}s", trigger_id="trig-watch-1")
+        again = slash(app_url, f"watch hunt every {EVERY}s", trigger_id="trig-watch-1")  # Slack's retry
+        assert status == again[0] == 200
+        assert "started watch" in body and "started watch" not in again[1]
+        scheduled = Redis.from_url(redis_url).zcard("rq:scheduled:flowbot-e2e")
+        assert scheduled == 1, "one watch, one interval scheduled"
+
+        first = deliver(
+            root,
+            [
+                ("10.0.2.40", MINING_POOL, 41000, 3333, 900),  # a miner connecting to the pool
+                (MINING_POOL, "10.0.2.41", 3333, 52000, 700),  # the pool reaching another host
+                ("10.0.1.10", "10.0.1.12", 40001, 443, 100),  # no indicator
+            ],
+            "first",
+        )
+        (posted,) = wait_for_uploads(mock_slack, 1)
+        expected_first = oracle(root, first, tmp_path / "oracle-1")
+        assert len(expected_first) == 2
+        assert [r[: len(HUNT_COLUMNS)] for r in csv_rows(posted)] == expected_first
+
+    # every Flowbot process but the app is gone; the watch's next interval waits in Redis
+    second = deliver(
+        root,
+        [
+            ("10.0.2.40", MINING_POOL, 41000, 3333, 1500),  # the same connection going on: not new
+            ("10.0.2.42", MINING_POOL, 41500, 3333, 800),  # a new miner
+        ],
+        "second",
+    )
+    time.sleep(EVERY + 1)
+    with running_worker(env):
+        uploads = wait_for_uploads(mock_slack, 2)
+        hits = oracle(root, second, tmp_path / "oracle-2")
+        new_miner = [r for r in hits if r[2].startswith("10.0.2.42:")]
+        assert len(new_miner) == 1
+        assert [r[: len(HUNT_COLUMNS)] for r in csv_rows(uploads[1])] == new_miner
+        time.sleep(3 * EVERY)  # three more intervals, with nothing new delivered
+
+    assert len(mock_slack.uploads) == 2
+    summaries = [
+        c for c in mock_slack.calls("chat.postMessage") if "watch w" in json.dumps(c.json_param("blocks"))
+    ]
+    assert len(summaries) == 2, [c.params.get("text") for c in summaries]
