@@ -7,13 +7,11 @@ thread, two files: `evidence-<channel>-<date>.csv` (one row per query, the SQL i
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rq import get_current_job
 from slack_sdk import WebClient
 
 from bot.evidence.recorder import evidence_store_for
@@ -23,10 +21,8 @@ from bot.rendering.cells import human_bytes
 from bot.rendering.cost import dollars
 from bot.request import ReplyTarget
 from bot.settings import Settings
-from bot.slack.delivery import deliver_once, is_answered, post_message, upload_csv
-from bot.slack.installations import NotInstalledError, bot_client
-
-log = logging.getLogger(__name__)
+from bot.slack.delivery import deliver_once, post_message, upload_csv
+from bot.worker.started import Started, start
 
 
 def summary_line(records: list[EvidenceRecord], channel_id: str, request: EvidenceRequest) -> str:
@@ -65,16 +61,10 @@ def run_evidence_job(request_data: dict[str, Any], target_data: dict[str, Any]) 
     settings = Settings()
     request = EvidenceRequest.model_validate(request_data)
     target = ReplyTarget.model_validate(target_data)
-    job = get_current_job()
-    if job is None:
-        raise RuntimeError("Flowbot's jobs run inside an RQ worker")
-    if is_answered(job.connection, target):
-        return {"status": "already answered"}
-    try:
-        client = bot_client(settings, team_id=target.team_id, enterprise_id=target.enterprise_id)
-    except NotInstalledError as exc:
-        log.warning("job %s dropped: %s", target.job_id, exc)
-        return {"status": "not installed"}
+    started = start(settings, target)
+    if not isinstance(started, Started):
+        return started
+    job, client = started.job, started.client
     evidence = EvidenceLog(evidence_store_for(settings))
     with tempfile.TemporaryDirectory(prefix="flowbot-evidence-") as tmp:
         records, csv_path, jsonl_path = export_files(evidence, target, request, Path(tmp), datetime.now(UTC))

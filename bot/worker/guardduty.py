@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
-from rq import get_current_job
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -40,8 +39,8 @@ from bot.rendering.status import JobState, StatusView
 from bot.request import FlowRequest, GuardDutyRequest, ReplyTarget, Window
 from bot.settings import Settings
 from bot.slack.delivery import claim_final, deliver_once, is_answered, post_failure, post_message
-from bot.slack.installations import NotInstalledError, bot_client
 from bot.slack.status_board import status_board
+from bot.worker.started import Started, start
 
 log = logging.getLogger(__name__)
 PIVOT_QUERIES = (("ratio", "remote"), ("timeline", "remote"), ("timeline", "local"))
@@ -64,16 +63,16 @@ def run_guardduty_job(request_data: dict[str, Any], target_data: dict[str, Any])
     settings = Settings()
     request = GuardDutyRequest.model_validate(request_data)
     target = ReplyTarget.model_validate(target_data)
-    job = get_current_job()
-    if job is None:
-        raise RuntimeError("Flowbot's jobs run inside an RQ worker")
-    try:
-        client = bot_client(settings, team_id=target.team_id, enterprise_id=target.enterprise_id)
-    except NotInstalledError as exc:
-        log.warning("job %s dropped: %s", target.job_id, exc)
-        return {"status": "not installed"}
+    started = start(settings, target)
+    if not isinstance(started, Started):
+        return started
     done = pivot(
-        request, target, settings=settings, redis=job.connection, slack=client, guardduty=guardduty_client
+        request,
+        target,
+        settings=settings,
+        redis=started.redis,
+        slack=started.client,
+        guardduty=guardduty_client,
     )
     return {
         "status": done.status,

@@ -18,7 +18,6 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import get_current_job
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
 from slack_sdk import WebClient
@@ -47,7 +46,6 @@ from bot.settings import Settings
 from bot.slack.delivery import (
     Posted,
     deliver_once,
-    is_answered,
     permalink,
     post_answer,
     post_failure,
@@ -61,18 +59,11 @@ from bot.worker.answer import answer
 from bot.worker.budget import ChannelBudget
 from bot.worker.preflight import Cleared, NeedsConfirmation, OverBudget, preflight
 from bot.worker.retrohunt import announce_retrohunt, retrohunt_request, retrohunt_target
+from bot.worker.started import Started, start
 from bot.worker.undelivered import keep_reply, keep_undelivered
 
 log = logging.getLogger(__name__)
 CANCELLED = "it was cancelled on request"
-
-
-def _running_job(target: ReplyTarget) -> Job | None:
-    """The RQ job being run, or None when its final answer is already in Slack (a re-run)."""
-    job = get_current_job()
-    if job is None:
-        raise RuntimeError("Flowbot's jobs run inside an RQ worker")
-    return None if is_answered(job.connection, target) else job
 
 
 def run_flow_job(
@@ -85,15 +76,10 @@ def run_flow_job(
     if settings.engine == "athena" and settings.athena_result_reuse_minutes:
         request = request.model_copy(update={"window": request.window.snapped()})
     target = ReplyTarget.model_validate(target_data)
-    job = _running_job(target)
-    if job is None:
-        return {"status": "already answered"}
-    redis: Redis = job.connection
-    try:
-        client = bot_client(settings, team_id=target.team_id, enterprise_id=target.enterprise_id)
-    except NotInstalledError as exc:  # uninstalled since it was asked: nobody to answer, nothing to run
-        log.warning("job %s dropped: %s", target.job_id, exc)
-        return {"status": "not installed"}
+    started = start(settings, target)
+    if not isinstance(started, Started):
+        return started
+    job, client, redis = started.job, started.client, started.redis
     evidence = EvidenceRecorder(settings, request, target, asked_at=job.created_at, confirmed_by=confirmed_by)
     pacer = ChannelPacer(redis, settings.channel_post_interval_seconds)
     board = status_board(client, redis, target, settings)
@@ -302,14 +288,10 @@ def run_ioc_job(request_data: dict[str, Any], target_data: dict[str, Any], sourc
     settings = Settings()
     request = IOC_REQUEST.validate_python(request_data)
     target = ReplyTarget.model_validate(target_data)
-    job = _running_job(target)
-    if job is None:
-        return {"status": "already answered"}
-    try:
-        client = bot_client(settings, team_id=target.team_id, enterprise_id=target.enterprise_id)
-    except NotInstalledError as exc:
-        log.warning("job %s dropped: %s", target.job_id, exc)
-        return {"status": "not installed"}
+    started = start(settings, target)
+    if not isinstance(started, Started):
+        return started
+    job, client = started.job, started.client
     store = IocStore(object_store_for(settings))
     with tempfile.TemporaryDirectory(prefix="flowbot-") as tmp:
         reply = run_ioc_request(

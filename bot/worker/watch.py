@@ -23,7 +23,6 @@ from types import TracebackType
 from typing import Any
 
 from redis import Redis
-from rq import get_current_job
 from rq.job import Job
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -45,6 +44,7 @@ from bot.watches import Watch
 from bot.worker.answer import answer
 from bot.worker.budget import ChannelBudget
 from bot.worker.preflight import Cleared, OverBudget, preflight
+from bot.worker.started import current_job
 
 log = logging.getLogger(__name__)
 FINDING_KINDS = frozenset({"ip", "port", "text"})
@@ -92,10 +92,7 @@ def _interval_target(watch: Watch, interval: int) -> ReplyTarget:
 def run_watch_interval(watch_id: str, interval: int) -> dict[str, Any]:
     """RQ's job for one interval of one watch (scheduled by bot/queue/watch_book.py)."""
     settings = Settings()
-    job = get_current_job()
-    if job is None:
-        raise RuntimeError("Flowbot's jobs run inside an RQ worker")
-    redis: Redis = job.connection
+    redis: Redis = current_job().connection
     book = WatchBook(redis, settings)
     watch = book.get(watch_id)
     if watch is None or book.stopped_by(watch_id) is not None:
