@@ -72,18 +72,23 @@ def redis_server(folder: Path, *, append_only: bool = False) -> Iterator[RedisSe
 
 
 @contextmanager
-def worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """`flowbot worker` (not burst) in its own process group, so the test can kill it with its work horse."""
+def worker(env: dict[str, str], *, graceful: bool = False) -> Iterator[subprocess.Popen[bytes]]:
+    """`flowbot worker` (not burst) in its own process group, so the test can kill it with its work horse;
+    `graceful` stops it as a deployment does instead (SIGTERM: RQ's warm shutdown), falling back to a kill."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "worker"],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL if graceful else subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
         yield proc
     finally:
+        if graceful and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=30)
         kill_hard(proc)  # its work horse too: one left running would answer into the next test's mock Slack
 
 

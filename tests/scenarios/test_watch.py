@@ -13,12 +13,7 @@ import gzip
 import io
 import json
 import shutil
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +24,7 @@ from bot.flowlog_format import DEFAULT_V2_HEADERS
 from bot.samples.flow_logs import MINING_POOL
 from tests.flowlog_oracle import HUNT_COLUMNS, expected_hunt, load_rows
 from tests.mock_slack import MockSlack
-from tests.reliability.processes import kill_hard
+from tests.reliability.processes import worker
 from tests.scenarios.flowbot_processes import slash
 
 pytestmark = pytest.mark.e2e
@@ -48,27 +43,6 @@ def env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
         "FLOWBOT_WATCH_DELIVERY_LAG_SECONDS": "2",
         "FLOWBOT_WORKER_MAINTENANCE_SECONDS": "5",
     }
-
-
-@contextmanager
-def running_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """`flowbot worker` with RQ's scheduler; stopped as a deployment stops it (SIGTERM, a warm shutdown)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "worker"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                kill_hard(proc)
 
 
 def deliver(root: Path, records: list[tuple[str, str, int, int, int]], name: str) -> Path:
@@ -114,7 +88,7 @@ def test_a_watch_posts_each_new_hit_once_across_a_worker_restart(
 ) -> None:
     root = Path(env["FLOWBOT_LOCAL_DATA_DIR"])
     deliver(root, [("10.0.1.10", "10.0.1.11", 40000, 443, 100)], "before")  # no indicator in it
-    with running_worker(env):
+    with worker(env, graceful=True):
         slash(app_url, f"ioc add {MINING_POOL} -- mining pool", trigger_id="trig-watch-ioc")
         mock_slack.wait_for("chat.postMessage")
         status, body = slash(app_url, f"watch hunt every {EVERY}s", trigger_id="trig-watch-1")
@@ -148,7 +122,7 @@ def test_a_watch_posts_each_new_hit_once_across_a_worker_restart(
         "second",
     )
     time.sleep(EVERY + 1)
-    with running_worker(env):
+    with worker(env, graceful=True):
         uploads = wait_for_uploads(mock_slack, 2)
         hits = oracle(root, second, tmp_path / "oracle-2")
         new_miner = [r for r in hits if r[2].startswith("10.0.2.42:")]
