@@ -89,6 +89,17 @@ class Stage:
     folder: Path
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[IO[bytes]] = field(default_factory=list)
+    app: Iterator[str] | None = None
+
+    def start_app(self) -> None:
+        """`flowbot serve` with the stage's settings; `url` is where it listens."""
+        self.app = serve(self.env)
+        self.url = next(self.app)
+
+    def stop_app(self) -> None:
+        if self.app is not None:
+            self.app.close()
+            self.app = None
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         """`flowbot worker` in its own process group (to be killed with its work horse), logging to a file
@@ -145,10 +156,9 @@ def stage(data: Path, **settings: str) -> Iterator[Stage]:
             "FLOWBOT_LOG_LEVEL": "INFO",
             **settings,
         }
-        app = serve(env)
-        url = next(app)
-        stack.callback(app.close)
-        staged = Stage(redis, slack, env, url, folder)
+        staged = Stage(redis, slack, env, "", folder)
+        staged.start_app()
+        stack.callback(staged.stop_app)
         stack.callback(_stop_all, staged)
         yield staged
 

@@ -21,6 +21,7 @@ from bench import (
     bench_layouts,
     bench_one_scan,
     bench_scan,
+    bench_watch,
     datasets,
 )
 from bench.report import Figure, markdown
@@ -132,3 +133,15 @@ def test_fault_bench_delivers_what_slack_refused_once_it_is_back(sample_root: Pa
     outcome = bench_faults.slack_down(sample_root, 2, down_seconds=20, quick=True)
     assert (outcome.tried, outcome.once) == (2, 2), outcome
     assert outcome.held and all(outcome.held.values()), outcome.held
+
+
+@pytest.mark.e2e
+def test_watch_bench_posts_each_new_hit_once() -> None:
+    """The watch bench at a small size, with everything running (no restart): two deliveries, each new host
+    posted once, the connection that goes on not again, nothing else."""
+    tally = bench_watch.run(2, 4, restart_every=3)
+    assert tally.expected == ["10.0.9.1", "10.0.9.2"]
+    assert tally.posted == tally.expected
+    assert len(tally.calm) == 2 and not tally.restarted
+    (once, *_) = bench_watch.figures(tally, 4)
+    assert (once.value, once.reference) == (2, 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import subprocess
@@ -11,12 +12,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
+from bot.flowlog_format import DEFAULT_V2_HEADERS
 from tests.conftest import SAMPLE_END
 from tests.flowlog_oracle import Row, expected_ratio
 from tests.slack_signing import signed_headers, slash_command_body
@@ -144,3 +147,23 @@ def window_ratio(oracle_rows: list[Row], ip: str) -> list[tuple[object, ...]]:
         f"{START:%Y/%m/%d}",
         f"{SAMPLE_END:%Y/%m/%d}",
     )
+
+
+DELIVERY_ACCOUNT, DELIVERY_REGION = "123456789012", "us-east-1"
+
+
+def deliver_now(root: Path, records: list[tuple[str, str, int, int, int]], name: str) -> Path:
+    """One flow-log file delivered now in the AWS layout (a version 2 header; one interface, account and
+    region), its records starting this second: (src, dst, sport, dport, bytes), TCP, accepted."""
+    account, region = DELIVERY_ACCOUNT, DELIVERY_REGION
+    now = int(time.time())
+    day = datetime.fromtimestamp(now, UTC)
+    folder = root / "AWSLogs" / account / "vpcflowlogs" / region / f"{day:%Y/%m/%d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [" ".join(DEFAULT_V2_HEADERS)]
+    for src, dst, sport, dport, nbytes in records:
+        fields = [2, account, "eni-0a1b2c3d4e5f60718", src, dst, sport, dport, 6, 10, nbytes, now, now + 1]
+        lines.append(" ".join(map(str, [*fields, "ACCEPT", "OK"])))
+    path = folder / f"{account}_vpcflowlogs_{region}_fl-0watch_{day:%Y%m%dT%H%MZ}_{name}.log.gz"
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    return path

@@ -9,26 +9,22 @@ that start at the moment they are written (the watch's delivery lag is 2 s here,
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import shutil
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from redis import Redis
 
-from bot.flowlog_format import DEFAULT_V2_HEADERS
 from bot.samples.flow_logs import MINING_POOL
 from tests.flowlog_oracle import HUNT_COLUMNS, expected_hunt, load_rows
 from tests.mock_slack import MockSlack
 from tests.reliability.processes import worker
-from tests.scenarios.flowbot_processes import slash
+from tests.scenarios.flowbot_processes import deliver_now, slash
 
 pytestmark = pytest.mark.e2e
-ACCOUNT, REGION = "123456789012", "us-east-1"
 EVERY = 4
 
 
@@ -43,21 +39,6 @@ def env(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
         "FLOWBOT_WATCH_DELIVERY_LAG_SECONDS": "2",
         "FLOWBOT_WORKER_MAINTENANCE_SECONDS": "5",
     }
-
-
-def deliver(root: Path, records: list[tuple[str, str, int, int, int]], name: str) -> Path:
-    """One flow-log file in the AWS layout, records starting now: (src, dst, sport, dport, bytes)."""
-    now = int(time.time())
-    day = datetime.fromtimestamp(now, UTC)
-    folder = root / "AWSLogs" / ACCOUNT / "vpcflowlogs" / REGION / f"{day:%Y/%m/%d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = [" ".join(DEFAULT_V2_HEADERS)]
-    for src, dst, sport, dport, nbytes in records:
-        fields = [2, ACCOUNT, "eni-0a1b2c3d4e5f60718", src, dst, sport, dport, 6, 10, nbytes, now, now + 1]
-        lines.append(" ".join(map(str, [*fields, "ACCEPT", "OK"])))
-    path = folder / f"{ACCOUNT}_vpcflowlogs_{REGION}_fl-0watch_{day:%Y%m%dT%H%MZ}_{name}.log.gz"
-    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
-    return path
 
 
 def oracle(root: Path, delivery: Path, scratch: Path) -> list[list[str]]:
@@ -87,7 +68,7 @@ def test_a_watch_posts_each_new_hit_once_across_a_worker_restart(
     app_url: str, env: dict[str, str], mock_slack: MockSlack, redis_url: str, tmp_path: Path
 ) -> None:
     root = Path(env["FLOWBOT_LOCAL_DATA_DIR"])
-    deliver(root, [("10.0.1.10", "10.0.1.11", 40000, 443, 100)], "before")  # no indicator in it
+    deliver_now(root, [("10.0.1.10", "10.0.1.11", 40000, 443, 100)], "before")  # no indicator in it
     with worker(env, graceful=True):
         slash(app_url, f"ioc add {MINING_POOL} -- mining pool", trigger_id="trig-watch-ioc")
         mock_slack.wait_for("chat.postMessage")
@@ -98,7 +79,7 @@ def test_a_watch_posts_each_new_hit_once_across_a_worker_restart(
         scheduled = Redis.from_url(redis_url).zcard("rq:scheduled:flowbot-e2e")
         assert scheduled == 1, "one watch, one interval scheduled"
 
-        first = deliver(
+        first = deliver_now(
             root,
             [
                 ("10.0.2.40", MINING_POOL, 41000, 3333, 900),  # a miner connecting to the pool
@@ -113,7 +94,7 @@ def test_a_watch_posts_each_new_hit_once_across_a_worker_restart(
         assert [r[: len(HUNT_COLUMNS)] for r in csv_rows(posted)] == expected_first
 
     # every Flowbot process but the app is gone; the watch's next interval waits in Redis
-    second = deliver(
+    second = deliver_now(
         root,
         [
             ("10.0.2.40", MINING_POOL, 41000, 3333, 1500),  # the same connection going on: not new
