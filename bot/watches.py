@@ -35,7 +35,7 @@ class Watch(BaseModel):
     anchor: AwareDatetime
     """When the watch began: interval 0 ends here plus one interval (minus the lag)."""
     ends: AwareDatetime
-    """No interval starts after this (FLOWBOT_WATCH_MAX_DAYS after it began)."""
+    """No interval is due after this (FLOWBOT_WATCH_MAX_DAYS after it began)."""
 
     @property
     def every(self) -> timedelta:
@@ -51,7 +51,7 @@ class Watch(BaseModel):
         return self.anchor + (n + 1) * self.every
 
     def last_interval(self) -> int:
-        """The last interval the watch runs: the last whose window starts before `ends`."""
+        """The last interval the watch runs: the last one due by `ends`."""
         return max(int((self.ends - self.anchor).total_seconds() // self.every_seconds) - 1, 0)
 
     def interval_request(self, n: int) -> FlowRequest:

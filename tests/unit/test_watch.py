@@ -96,11 +96,11 @@ def test_intervals_meet_with_no_gap_and_no_overlap(every: int, lag: int, n: int)
     assert w.interval_request(n).window == w.window(n)
 
 
-def test_the_last_interval_starts_before_the_watch_ends() -> None:
+def test_the_last_interval_is_the_last_due_by_the_watchs_end() -> None:
     w = watch(every=3600, lag=900, days=1)
     last = w.last_interval()
     assert last == 23
-    assert w.window(last).start < w.ends <= w.window(last + 1).start + timedelta(seconds=w.lag_seconds)
+    assert w.due(last) <= w.ends < w.due(last + 1)
 
 
 # --- the book -------------------------------------------------------------------------------------------
