@@ -65,9 +65,11 @@ bench: $(VENV)/.installed
 
 # The fault suite at full size: 20 commands per fault on real processes and private Redis servers (worker and
 # work horse SIGKILLed, Redis SIGKILLed and restarted, Slack refusing for 2 minutes, 429 storms on status
-# posts); prints what was answered exactly once and how fast, and records it in bench/RESULTS-faults.md.
+# posts); prints what was answered exactly once and how fast, and records it in bench/RESULTS-faults.md. Then a
+# standing watch across the loss of every process (bench/bench_watch.py, about 4.5 minutes; printed only).
 # `make test` runs the same faults at small sizes (tests/bench/test_benchmarks_run.py).
 faults: $(VENV)/.installed
 	$(VENV)/bin/python -m bench.bench_faults --jobs 20 --write
+	$(VENV)/bin/python -m bench.bench_watch --rounds 6 --every 5
 
 .PHONY: install demo test lock upgrade outdated bench faults

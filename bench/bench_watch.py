@@ -21,6 +21,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from redis import Redis
+from rq import Queue
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
 from bench.bench_faults import stage
 from bench.report import Figure, machine, markdown
 from bot.samples.flow_logs import MINING_POOL
@@ -45,6 +49,8 @@ class Tally:
     """Seconds from a delivery's window closing (the next interval boundary plus the lag) to its post."""
     restarted: list[float] = field(default_factory=list)
     """Seconds from every process started again to the post of what was delivered before the loss."""
+    caught_up: list[float] = field(default_factory=list)
+    """Seconds from every process started again to every interval due since run (the watch caught up)."""
 
 
 def posted_hosts(slack: MockSlack) -> list[str]:
@@ -64,6 +70,22 @@ def wait_for_upload(slack: MockSlack, count: int, timeout: float) -> float:
             raise RuntimeError(f"{len(slack.uploads)} of {count} posts within {timeout:g} s")
         time.sleep(0.05)
     return time.time()
+
+
+def caught_up(redis_url: str, queue_name: str, timeout: float) -> float:
+    """When the watch ran every interval already due (its next one scheduled in the future, nothing queued
+    or running): a watch that missed intervals runs them one after another (time.time())."""
+    redis = Redis.from_url(redis_url)
+    queue = Queue(queue_name, connection=redis)
+    registry = ScheduledJobRegistry(queue=queue)
+    deadline = time.monotonic() + timeout
+    while True:
+        due = registry.get_jobs_to_schedule(int(time.time()))
+        if not due and not queue.count and not StartedJobRegistry(queue=queue).get_job_ids():
+            return time.time()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the watch did not catch up within {timeout:g} s")
+        time.sleep(0.1)
 
 
 def window_closes(anchor: float, every: int, delivered: float) -> float:
@@ -109,6 +131,8 @@ def run(rounds: int, every: int, *, restart_every: int = 2) -> Tally:
                     worker = on.start_worker()
                     back = time.time()
                     tally.restarted.append(wait_for_upload(on.slack, number + 1, 300) - back)
+                    done = caught_up(on.redis.url, on.env["FLOWBOT_QUEUE_NAME"], 300)
+                    tally.caught_up.append(done - back)
                 else:
                     arrived = wait_for_upload(on.slack, number + 1, 60 + every)
                     tally.calm.append(arrived - window_closes(anchor, every, delivered))
@@ -127,6 +151,7 @@ def figures(tally: Tally, every: int) -> list[Figure]:
     for what, seconds in (
         ("window closed to post, everything running", tally.calm),
         ("every process restarted to post", tally.restarted),
+        ("every process restarted to every missed interval run", tally.caught_up),
     ):
         if seconds:
             found.append(Figure(section, f"{what}: median", statistics.median(seconds), "s"))
