@@ -13,6 +13,7 @@ covers a retry racing its first delivery.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -67,19 +68,25 @@ class Asker:
 
         Raises RateLimited (nothing enqueued) when the asker or the channel is over its limit, and
         RedisError when the queue is unavailable."""
+        fresh = self.counted(target, lambda: self.queue.submit(request, target))
+        if fresh:
+            note_query(self.queue.redis, self.settings, target, request.text, "queued")
+        return fresh
+
+    def counted(self, target: ReplyTarget, enqueue: Callable[[], bool]) -> bool:
+        """Run `enqueue` for a request within the asker's and the channel's rate limits; False when the
+        request was already enqueued (a retry: neither counted nor enqueued again). Raises RateLimited
+        (nothing enqueued), or what `enqueue` raised (then not counted)."""
         if self.queue.redis.exists(REQUEST_KEY.format(job_id=target.job_id)):
-            return False  # a retry of a request already enqueued: neither counted nor enqueued again
+            return False
         where = (target.team_id, target.channel_id, target.user_id)
         if refusal := self.limiter.check(*where, request_id=target.job_id):
             raise RateLimited(refusal)
         try:
-            fresh = self.queue.submit(request, target)
+            return enqueue()
         except Exception:
             self.limiter.release(*where, request_id=target.job_id)  # not enqueued: not counted
             raise
-        if fresh:
-            note_query(self.queue.redis, self.settings, target, request.text, "queued")
-        return fresh
 
     def ask_from_action(
         self,

@@ -15,7 +15,6 @@ from slack_sdk import WebClient
 from bot.parse.guardduty import findings_in, parse_guardduty
 from bot.parse.slack_text import message_text
 from bot.queue.cancel import short_id
-from bot.redis_keys import REQUEST_KEY
 from bot.request import GuardDutyRequest, ReplyTarget
 from bot.settings import Settings
 from bot.slack_ids import GUARDDUTY_SHORTCUT
@@ -31,16 +30,7 @@ MAX_FINDINGS_NAMED = 5
 def submit_pivot(asker: Asker, request: GuardDutyRequest, target: ReplyTarget) -> bool:
     """Enqueue the pivot once, counted like one query (as `Asker.submit` counts a query); False for a
     Slack retry of a request already enqueued. Raises RateLimited or RedisError."""
-    if asker.queue.redis.exists(REQUEST_KEY.format(job_id=target.job_id)):
-        return False
-    where = (target.team_id, target.channel_id, target.user_id)
-    if refusal := asker.limiter.check(*where, request_id=target.job_id):
-        raise RateLimited(refusal)
-    try:
-        return asker.queue.submit_guardduty(request, target)
-    except Exception:
-        asker.limiter.release(*where, request_id=target.job_id)
-        raise
+    return asker.counted(target, lambda: asker.queue.submit_guardduty(request, target))
 
 
 def _on_it(request: GuardDutyRequest, target: ReplyTarget, where: str) -> str:
