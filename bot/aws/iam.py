@@ -88,6 +88,9 @@ IOC_STORE_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
 INSTALLATION_STORE_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
 """OAuth mode's S3 stores (slack_sdk's, bot/slack/installations.py): put, get and delete one object at a
 time."""
+EVIDENCE_STORE_ACTIONS = ("s3:GetObject", "s3:PutObject")
+"""The evidence log's own S3 store (FLOWBOT_EVIDENCE_STORE): entries written once (conditional PutObject) and
+read; never deleted, so no DeleteObject (bot/evidence/records.py)."""
 ENRICH_ACTIONS = ("ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces")
 """What naming the machines reads (bot/enrich/eni.py): the interfaces, and their instances' Name tags."""
 GUARDDUTY_READ_ACTIONS = ("guardduty:GetFindings",)
@@ -212,6 +215,15 @@ def _json_records(settings: Settings) -> S3Location | None:
 def _ioc_store(settings: Settings) -> S3Location | None:
     """The S3 IOC store's root, or None for a local folder (no AWS access needed)."""
     return s3_location(settings.ioc_store) if settings.ioc_store.startswith("s3://") else None
+
+
+def _evidence_store(settings: Settings) -> S3Location | None:
+    """The evidence log's S3 root when it has one of its own; None when it is off, in a folder, or under the
+    IOC store (`evidence/` beside `table/`: the IOC store's grant covers it)."""
+    where = settings.evidence_store
+    if not settings.evidence_enabled or where is None or not where.startswith("s3://"):
+        return None
+    return s3_location(where)
 
 
 class InstallationFolders(NamedTuple):
@@ -369,6 +381,13 @@ def runtime_policy(
             _list("IocStoreList", arns, iocs),
         ]
         buckets.append(iocs.bucket)
+    evidence = _evidence_store(settings)
+    if evidence is not None:
+        statements += [
+            _statement("EvidenceLogWriteOnceRead", EVIDENCE_STORE_ACTIONS, [arns.objects(evidence)]),
+            _list("EvidenceLogList", arns, evidence),
+        ]
+        buckets.append(evidence.bucket)
     slack = _installation_store(settings)
     if slack is not None:
         # The installations folder is never a whole bucket (it ends in `installations/<client id>/`), so

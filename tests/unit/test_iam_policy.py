@@ -470,6 +470,50 @@ def test_every_call_the_stores_make_is_granted(monkeypatch: pytest.MonkeyPatch) 
     assert refused == []
 
 
+def test_the_evidence_log_on_its_own_s3_store_may_write_once_and_read_never_delete() -> None:
+    """The evidence log on moto's S3 at FLOWBOT_EVIDENCE_STORE: every call it makes (an entry written, the
+    same entry again, the channel read back) is allowed; deleting is not. Under the IOC store it needs no
+    grant of its own."""
+    from datetime import UTC, datetime
+
+    from bot.evidence.records import EvidenceLog, EvidenceRecord
+    from bot.iocs.objects import S3ObjectStore
+
+    settings = example(evidence_store="s3://example-evidence/flowbot/log")
+    policy = runtime_policy(settings, account=ACCOUNT)
+    calls: list[tuple[str, str, str | None]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        bucket = params["Bucket"]
+        if "Key" in params:
+            calls.append((S3_OPERATIONS[model.name], f"arn:aws:s3:::{bucket}/{params['Key']}", None))
+        else:
+            calls.append((S3_OPERATIONS[model.name], f"arn:aws:s3:::{bucket}", params.get("Prefix")))
+
+    asked = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    entry = EvidenceRecord.model_validate(
+        {
+            "team_id": "T0001", "channel_id": "C0INC", "job_id": "0123456789abcdef0123456789abcdef",
+            "outcome": "answered", "asked_by": "U0AAA", "asked_at": asked, "started_at": asked,
+            "finished_at": asked, "command": "count", "template": "count", "engine": "athena",
+            "sql": "SELECT count(*) FROM vpcflow", "parameters": {"limit": 1},
+        }
+    )  # fmt: skip
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="example-evidence")
+        client.meta.events.register("provide-client-params.s3.*", record)
+        log = EvidenceLog(S3ObjectStore(client, "example-evidence", "flowbot/log"))
+        assert log.write(entry) and not log.write(entry)
+        assert [r for r, _ in log.channel("T0001", "C0INC")] == [entry]
+    assert {action for action, _, _ in calls} == {"s3:PutObject", "s3:GetObject", "s3:ListBucket"}
+    assert [call for call in calls if not allows(policy, *call)] == []
+    written = next(resource for action, resource, _ in calls if action == "s3:PutObject")
+    assert not allows(policy, "s3:DeleteObject", written)
+    beside_iocs = runtime_policy(example(), account=ACCOUNT)
+    assert not [st for st in beside_iocs["Statement"] if st["Sid"].startswith("EvidenceLog")]
+
+
 # --- the documents in the repository -------------------------------------------------------------
 
 
